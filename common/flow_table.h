@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * flow_table.h - the megaflow table and the microflow cache (portable C).
+ *
+ * See flow_table.c for the design essay. API by concurrency contract:
+ *
+ * Writers (callers serialise them: the module's vsw_mutex):
+ *   vsw_table_init, vsw_table_insert, vsw_table_remove, vsw_table_flush,
+ *   vsw_table_rebalance, vsw_table_destroy (no readers left).
+ * Readers (under RCU in the module, may run concurrently with one writer):
+ *   vsw_table_lookup, vsw_table_find, vsw_mfc_lookup (per-CPU cache: the
+ *   caller guarantees one user of a given struct vsw_mfc at a time).
+ */
+#ifndef VSW_COMMON_FLOW_TABLE_H
+#define VSW_COMMON_FLOW_TABLE_H
+
+#include "shim.h"
+#include "vsw.h"
+
+#define VSW_KEY_WORDS (sizeof(struct vsw_flow_key) / sizeof(u64))
+
+/* One flow key viewed as 64-bit words for masking, hashing, comparing. */
+union vsw_key_words {
+	struct vsw_flow_key key;
+	u64 w[VSW_KEY_WORDS];
+};
+
+struct vsw_subtable;
+
+/*
+ * struct vsw_mflow - one megaflow as the table sees it; the module embeds it
+ * in its flow object. Written by the table under the writer lock only.
+ */
+struct vsw_mflow {
+	union vsw_key_words key;	     /* key & mask, zero outside mask */
+	struct vsw_subtable *sub;	     /* owning subtable (its mask) */
+	u32 hash;			     /* hash of key over the mask range */
+	struct vsw_mflow __rcu *next[2];     /* chain links, by bucket version */
+};
+
+/* struct vsw_buckets - one bucket array; replaced whole on resize. */
+struct vsw_buckets {
+	u32 n_buckets;			     /* power of two */
+	u32 ver;			     /* which vsw_mflow.next[] it uses */
+	struct vsw_rcu_head rcu;
+	struct vsw_mflow __rcu *b[];
+};
+
+/* struct vsw_subtable - all megaflows sharing one mask. */
+struct vsw_subtable {
+	/* read by everyone, constant after creation */
+	union vsw_key_words mask;
+	u8 start, end;			     /* words [start, end) hold mask bits */
+	/* readers */
+	struct vsw_buckets __rcu *buckets;
+	unsigned long hits;		     /* racy hit counter, for ordering */
+	/* writers only */
+	u32 n_flows;			     /* also the mask's reference count */
+	struct vsw_rcu_head rcu;
+};
+
+/* struct vsw_masks - the subtables in probe order; immutable once published. */
+struct vsw_masks {
+	u32 count;
+	struct vsw_rcu_head rcu;
+	struct vsw_subtable *sub[];
+};
+
+struct vsw_table {
+	struct vsw_masks __rcu *masks;	     /* readers: probe order */
+	unsigned long gen;		     /* bumped on every removal */
+	u32 n_flows;			     /* writers only */
+};
+
+/* The microflow cache of one CPU: skb hash -> megaflow. */
+#define VSW_MFC_SIZE 512 /* entries, a power of two */
+
+struct vsw_mfc_entry {
+	unsigned long gen;		     /* vsw_table.gen when filled */
+	u32 hash;			     /* full skb hash, 0 = empty */
+	struct vsw_mflow *flow;
+};
+
+struct vsw_mfc {
+	struct vsw_mfc_entry e[VSW_MFC_SIZE];
+};
+
+/* Key helpers. */
+void vsw_key_mask(struct vsw_flow_key *dst, const struct vsw_flow_key *key,
+		  const struct vsw_flow_key *mask);
+bool vsw_key_masked_equal(const struct vsw_flow_key *key, const struct vsw_mflow *f);
+u32 vsw_hash_words(const u64 *w, unsigned int start, unsigned int end, u32 basis);
+
+/* Writers. */
+void vsw_table_init(struct vsw_table *t);
+int vsw_table_insert(struct vsw_table *t, struct vsw_mflow *f, const struct vsw_flow_key *key,
+		     const struct vsw_flow_key *mask);
+void vsw_table_remove(struct vsw_table *t, struct vsw_mflow *f);
+void vsw_table_flush(struct vsw_table *t, void (*fn)(struct vsw_mflow *f, void *arg), void *arg);
+void vsw_table_rebalance(struct vsw_table *t);
+void vsw_table_destroy(struct vsw_table *t);
+unsigned int vsw_table_n_masks(struct vsw_table *t);
+
+/* Readers. */
+struct vsw_mflow *vsw_table_lookup(struct vsw_table *t, const struct vsw_flow_key *key,
+				   u32 *n_probed);
+struct vsw_mflow *vsw_table_find(struct vsw_table *t, const struct vsw_flow_key *key,
+				 const struct vsw_flow_key *mask);
+struct vsw_mflow *vsw_mfc_lookup(struct vsw_table *t, struct vsw_mfc *c,
+				 const struct vsw_flow_key *key, u32 skb_hash, u32 *n_probed,
+				 bool *cache_hit);
+
+#endif /* VSW_COMMON_FLOW_TABLE_H */
