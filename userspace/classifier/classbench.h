@@ -1,0 +1,78 @@
+// ClassBench filter sets and header traces, and their translation to classifier rules.
+//
+// What? Reads the 5-tuple ClassBench formats described in shared/data/classbench/README.md
+// (plain or gzip'ed; zlib reads both) and turns each filter into OpenFlow-style rules:
+// eth_type=0x0800, ipv4_src/ipv4_dst prefixes, ip_proto when exact, and each port range
+// split into the fewest aligned prefix blocks (at most 30 per 16-bit range), one rule per
+// (source block, destination block) pair, all with the filter's priority. Line i of an
+// N-line file gets priority N - i (the first line wins) and cookie i. The sixth "flags"
+// field is parsed and ignored, as published classifiers do.
+//
+// first_match() is the reference answer: a linear first-match scan over the filters with
+// their original ranges, independent of the range expansion and of the classifier.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "classifier/flow_key.h"
+
+namespace vsw::classifier {
+
+struct ClassbenchFilter {
+  std::uint32_t src = 0, dst = 0;  // host order
+  std::uint8_t src_len = 0, dst_len = 0;
+  std::uint16_t sport_lo = 0, sport_hi = 0xffff, dport_lo = 0, dport_hi = 0xffff;
+  std::uint8_t proto = 0, proto_mask = 0;
+};
+
+struct ClassbenchHeader {
+  std::uint32_t src = 0, dst = 0;
+  std::uint16_t sport = 0, dport = 0;
+  std::uint8_t proto = 0;
+};
+
+// A value or an error with a message naming the file and line.
+template <class T>
+class Result {
+ public:
+  Result(T v) : v_(std::move(v)) {}  // NOLINT(google-explicit-constructor)
+  Result(std::error_code ec, std::string what) : v_(Error{ec, std::move(what)}) {}
+  [[nodiscard]] bool ok() const { return v_.index() == 0; }
+  T& value() { return std::get<0>(v_); }
+  [[nodiscard]] std::error_code error() const { return std::get<1>(v_).ec; }
+  [[nodiscard]] const std::string& what() const { return std::get<1>(v_).what; }
+
+ private:
+  struct Error {
+    std::error_code ec;
+    std::string what;
+  };
+  std::variant<T, Error> v_;
+};
+
+[[nodiscard]] Result<std::vector<ClassbenchFilter>> load_classbench_filters(
+    const std::string& path);
+[[nodiscard]] Result<std::vector<ClassbenchHeader>> load_classbench_trace(const std::string& path);
+
+// The aligned prefix blocks (value, mask) covering [lo, hi] exactly, fewest first-to-last.
+std::vector<std::pair<std::uint16_t, std::uint16_t>> range_to_prefixes(std::uint16_t lo,
+                                                                       std::uint16_t hi);
+
+struct RuleSpec {
+  Match match;
+  std::int32_t priority;
+  std::uint64_t cookie;  // the filter's line index
+};
+// The rules for filters[i] have priority filters.size() - i and cookie i.
+std::vector<RuleSpec> classbench_rules(const std::vector<ClassbenchFilter>& filters);
+FlowKey classbench_key(const ClassbenchHeader& h);
+bool classbench_matches(const ClassbenchFilter& f, const ClassbenchHeader& h);
+// Index of the first filter matching h, or -1.
+std::int64_t first_match(const std::vector<ClassbenchFilter>& filters, const ClassbenchHeader& h);
+
+}  // namespace vsw::classifier

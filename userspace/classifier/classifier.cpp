@@ -1,0 +1,504 @@
+// See classifier.h for the design. This file: hashing, the immutable subtable snapshot
+// (staged hash sets, the entry table, prefix indices), the lookup, and the writer side.
+#include "classifier/classifier.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+
+#include "classifier/epoch.h"
+
+namespace vsw::classifier {
+namespace {
+
+using u128 = unsigned __int128;
+
+constexpr std::uint64_t kSeed = 0x6a09e667f3bcc908ULL;
+
+inline std::uint64_t mix(std::uint64_t h, std::uint64_t w) {
+  h ^= w;
+  h *= 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 29);
+}
+inline std::uint64_t finish(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  return h ^ (h >> 33);
+}
+std::size_t table_size(std::size_t n) {
+  return std::bit_ceil(std::max<std::size_t>(2 * n, 4));
+}
+
+// The words and bits of each PrefixField, most significant part first.
+struct PrefixFieldInfo {
+  std::uint8_t n_parts;
+  std::array<std::uint8_t, 2> word;
+  std::array<std::uint64_t, 2> bits;
+};
+constexpr std::array<PrefixFieldInfo, static_cast<std::size_t>(PrefixField::kCount)> kPrefixInfo = {
+    {
+        {1, {12, 0}, {0xffffffff00000000ULL, 0}},  // ipv4_src
+        {1, {12, 0}, {0x00000000ffffffffULL, 0}},  // ipv4_dst
+        {2, {13, 14}, {~0ULL, ~0ULL}},             // ipv6_src
+        {2, {15, 16}, {~0ULL, ~0ULL}},             // ipv6_dst
+        {1, {18, 0}, {0xffffffff00000000ULL, 0}},  // tp_src, tp_dst
+    }};
+
+// The bits of v selected by m, packed, most significant first (a software pext).
+inline std::uint64_t extract(std::uint64_t v, std::uint64_t m) {
+  if (m == 0) return 0;
+  const int low = std::countr_zero(m);
+  const std::uint64_t run = m >> low;
+  if ((run & (run + 1)) == 0) return (v & m) >> low;  // contiguous mask: the common case
+  std::uint64_t out = 0;
+  for (std::uint64_t b = std::bit_floor(m); b != 0; b >>= 1) {
+    if (m & b) out = (out << 1) | ((v & b) ? 1 : 0);
+  }
+  return out;
+}
+// The k most significant set bits of m.
+inline std::uint64_t first_bits(std::uint64_t m, unsigned k) {
+  while (static_cast<unsigned>(std::popcount(m)) > k) m &= m - 1;
+  return m;
+}
+
+}  // namespace
+
+std::size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
+  std::uint64_t h = kSeed;
+  for (std::uint64_t w : k.w) h = mix(h, w);
+  return finish(h);
+}
+
+// ---------------------------------------------------------------------------------------
+// Subtable snapshot: immutable once built, shared between consecutive Snapshots.
+
+struct PrefixIndex {
+  PrefixField field;
+  std::uint8_t n_bits;                  // mask bits of the field in this subtable
+  std::array<std::uint64_t, 2> mask{};  // the subtable's mask on the field's parts
+  std::vector<u128> sorted;             // distinct reduced values, left-aligned, sorted
+
+  [[nodiscard]] u128 reduce(const FlowKey& k) const {
+    const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(field)];
+    u128 out = 0;
+    for (unsigned p = 0; p < pi.n_parts; ++p) {
+      const int n = std::popcount(mask[p]);
+      if (n == 0) continue;
+      out = (n == 64 ? out << 64 : out << n) | extract(k.w[pi.word[p]], mask[p]);
+    }
+    return n_bits == 0 ? 0 : out << (128 - n_bits);
+  }
+};
+
+class SubtableSnap {
+ public:
+  struct Slot {
+    std::uint32_t tag;  // high half of the finished hash
+    std::uint32_t idx;  // entry index + 1; 0 = empty
+  };
+
+  // Readers.
+  std::int32_t max_priority = std::numeric_limits<std::int32_t>::min();
+  std::uint8_t n_words = 0;   // words with mask bits, in stage order
+  std::uint8_t n_stages = 0;  // stages with mask bits
+  std::array<std::uint8_t, kWords> word_idx{};
+  std::array<std::uint64_t, kWords> word_mask{};
+  std::array<std::uint8_t, kStages> stage_end{};                   // end of each stage in word_idx
+  std::array<std::vector<std::uint64_t>, kStages - 1> stage_sets;  // finished partial hashes | 1
+  std::vector<Slot> slots;
+  std::uint64_t slot_mask = 0;
+  std::vector<std::uint64_t> values;  // n_words masked words per entry
+  std::vector<Hit> hits;              // best rule per entry
+  std::vector<PrefixIndex> prefixes;  // readers who track wildcards
+
+  static bool set_contains(const std::vector<std::uint64_t>& set, std::uint64_t f) {
+    const std::uint64_t m = set.size() - 1;
+    f |= 1;
+    for (std::size_t i = f & m;; i = (i + 1) & m) {
+      if (set[i] == f) return true;
+      if (set[i] == 0) return false;
+    }
+  }
+
+  // The matching entry, or -1 with *miss_end = the number of words (a prefix of word_idx)
+  // whose bits prove the miss.
+  [[nodiscard]] std::int64_t find(const FlowKey& k, bool staged, unsigned* miss_end) const {
+    std::uint64_t h = kSeed;
+    unsigned wi = 0;
+    if (staged) {
+      for (unsigned s = 0; s + 1 < n_stages; ++s) {
+        for (; wi < stage_end[s]; ++wi) h = mix(h, k.w[word_idx[wi]] & word_mask[wi]);
+        if (!set_contains(stage_sets[s], finish(h))) {
+          *miss_end = wi;
+          return -1;
+        }
+      }
+    }
+    for (; wi < n_words; ++wi) h = mix(h, k.w[word_idx[wi]] & word_mask[wi]);
+    const std::uint64_t f = finish(h);
+    const auto tag = static_cast<std::uint32_t>(f >> 32);
+    for (std::size_t i = f & slot_mask;; i = (i + 1) & slot_mask) {
+      const Slot& sl = slots[i];
+      if (sl.idx == 0) break;
+      if (sl.tag != tag) continue;
+      const std::uint64_t* v = &values[std::size_t{sl.idx - 1} * n_words];
+      bool eq = true;
+      for (unsigned j = 0; j < n_words; ++j) eq &= (k.w[word_idx[j]] & word_mask[j]) == v[j];
+      if (eq) return sl.idx - 1;
+    }
+    *miss_end = n_words;
+    return -1;
+  }
+
+  void unwildcard(FlowKey& wc, unsigned end) const {
+    for (unsigned i = 0; i < end; ++i) wc.w[word_idx[i]] |= word_mask[i];
+  }
+
+  // Adds to wc the cheapest proof that no rule of this subtable matches k, given that the
+  // staged lookup missed after `miss_end` words.
+  void prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc, std::uint32_t fields) const {
+    unsigned best_cost = 0;
+    for (unsigned i = 0; i < miss_end; ++i)
+      best_cost += std::popcount(word_mask[i] & ~wc.w[word_idx[i]]);
+    if (best_cost == 0) return;
+    const PrefixIndex* best = nullptr;
+    std::array<std::uint64_t, 2> best_bits{};
+    for (const PrefixIndex& p : prefixes) {
+      if (!(fields & (1U << static_cast<unsigned>(p.field)))) continue;
+      const u128 x = p.reduce(k);
+      const auto it = std::lower_bound(p.sorted.begin(), p.sorted.end(), x);
+      if (it != p.sorted.end() && *it == x) continue;  // present: this field proves nothing
+      unsigned d = 0;
+      if (it != p.sorted.end()) d = std::max<unsigned>(d, lcp(x, *it));
+      if (it != p.sorted.begin()) d = std::max<unsigned>(d, lcp(x, *(it - 1)));
+      unsigned k_bits = std::min<unsigned>(d + 1, p.n_bits);
+      const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(p.field)];
+      std::array<std::uint64_t, 2> bits{};
+      unsigned cost = 0;
+      for (unsigned part = 0; part < pi.n_parts; ++part) {
+        const unsigned n = std::popcount(p.mask[part]);
+        bits[part] = first_bits(p.mask[part], std::min(n, k_bits));
+        k_bits -= std::min(n, k_bits);
+        cost += std::popcount(bits[part] & ~wc.w[pi.word[part]]);
+      }
+      if (cost < best_cost) {
+        best_cost = cost;
+        best = &p;
+        best_bits = bits;
+      }
+    }
+    if (best == nullptr) {
+      unwildcard(wc, miss_end);
+      return;
+    }
+    const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(best->field)];
+    for (unsigned part = 0; part < pi.n_parts; ++part) wc.w[pi.word[part]] |= best_bits[part];
+  }
+
+  [[nodiscard]] std::size_t memory() const {
+    std::size_t n = sizeof(*this) + slots.capacity() * sizeof(Slot) + values.capacity() * 8 +
+                    hits.capacity() * sizeof(Hit);
+    for (const auto& s : stage_sets) n += s.capacity() * 8;
+    for (const auto& p : prefixes) n += sizeof(p) + p.sorted.capacity() * sizeof(u128);
+    return n;
+  }
+
+ private:
+  static unsigned lcp(u128 a, u128 b) {
+    const u128 x = a ^ b;
+    if (x == 0) return 128;
+    const auto hi = static_cast<std::uint64_t>(x >> 64);
+    return hi ? std::countl_zero(hi) : 64 + std::countl_zero(static_cast<std::uint64_t>(x));
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Writer-side subtable: all rules with one mask, mutable, never seen by readers.
+
+struct VecHash {
+  std::size_t operator()(const std::vector<std::uint64_t>& v) const noexcept {
+    std::uint64_t h = kSeed;
+    for (std::uint64_t w : v) h = mix(h, w);
+    return finish(h);
+  }
+};
+
+class WriterSubtable {
+ public:
+  explicit WriterSubtable(const FlowKey& mask) : mask_(mask) {
+    for (std::size_t s = 0; s < kStages; ++s) {
+      bool any = false;
+      for (std::size_t i = kStageBegin[s]; i < kStageBegin[s + 1]; ++i) {
+        if (mask.w[i] == 0) continue;
+        words_.push_back(static_cast<std::uint8_t>(i));
+        any = true;
+      }
+      if (any) stage_end_.push_back(static_cast<std::uint8_t>(words_.size()));
+    }
+  }
+
+  [[nodiscard]] std::vector<std::uint64_t> compact(const FlowKey& value) const {
+    std::vector<std::uint64_t> v(words_.size());
+    for (std::size_t i = 0; i < words_.size(); ++i) v[i] = value.w[words_[i]];
+    return v;
+  }
+
+  // Hits with this masked value, sorted by priority, descending.
+  std::unordered_map<std::vector<std::uint64_t>, std::vector<Hit>, VecHash> entries;
+  std::size_t n_rules = 0;
+  bool dirty = false;
+  std::shared_ptr<const SubtableSnap> snap;  // the last one built
+
+  std::shared_ptr<const SubtableSnap> build(const Config& cfg) const {
+    auto s = std::make_shared<SubtableSnap>();
+    s->n_words = static_cast<std::uint8_t>(words_.size());
+    s->n_stages = static_cast<std::uint8_t>(stage_end_.size());
+    for (std::size_t i = 0; i < words_.size(); ++i) {
+      s->word_idx[i] = words_[i];
+      s->word_mask[i] = mask_.w[words_[i]];
+    }
+    for (std::size_t i = 0; i < stage_end_.size(); ++i) s->stage_end[i] = stage_end_[i];
+    const std::size_t n = entries.size();
+    s->values.reserve(n * words_.size());
+    s->hits.reserve(n);
+    for (const auto& [value, hits] : entries) {
+      s->values.insert(s->values.end(), value.begin(), value.end());
+      s->hits.push_back(hits.front());
+      s->max_priority = std::max(s->max_priority, hits.front().priority);
+    }
+    // The entry table.
+    s->slots.assign(table_size(n), SubtableSnap::Slot{0, 0});
+    s->slot_mask = s->slots.size() - 1;
+    std::vector<std::uint64_t> partial(stage_end_.empty() ? 0 : stage_end_.size() - 1);
+    if (cfg.staged) {
+      for (std::size_t st = 0; st + 1 < stage_end_.size(); ++st)
+        s->stage_sets[st].assign(table_size(n), 0);
+    }
+    for (std::size_t e = 0; e < n; ++e) {
+      const std::uint64_t* v = &s->values[e * words_.size()];
+      std::uint64_t h = kSeed;
+      std::size_t wi = 0;
+      for (std::size_t st = 0; st < stage_end_.size(); ++st) {
+        for (; wi < stage_end_[st]; ++wi) h = mix(h, v[wi]);
+        if (cfg.staged && st + 1 < stage_end_.size()) insert_set(s->stage_sets[st], finish(h));
+      }
+      const std::uint64_t f = finish(h);
+      for (std::size_t i = f & s->slot_mask;; i = (i + 1) & s->slot_mask) {
+        if (s->slots[i].idx == 0) {
+          s->slots[i] = {static_cast<std::uint32_t>(f >> 32), static_cast<std::uint32_t>(e + 1)};
+          break;
+        }
+      }
+    }
+    // Prefix indices over the fields this subtable masks.
+    for (unsigned f = 0; f < static_cast<unsigned>(PrefixField::kCount); ++f) {
+      if (!(cfg.prefix_fields & (1U << f))) continue;
+      const PrefixFieldInfo& pi = kPrefixInfo[f];
+      PrefixIndex p{static_cast<PrefixField>(f), 0, {}, {}};
+      unsigned nb = 0;
+      for (unsigned part = 0; part < pi.n_parts; ++part) {
+        p.mask[part] = mask_.w[pi.word[part]] & pi.bits[part];
+        nb += std::popcount(p.mask[part]);
+      }
+      if (nb == 0) continue;
+      p.n_bits = static_cast<std::uint8_t>(nb);
+      p.sorted.reserve(n);
+      FlowKey k;
+      for (std::size_t e = 0; e < n; ++e) {
+        for (std::size_t i = 0; i < words_.size(); ++i)
+          k.w[words_[i]] = s->values[e * words_.size() + i];
+        p.sorted.push_back(p.reduce(k));
+      }
+      std::sort(p.sorted.begin(), p.sorted.end());
+      p.sorted.erase(std::unique(p.sorted.begin(), p.sorted.end()), p.sorted.end());
+      p.sorted.shrink_to_fit();
+      s->prefixes.push_back(std::move(p));
+    }
+    return s;
+  }
+
+  [[nodiscard]] std::size_t memory() const {
+    std::size_t n = sizeof(*this) + entries.bucket_count() * sizeof(void*);
+    for (const auto& [v, h] : entries)
+      n += 48 + v.capacity() * 8 + h.capacity() * sizeof(Hit) + 2 * 24;
+    return n;
+  }
+
+ private:
+  static void insert_set(std::vector<std::uint64_t>& set, std::uint64_t f) {
+    const std::uint64_t m = set.size() - 1;
+    f |= 1;
+    for (std::size_t i = f & m;; i = (i + 1) & m) {
+      if (set[i] == f) return;
+      if (set[i] == 0) {
+        set[i] = f;
+        return;
+      }
+    }
+  }
+
+  FlowKey mask_;
+  std::vector<std::uint8_t> words_;      // words with mask bits, in stage order
+  std::vector<std::uint8_t> stage_end_;  // end of each nonempty stage in words_
+};
+
+// ---------------------------------------------------------------------------------------
+// Snapshot: one published version.
+
+class Snapshot {
+ public:
+  struct Ref {
+    std::int32_t max_priority;
+    const SubtableSnap* sub;
+  };
+  std::uint64_t version = 1;
+  std::vector<Ref> order;  // sorted by max_priority, descending
+  std::vector<std::shared_ptr<const SubtableSnap>> owners;
+
+  std::optional<Hit> lookup(const FlowKey& key, FlowKey* wc, const Config& cfg) const {
+    const Hit* best = nullptr;
+    std::int64_t best_prio = std::numeric_limits<std::int64_t>::min();
+    for (const Ref& r : order) {
+      if (r.max_priority <= best_prio) break;  // nothing later can do better
+      unsigned miss_end = 0;
+      const std::int64_t e = r.sub->find(key, cfg.staged, &miss_end);
+      if (e >= 0) {
+        const Hit& h = r.sub->hits[static_cast<std::size_t>(e)];
+        if (wc) r.sub->unwildcard(*wc, r.sub->n_words);
+        if (h.priority > best_prio) {
+          best = &h;
+          best_prio = h.priority;
+        }
+      } else if (wc) {
+        r.sub->prove_miss(key, miss_end, *wc, cfg.prefix_fields);
+      }
+    }
+    if (best == nullptr) return std::nullopt;
+    return *best;
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Classifier.
+
+Classifier::Classifier(Config config) : config_(config) {
+  owned_ = std::make_shared<const Snapshot>();
+  current_.store(owned_.get());
+}
+
+Classifier::~Classifier() = default;
+
+std::error_code Classifier::insert(const Match& match, std::int32_t priority,
+                                   std::uint64_t cookie) {
+  Match m = match;
+  m.normalize();
+  auto it = subtables_.find(m.mask);
+  if (it == subtables_.end())
+    it = subtables_.emplace(m.mask, std::make_unique<WriterSubtable>(m.mask)).first;
+  WriterSubtable& ws = *it->second;
+  std::vector<Hit>& hits = ws.entries[ws.compact(m.value)];
+  auto pos =
+      std::find_if(hits.begin(), hits.end(), [&](const Hit& h) { return h.priority <= priority; });
+  if (pos != hits.end() && pos->priority == priority)
+    return std::make_error_code(std::errc::file_exists);
+  hits.insert(pos, Hit{priority, cookie});
+  ++ws.n_rules;
+  ++n_rules_;
+  if (!ws.dirty) {
+    ws.dirty = true;
+    dirty_.push_back(&ws);
+  }
+  return {};
+}
+
+std::optional<std::uint64_t> Classifier::replace(const Match& match, std::int32_t priority,
+                                                 std::uint64_t cookie) {
+  std::optional<std::uint64_t> old = remove(match, priority);
+  (void)insert(match, priority, cookie);  // cannot be a duplicate: just removed
+  return old;
+}
+
+std::optional<std::uint64_t> Classifier::remove(const Match& match, std::int32_t priority) {
+  Match m = match;
+  m.normalize();
+  auto it = subtables_.find(m.mask);
+  if (it == subtables_.end()) return std::nullopt;
+  WriterSubtable& ws = *it->second;
+  auto e = ws.entries.find(ws.compact(m.value));
+  if (e == ws.entries.end()) return std::nullopt;
+  auto pos = std::find_if(e->second.begin(), e->second.end(),
+                          [&](const Hit& h) { return h.priority == priority; });
+  if (pos == e->second.end()) return std::nullopt;
+  const std::uint64_t cookie = pos->cookie;
+  e->second.erase(pos);
+  if (e->second.empty()) ws.entries.erase(e);
+  --ws.n_rules;
+  --n_rules_;
+  if (!ws.dirty) {
+    ws.dirty = true;
+    dirty_.push_back(&ws);
+  }
+  return cookie;
+}
+
+std::uint64_t Classifier::publish() {
+  if (dirty_.empty()) return owned_->version;
+  bool removed_subtable = false;
+  for (WriterSubtable* ws : dirty_) {
+    ws->dirty = false;
+    if (ws->n_rules == 0) {
+      ws->snap.reset();
+      removed_subtable = true;
+    } else {
+      ws->snap = ws->build(config_);
+    }
+  }
+  dirty_.clear();
+  auto next = std::make_shared<Snapshot>();
+  next->version = owned_->version + 1;
+  next->owners.reserve(subtables_.size());
+  for (auto it = subtables_.begin(); it != subtables_.end();) {
+    if (!it->second->snap) {
+      it = subtables_.erase(it);
+      continue;
+    }
+    next->owners.push_back(it->second->snap);
+    ++it;
+  }
+  (void)removed_subtable;
+  next->order.reserve(next->owners.size());
+  for (const auto& s : next->owners) next->order.push_back({s->max_priority, s.get()});
+  std::stable_sort(next->order.begin(), next->order.end(),
+                   [](const Snapshot::Ref& a, const Snapshot::Ref& b) {
+                     return a.max_priority > b.max_priority;
+                   });
+  std::shared_ptr<const Snapshot> old = std::move(owned_);
+  owned_ = std::move(next);
+  current_.store(owned_.get());
+  Epoch::global().synchronize();
+  old.reset();  // no reader can still see it; frees subtable snapshots only it held
+  return owned_->version;
+}
+
+Stats Classifier::stats() const {
+  Stats st;
+  st.rules = n_rules_;
+  st.subtables = owned_->order.size();
+  st.memory_bytes = sizeof(*this) + subtables_.bucket_count() * sizeof(void*);
+  for (const auto& [mask, ws] : subtables_) st.memory_bytes += sizeof(FlowKey) + ws->memory();
+  for (const auto& s : owned_->owners) st.memory_bytes += s->memory();
+  return st;
+}
+
+std::optional<Hit> Classifier::lookup(const FlowKey& key, FlowKey* wc) const {
+  Epoch::ReadGuard guard;
+  return current_.load()->lookup(key, wc, config_);
+}
+
+std::uint64_t Classifier::version() const {
+  Epoch::ReadGuard guard;
+  return current_.load()->version;
+}
+
+}  // namespace vsw::classifier

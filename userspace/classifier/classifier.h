@@ -1,0 +1,153 @@
+// The OpenFlow classifier: tuple space search with staged lookup, prefix tracking and
+// wildcard tracking, lock-free readers and versioned publication of rule batches.
+//
+// What? A set of rules, each a Match (value/mask over a FlowKey), a priority and a
+// cookie. lookup(key) answers: which rule of highest priority matches key? Rules of equal
+// priority that overlap may both match; the answer is then one of them, always the same
+// one for the same published version.
+//
+// Goals. (1) Fast lookups. (2) Wildcard tracking: lookup(key, &wc) also returns the bits
+// of key the answer depended on, with the guarantee (the megaflow contract) that every
+// key' with (key' & wc) == (key & wc) gets the same answer. The daemon installs the
+// megaflow key & wc in the kernel, so the fewer bits wc holds, the fewer megaflows and
+// upcalls. (3) Readers (upcall handler threads) never lock or wait while one writer
+// changes rules; a batch of changes becomes visible at once.
+//
+// Basic design (what would still be correct without the optimizations below). Tuple
+// space search: rules are grouped into subtables by mask; each subtable is a hash table
+// of the masked values. A lookup hashes key & mask in every subtable and keeps the best
+// hit; wc is the union of the masks of all subtables visited.
+//
+// Optimizations, each switchable in Config so the benchmark can show what it buys:
+// - Priority order with early exit (always on). Subtables are kept sorted by the highest
+//   priority they hold; once a hit has priority >= the next subtable's maximum, no later
+//   subtable can improve it and the lookup stops without un-wildcarding anything more.
+//   Cost: sorting at publication.
+// - Staged lookup (Config::staged). The hash of a subtable is computed stage by stage
+//   (metadata, L2, L3, L4; see flow_key.h) and, after each stage but the last, looked up
+//   in a set of the partial hashes of the subtable's rules. A miss at stage s proves that
+//   no rule matches any key agreeing on the mask bits of stages 0..s, so only those bits
+//   are un-wildcarded, e.g. a packet of another in_port does not un-wildcard L4 ports.
+//   Cost: one hash set per stage per subtable (memory, build time) and a probe per stage.
+// - Prefix tracking (Config::prefix_fields: IPv4/IPv6 source and destination, and the
+//   transport ports as one 32-bit field). For each enabled field, a subtable keeps the
+//   sorted set of its rules' values of that field, reduced to the subtable's mask bits
+//   (for a prefix mask: the prefixes). On a miss, the lookup finds the longest common
+//   prefix d of the key's (reduced) field with that set; if the key's value is absent, the
+//   first d+1 mask bits of the field alone prove the miss, because every key' agreeing on
+//   them also diverges from every stored value. The lookup picks, per missed subtable,
+//   the cheapest proof (stage bits or one field's first d+1 bits) counted in bits not yet
+//   in wc. This is Open vSwitch's prefix tries and ports trie, done per subtable with a
+//   sorted array instead of a global trie: a rule on tp_dst=80 un-wildcards only the top
+//   few port bits of packets to other ports. Cost: the sorted arrays (16 bytes per
+//   distinct value) and a binary search per missed subtable, paid only when wc is asked.
+//
+// Invariants.
+// - A published Snapshot is immutable; a subtable's hash tables hold only the best rule
+//   of each distinct masked value (lower-priority duplicates can never win).
+// - Snapshot::subtables is sorted by max_priority, descending, and max_priority is the
+//   true maximum of the subtable (enforced in build_subtable()).
+// - No two rules have the same match and priority (insert() rejects the duplicate).
+// - Match values have no bits outside their masks (insert() normalizes).
+//
+// Concurrency. One writer thread calls insert/remove/replace/publish (the caller serializes
+// writers). Changes go into writer-only state and are invisible until publish(), which
+// rebuilds the snapshot of every changed subtable, builds a new Snapshot (sharing the
+// unchanged subtables), stores it with one atomic pointer store and bumps version(). Any
+// number of reader threads call lookup(): each takes an Epoch::ReadGuard, loads the
+// current Snapshot and works on it without locks; every lookup sees exactly one version.
+// After the store the writer waits for a grace period (Epoch::synchronize()) and then
+// frees the old Snapshot and any subtable snapshots only it referenced.
+//
+// Tests. tests/unit/classifier/ checks lookups against LinearClassifier (linear.h), a
+// trivial scan, on seeded random rule sets and on ClassBench sets; it checks the megaflow
+// contract on every lookup; a TSan-built test runs readers against a publishing writer.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "classifier/flow_key.h"
+
+namespace vsw::classifier {
+
+// Fields with prefix tracking (bit i of Config::prefix_fields enables field i).
+enum class PrefixField : std::uint8_t { kIpv4Src, kIpv4Dst, kIpv6Src, kIpv6Dst, kPorts, kCount };
+inline constexpr std::uint32_t kAllPrefixFields =
+    (1U << static_cast<unsigned>(PrefixField::kCount)) - 1;
+
+struct Config {
+  bool staged = true;                              // staged lookup (else one hash per subtable)
+  std::uint32_t prefix_fields = kAllPrefixFields;  // prefix tracking per PrefixField
+};
+
+// What a lookup returns: the winning rule's priority and cookie.
+struct Hit {
+  std::int32_t priority;
+  std::uint64_t cookie;
+  friend bool operator==(const Hit&, const Hit&) = default;
+};
+
+struct Stats {
+  std::size_t rules = 0;         // rules inserted and not removed (published or not)
+  std::size_t subtables = 0;     // subtables in the published snapshot
+  std::size_t memory_bytes = 0;  // estimate: writer state + published snapshot
+};
+
+class Snapshot;
+class WriterSubtable;
+
+struct FlowKeyHash {
+  std::size_t operator()(const FlowKey& k) const noexcept;
+};
+
+class Classifier {
+ public:
+  explicit Classifier(Config config = {});
+  ~Classifier();  // no reader may be inside lookup()
+  Classifier(const Classifier&) = delete;
+  Classifier& operator=(const Classifier&) = delete;
+
+  // ---- Writer: one thread at a time (the caller excludes concurrent writers). ----
+
+  // Adds a rule, invisible to lookups until publish(). Fails with errc::file_exists if a
+  // rule with the same match and priority exists.
+  [[nodiscard]] std::error_code insert(const Match& match, std::int32_t priority,
+                                       std::uint64_t cookie);
+  // Adds or replaces the rule with this match and priority; returns the old cookie if any.
+  std::optional<std::uint64_t> replace(const Match& match, std::int32_t priority,
+                                       std::uint64_t cookie);
+  // Removes the rule with this match and priority (until publish(), lookups still see it).
+  // Returns its cookie, or nothing if there is no such rule.
+  std::optional<std::uint64_t> remove(const Match& match, std::int32_t priority);
+  // Makes every change since the last publish() visible to lookups at once, then waits for
+  // readers of the previous version to finish and frees what only they could see.
+  // Returns the new version. Must not be called while this thread is inside a ReadGuard.
+  std::uint64_t publish();
+  [[nodiscard]] Stats stats() const;
+
+  // ---- Readers: any number of threads, concurrently with the writer, lock-free. ----
+
+  // The highest-priority visible rule matching key. If wc is not null, ORs into *wc the
+  // bits of key the answer depended on (the megaflow contract above).
+  [[nodiscard]] std::optional<Hit> lookup(const FlowKey& key, FlowKey* wc = nullptr) const;
+  // The published version (number of publish() calls that changed something, plus 1).
+  [[nodiscard]] std::uint64_t version() const;
+
+ private:
+  Config config_;
+  // Writer-only state.
+  std::unordered_map<FlowKey, std::unique_ptr<WriterSubtable>, FlowKeyHash> subtables_;
+  std::vector<WriterSubtable*> dirty_;  // changed since the last publish
+  std::size_t n_rules_ = 0;
+  std::shared_ptr<const Snapshot> owned_;  // keeps the published snapshot alive
+  // Read by all readers.
+  std::atomic<const Snapshot*> current_{nullptr};
+};
+
+}  // namespace vsw::classifier

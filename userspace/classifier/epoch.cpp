@@ -1,0 +1,71 @@
+// See epoch.h.
+#include "classifier/epoch.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+namespace vsw::classifier {
+namespace {
+
+// The calling thread's slot, taken lazily and returned when the thread exits.
+struct ThreadSlot {
+  std::size_t index = Epoch::kMaxReaders;  // kMaxReaders = none yet
+  unsigned depth = 0;                      // nesting of ReadGuards
+  ~ThreadSlot();
+};
+thread_local ThreadSlot t_slot;
+
+}  // namespace
+
+Epoch& Epoch::global() {
+  static Epoch instance;
+  return instance;
+}
+
+std::size_t Epoch::acquire_slot() {
+  for (std::size_t i = 0; i < kMaxReaders; ++i) {
+    bool expected = false;
+    if (!slots_[i].used.load(std::memory_order_relaxed) &&
+        slots_[i].used.compare_exchange_strong(expected, true)) {
+      return i;
+    }
+  }
+  std::fprintf(stderr, "vsw classifier: more than %zu concurrent reader threads\n", kMaxReaders);
+  std::abort();
+}
+
+void Epoch::release_slot(std::size_t i) {
+  slots_[i].epoch.store(0);
+  slots_[i].used.store(false);
+}
+
+ThreadSlot::~ThreadSlot() {
+  if (index != Epoch::kMaxReaders) Epoch::global().release_slot(index);
+}
+
+Epoch::ReadGuard::ReadGuard() {
+  if (t_slot.depth++ > 0) return;
+  Epoch& e = global();
+  if (t_slot.index == kMaxReaders) t_slot.index = e.acquire_slot();
+  e.slots_[t_slot.index].epoch.store(e.epoch_.load());
+}
+
+Epoch::ReadGuard::~ReadGuard() {
+  if (--t_slot.depth > 0) return;
+  global().slots_[t_slot.index].epoch.store(0);
+}
+
+void Epoch::synchronize() {
+  const std::uint64_t now = epoch_.fetch_add(1) + 1;
+  for (Slot& s : slots_) {
+    unsigned spins = 0;
+    for (;;) {
+      const std::uint64_t e = s.epoch.load();
+      if (e == 0 || e >= now) break;
+      if (++spins > 64) std::this_thread::yield();
+    }
+  }
+}
+
+}  // namespace vsw::classifier
