@@ -1,0 +1,143 @@
+// Action and key attribute codec (see netlink_codec.h).
+#include "dpif/netlink_codec.h"
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+
+namespace vsw::dpif {
+
+void put_actions(nlmsghdr* nlh, std::uint16_t type, const Actions& actions) {
+  nlattr* list = mnl_attr_nest_start(nlh, type);
+  for (const Action& a : actions) {
+    if (const auto* o = std::get_if<OutputAction>(&a)) {
+      mnl_attr_put_u32(nlh, VSW_ACTION_ATTR_OUTPUT, o->port);
+    } else if (const auto* u = std::get_if<UserspaceAction>(&a)) {
+      nlattr* n = mnl_attr_nest_start(nlh, VSW_ACTION_ATTR_USERSPACE);
+      mnl_attr_put_u32(nlh, VSW_USERSPACE_ATTR_PID, u->pid);
+      if (!u->cookie.empty())
+        mnl_attr_put(nlh, VSW_USERSPACE_ATTR_COOKIE, u->cookie.size(), u->cookie.data());
+      mnl_attr_nest_end(nlh, n);
+    } else if (const auto* s = std::get_if<SetAction>(&a)) {
+      nlattr* n = mnl_attr_nest_start(nlh, VSW_ACTION_ATTR_SET);
+      if (s->eth_src) mnl_attr_put(nlh, VSW_SET_ATTR_ETH_SRC, 6, s->eth_src->data());
+      if (s->eth_dst) mnl_attr_put(nlh, VSW_SET_ATTR_ETH_DST, 6, s->eth_dst->data());
+      if (s->ipv4_src) mnl_attr_put_u32(nlh, VSW_SET_ATTR_IPV4_SRC, *s->ipv4_src);
+      if (s->ipv4_dst) mnl_attr_put_u32(nlh, VSW_SET_ATTR_IPV4_DST, *s->ipv4_dst);
+      if (s->ipv4_tos) mnl_attr_put_u8(nlh, VSW_SET_ATTR_IPV4_TOS, *s->ipv4_tos);
+      if (s->ipv4_ttl) mnl_attr_put_u8(nlh, VSW_SET_ATTR_IPV4_TTL, *s->ipv4_ttl);
+      if (s->l4_src) mnl_attr_put_u16(nlh, VSW_SET_ATTR_L4_SRC, htons(*s->l4_src));
+      if (s->l4_dst) mnl_attr_put_u16(nlh, VSW_SET_ATTR_L4_DST, htons(*s->l4_dst));
+      mnl_attr_nest_end(nlh, n);
+    } else if (const auto* p = std::get_if<PushVlanAction>(&a)) {
+      nlattr* n = mnl_attr_nest_start(nlh, VSW_ACTION_ATTR_PUSH_VLAN);
+      mnl_attr_put_u16(nlh, VSW_VLAN_ATTR_VID, p->vid);
+      mnl_attr_put_u8(nlh, VSW_VLAN_ATTR_PCP, p->pcp);
+      mnl_attr_nest_end(nlh, n);
+    } else {
+      mnl_attr_put(nlh, VSW_ACTION_ATTR_POP_VLAN, 0, nullptr);
+    }
+  }
+  mnl_attr_nest_end(nlh, list);
+}
+
+namespace {
+Error malformed(const char* what) {
+  return make_error(EPROTO, std::string("malformed ") + what + " attribute from the kernel");
+}
+}  // namespace
+
+Result<Actions> parse_actions_attr(const nlattr* list) {
+  Actions out;
+  for (const nlattr* a : nested(list)) {
+    const std::uint16_t type = mnl_attr_get_type(a);
+    switch (type) {
+      case VSW_ACTION_ATTR_OUTPUT:
+        if (mnl_attr_validate(a, MNL_TYPE_U32) < 0) return malformed("output");
+        out.emplace_back(OutputAction{mnl_attr_get_u32(a)});
+        break;
+      case VSW_ACTION_ATTR_USERSPACE: {
+        UserspaceAction u;
+        for (const nlattr* f : nested(a)) {
+          if (mnl_attr_get_type(f) == VSW_USERSPACE_ATTR_PID) {
+            if (mnl_attr_validate(f, MNL_TYPE_U32) < 0) return malformed("userspace pid");
+            u.pid = mnl_attr_get_u32(f);
+          } else if (mnl_attr_get_type(f) == VSW_USERSPACE_ATTR_COOKIE) {
+            const auto* p = static_cast<const std::uint8_t*>(mnl_attr_get_payload(f));
+            u.cookie.assign(p, p + mnl_attr_get_payload_len(f));
+          }
+        }
+        out.emplace_back(std::move(u));
+        break;
+      }
+      case VSW_ACTION_ATTR_SET: {
+        SetAction s;
+        for (const nlattr* f : nested(a)) {
+          const auto len = mnl_attr_get_payload_len(f);
+          const void* p = mnl_attr_get_payload(f);
+          switch (mnl_attr_get_type(f)) {
+            case VSW_SET_ATTR_ETH_SRC:
+            case VSW_SET_ATTR_ETH_DST: {
+              if (len != 6) return malformed("set eth");
+              Mac m;
+              std::memcpy(m.data(), p, 6);
+              (mnl_attr_get_type(f) == VSW_SET_ATTR_ETH_SRC ? s.eth_src : s.eth_dst) = m;
+              break;
+            }
+            case VSW_SET_ATTR_IPV4_SRC:
+            case VSW_SET_ATTR_IPV4_DST:
+              if (len != 4) return malformed("set ipv4");
+              (mnl_attr_get_type(f) == VSW_SET_ATTR_IPV4_SRC ? s.ipv4_src : s.ipv4_dst) =
+                  mnl_attr_get_u32(f);
+              break;
+            case VSW_SET_ATTR_IPV4_TOS:
+            case VSW_SET_ATTR_IPV4_TTL:
+              if (len != 1) return malformed("set ipv4");
+              (mnl_attr_get_type(f) == VSW_SET_ATTR_IPV4_TOS ? s.ipv4_tos : s.ipv4_ttl) =
+                  mnl_attr_get_u8(f);
+              break;
+            case VSW_SET_ATTR_L4_SRC:
+            case VSW_SET_ATTR_L4_DST:
+              if (len != 2) return malformed("set l4");
+              (mnl_attr_get_type(f) == VSW_SET_ATTR_L4_SRC ? s.l4_src : s.l4_dst) =
+                  ntohs(mnl_attr_get_u16(f));
+              break;
+            default:
+              return malformed("set");
+          }
+        }
+        out.emplace_back(std::move(s));
+        break;
+      }
+      case VSW_ACTION_ATTR_PUSH_VLAN: {
+        PushVlanAction p;
+        for (const nlattr* f : nested(a)) {
+          if (mnl_attr_get_type(f) == VSW_VLAN_ATTR_VID && mnl_attr_get_payload_len(f) == 2)
+            p.vid = mnl_attr_get_u16(f);
+          else if (mnl_attr_get_type(f) == VSW_VLAN_ATTR_PCP && mnl_attr_get_payload_len(f) == 1)
+            p.pcp = mnl_attr_get_u8(f);
+        }
+        out.emplace_back(p);
+        break;
+      }
+      case VSW_ACTION_ATTR_POP_VLAN:
+        out.emplace_back(PopVlanAction{});
+        break;
+      default:
+        return malformed("action");
+    }
+  }
+  return out;
+}
+
+Result<vsw_flow_key> parse_key_attr(const nlattr* attr) {
+  if (mnl_attr_get_payload_len(attr) != sizeof(vsw_flow_key))
+    return make_error(
+        EPROTO, "the kernel's flow key is " + std::to_string(mnl_attr_get_payload_len(attr)) +
+                    " bytes, this program was built for " + std::to_string(sizeof(vsw_flow_key)));
+  vsw_flow_key k;
+  std::memcpy(&k, mnl_attr_get_payload(attr), sizeof k);
+  return k;
+}
+
+}  // namespace vsw::dpif
