@@ -18,7 +18,8 @@ using GzFile = std::unique_ptr<gzFile_s, GzClose>;
 
 // Calls fn(line, line_number) for each line; fn returns an error message or "".
 template <class Fn>
-std::pair<std::error_code, std::string> for_each_line(const std::string& path, Fn fn) {
+std::pair<std::error_code, std::string> for_each_line(const std::string& path, Fn fn,
+                                                      std::size_t limit = 0) {
   GzFile f(gzopen(path.c_str(), "rb"));
   if (!f) {
     const int e = errno ? errno : ENOENT;
@@ -29,6 +30,7 @@ std::pair<std::error_code, std::string> for_each_line(const std::string& path, F
   std::size_t line = 0;
   while (gzgets(f.get(), buf, sizeof buf) != nullptr) {
     ++line;
+    if (limit != 0 && line > limit) break;
     if (buf[0] == '\n' || buf[0] == '\0') continue;
     std::string err = fn(buf);
     if (!err.empty()) {
@@ -77,19 +79,23 @@ Result<std::vector<ClassbenchFilter>> load_classbench_filters(const std::string&
   return out;
 }
 
-Result<std::vector<ClassbenchHeader>> load_classbench_trace(const std::string& path) {
+Result<std::vector<ClassbenchHeader>> load_classbench_trace(const std::string& path,
+                                                            std::size_t max_headers) {
   std::vector<ClassbenchHeader> out;
-  auto [ec, what] = for_each_line(path, [&](const char* s) -> std::string {
-    unsigned long sa, da, sp, dp, pr;
-    if (std::sscanf(s, "%lu %lu %lu %lu %lu", &sa, &da, &sp, &dp, &pr) != 5)
-      return "not a ClassBench header";
-    if (sa > 0xffffffffUL || da > 0xffffffffUL || sp > 65535 || dp > 65535 || pr > 255)
-      return "field out of range";
-    out.push_back({static_cast<std::uint32_t>(sa), static_cast<std::uint32_t>(da),
-                   static_cast<std::uint16_t>(sp), static_cast<std::uint16_t>(dp),
-                   static_cast<std::uint8_t>(pr)});
-    return {};
-  });
+  auto [ec, what] = for_each_line(
+      path,
+      [&](const char* s) -> std::string {
+        unsigned long sa, da, sp, dp, pr;
+        if (std::sscanf(s, "%lu %lu %lu %lu %lu", &sa, &da, &sp, &dp, &pr) != 5)
+          return "not a ClassBench header";
+        if (sa > 0xffffffffUL || da > 0xffffffffUL || sp > 65535 || dp > 65535 || pr > 255)
+          return "field out of range";
+        out.push_back({static_cast<std::uint32_t>(sa), static_cast<std::uint32_t>(da),
+                       static_cast<std::uint16_t>(sp), static_cast<std::uint16_t>(dp),
+                       static_cast<std::uint8_t>(pr)});
+        return {};
+      },
+      max_headers);
   if (ec) return {ec, what};
   return out;
 }

@@ -57,7 +57,9 @@ class Result {
 
 [[nodiscard]] Result<std::vector<ClassbenchFilter>> load_classbench_filters(
     const std::string& path);
-[[nodiscard]] Result<std::vector<ClassbenchHeader>> load_classbench_trace(const std::string& path);
+// max_headers > 0 stops after that many headers.
+[[nodiscard]] Result<std::vector<ClassbenchHeader>> load_classbench_trace(
+    const std::string& path, std::size_t max_headers = 0);
 
 // The aligned prefix blocks (value, mask) covering [lo, hi] exactly, fewest first-to-last.
 std::vector<std::pair<std::uint16_t, std::uint16_t>> range_to_prefixes(std::uint16_t lo,

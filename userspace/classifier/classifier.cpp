@@ -7,11 +7,13 @@
 #include <limits>
 
 #include "classifier/epoch.h"
+#include "classifier/prefix_trie.h"
 
 namespace vsw::classifier {
 namespace {
 
-using u128 = unsigned __int128;
+constexpr unsigned kTrieFields = 4;    // PrefixField kIpv4Src..kIpv6Dst have global tries
+constexpr std::uint8_t kNoPlen = 255;  // the subtable's mask on the field is not a prefix
 
 constexpr std::uint64_t kSeed = 0x6a09e667f3bcc908ULL;
 
@@ -111,6 +113,9 @@ class SubtableSnap {
   std::vector<std::uint64_t> values;  // n_words masked words per entry
   std::vector<Hit> hits;              // best rule per entry
   std::vector<PrefixIndex> prefixes;  // readers who track wildcards
+  // Prefix length of the mask on each trie field, or kNoPlen (also for an empty mask:
+  // such a subtable is never skipped on that field).
+  std::array<std::uint8_t, kTrieFields> plen{kNoPlen, kNoPlen, kNoPlen, kNoPlen};
 
   static bool set_contains(const std::vector<std::uint64_t>& set, std::uint64_t f) {
     const std::uint64_t m = set.size() - 1;
@@ -165,7 +170,10 @@ class SubtableSnap {
     const PrefixIndex* best = nullptr;
     std::array<std::uint64_t, 2> best_bits{};
     for (const PrefixIndex& p : prefixes) {
-      if (!(fields & (1U << static_cast<unsigned>(p.field)))) continue;
+      const auto fi = static_cast<unsigned>(p.field);
+      if (!(fields & (1U << fi))) continue;
+      // Fields with a prefix mask were already tried against the global trie.
+      if (fi < kTrieFields && plen[fi] != kNoPlen) continue;
       const u128 x = p.reduce(k);
       const auto it = std::lower_bound(p.sorted.begin(), p.sorted.end(), x);
       if (it != p.sorted.end() && *it == x) continue;  // present: this field proves nothing
@@ -303,6 +311,19 @@ class WriterSubtable {
       }
       if (nb == 0) continue;
       p.n_bits = static_cast<std::uint8_t>(nb);
+      if (f < kTrieFields) {
+        // A prefix mask: the field's top nb bits, across its parts.
+        unsigned width = 0;
+        u128 m = 0;
+        for (unsigned part = 0; part < pi.n_parts; ++part) {
+          const unsigned w = std::popcount(pi.bits[part]);
+          width += w;
+          m = (m << w) | extract(p.mask[part], pi.bits[part]);
+        }
+        m <<= 128 - width;
+        const u128 want = ~u128{0} << (128 - nb);
+        if (m == want) s->plen[f] = static_cast<std::uint8_t>(nb);
+      }
       p.sorted.reserve(n);
       FlowKey k;
       for (std::size_t e = 0; e < n; ++e) {
@@ -350,17 +371,84 @@ class Snapshot {
  public:
   struct Ref {
     std::int32_t max_priority;
+    std::array<std::uint8_t, kTrieFields> plen;  // copy of sub->plen, for a cache-friendly scan
     const SubtableSnap* sub;
   };
   std::uint64_t version = 1;
   std::vector<Ref> order;  // sorted by max_priority, descending
   std::vector<std::shared_ptr<const SubtableSnap>> owners;
+  std::array<PrefixTrie, kTrieFields> tries{PrefixTrie(32), PrefixTrie(32), PrefixTrie(128),
+                                            PrefixTrie(128)};
+  std::vector<std::uint8_t> active;  // trie fields that some subtable can be skipped on
+
+  void build_tries() {
+    for (unsigned f = 0; f < kTrieFields; ++f) {
+      bool any = false;
+      for (const auto& s : owners) {
+        if (s->plen[f] == kNoPlen) continue;
+        for (const PrefixIndex& p : s->prefixes) {
+          if (static_cast<unsigned>(p.field) != f) continue;
+          for (u128 v : p.sorted) tries[f].insert(v, s->plen[f]);
+          any = true;
+        }
+      }
+      if (any) active.push_back(static_cast<std::uint8_t>(f));
+    }
+  }
+
+  static u128 trie_key(const FlowKey& k, unsigned f) {
+    switch (f) {
+      case 0:
+        return u128{k.w[12] >> 32} << 96;
+      case 1:
+        return u128{k.w[12] & 0xffffffff} << 96;
+      case 2:
+        return (u128{k.w[13]} << 64) | k.w[14];
+      default:
+        return (u128{k.w[15]} << 64) | k.w[16];
+    }
+  }
+  // ORs the first n bits of trie field f into wc.
+  static void unwildcard_prefix(FlowKey& wc, unsigned f, unsigned n) {
+    if (n == 0) return;
+    if (f == 0)
+      wc.w[12] |= ~0ULL << (64 - n);
+    else if (f == 1)
+      wc.w[12] |= (0xffffffffULL << (32 - n)) & 0xffffffffULL;
+    else {
+      const std::size_t hi = f == 2 ? 13 : 15;
+      wc.w[hi] |= n >= 64 ? ~0ULL : ~0ULL << (64 - n);
+      if (n > 64) wc.w[hi + 1] |= n >= 128 ? ~0ULL : ~0ULL << (128 - n);
+    }
+  }
 
   std::optional<Hit> lookup(const FlowKey& key, FlowKey* wc, const Config& cfg) const {
     const Hit* best = nullptr;
     std::int64_t best_prio = std::numeric_limits<std::int64_t>::min();
+    std::array<PrefixTrie::Plens, kTrieFields> plens;
+    std::array<unsigned, kTrieFields> depth{};
+    std::array<unsigned, kTrieFields> need{};  // prefix bits the skips so far depend on
+    for (std::uint8_t f : active) tries[f].lookup(trie_key(key, f), &plens[f], &depth[f]);
     for (const Ref& r : order) {
       if (r.max_priority <= best_prio) break;  // nothing later can do better
+      // Skip the subtable if the tries prove one of its prefixes absent; pick the proof
+      // that adds the fewest bits to what earlier skips needed.
+      unsigned skip_field = kTrieFields, skip_bits = 0, skip_cost = ~0U;
+      for (std::uint8_t f : active) {
+        const unsigned p = r.plen[f];
+        if (p == kNoPlen || ((plens[f][p >> 6] >> (p & 63)) & 1)) continue;
+        const unsigned bits = std::min(depth[f] + 1, p);
+        const unsigned cost = bits > need[f] ? bits - need[f] : 0;
+        if (cost < skip_cost) {
+          skip_field = f;
+          skip_bits = bits;
+          skip_cost = cost;
+        }
+      }
+      if (skip_field != kTrieFields) {
+        need[skip_field] = std::max(need[skip_field], skip_bits);
+        continue;
+      }
       unsigned miss_end = 0;
       const std::int64_t e = r.sub->find(key, cfg.staged, &miss_end);
       if (e >= 0) {
@@ -373,6 +461,9 @@ class Snapshot {
       } else if (wc) {
         r.sub->prove_miss(key, miss_end, *wc, cfg.prefix_fields);
       }
+    }
+    if (wc) {
+      for (std::uint8_t f : active) unwildcard_prefix(*wc, f, need[f]);
     }
     if (best == nullptr) return std::nullopt;
     return *best;
@@ -468,7 +559,8 @@ std::uint64_t Classifier::publish() {
   }
   (void)removed_subtable;
   next->order.reserve(next->owners.size());
-  for (const auto& s : next->owners) next->order.push_back({s->max_priority, s.get()});
+  for (const auto& s : next->owners) next->order.push_back({s->max_priority, s->plen, s.get()});
+  next->build_tries();
   std::stable_sort(next->order.begin(), next->order.end(),
                    [](const Snapshot::Ref& a, const Snapshot::Ref& b) {
                      return a.max_priority > b.max_priority;
@@ -488,6 +580,7 @@ Stats Classifier::stats() const {
   st.memory_bytes = sizeof(*this) + subtables_.bucket_count() * sizeof(void*);
   for (const auto& [mask, ws] : subtables_) st.memory_bytes += sizeof(FlowKey) + ws->memory();
   for (const auto& s : owned_->owners) st.memory_bytes += s->memory();
+  for (const auto& t : owned_->tries) st.memory_bytes += t.memory();
   return st;
 }
 

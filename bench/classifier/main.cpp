@@ -1,0 +1,505 @@
+// bench/classifier: the classifier against its references on ClassBench sets.
+//
+//   classifier-bench                         all nine sets (acl1/fw1/ipc1 x 1k/10k/100k),
+//                                            side-by-side table
+//   classifier-bench --rules F --trace F [--json]   one set (either file may be .gz)
+// Options: --data DIR (default ${VSW_SHARED_DIR}/data/classbench), --max-headers N (trace
+// headers per timed pass, default 200000), --passes N (default 3; medians are reported),
+// --no-callgrind, --no-ovs.
+//
+// Columns, per set and implementation: "ours" (Config defaults), "plain" (staged lookup and
+// prefix tracking off: tuple space search with priority order only), "ovs" (Open vSwitch
+// 3.1 lib/classifier from Debian's openvswitch-source, staged with flow segments, tries on
+// ipv4_dst and ipv4_src as ovs-vswitchd sets them; only when built with -DVSW_BENCH_OVS=ON)
+// and "linear" (first-match scan over the filters, on a sample of the trace). Inserts are
+// single calls, one rule at a time, with one publication at the end; removes likewise.
+// Lookups/s is the median over passes; Ir/lookup comes from callgrind (instructions
+// counted only around the lookups with wildcard tracking, over the first 10,000 headers).
+// mismatches counts lookups whose rule differs from the linear first-match (on the sample)
+// or, where built, from Open vSwitch's answer (on every timed lookup).
+#include <malloc.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#endif
+
+#include "classifier/classbench.h"
+#include "classifier/classifier.h"
+
+#ifdef VSW_HAVE_OVS
+#include "ovs_harness.h"
+#endif
+
+using namespace vsw::classifier;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string rules, trace, data = std::string(VSW_SHARED_DIR) + "/data/classbench";
+  bool json = false, callgrind = true, ovs = true;
+  std::size_t max_headers = 200000, passes = 3;
+  std::string child_impl;  // internal: --callgrind-child IMPL
+  std::string self;
+};
+
+struct Row {
+  std::string impl;
+  std::size_t subtables = 0;
+  double inserts = 0, removes = 0, lookups = 0, lookups_nowc = 0;  // per second
+  double bits = 0;                                                 // avg L3/L4 bits
+  double ir = 0;                                                   // instructions per lookup
+  std::size_t mem = 0;                                             // heap bytes after insert
+  std::size_t mismatches = 0, checked = 0;
+  bool have_wc = true, have_updates = true;
+};
+
+struct Data {
+  std::vector<ClassbenchFilter> filters;
+  std::vector<RuleSpec> rules;
+  std::vector<ClassbenchHeader> trace;  // timed headers
+  std::vector<FlowKey> keys;
+  std::vector<std::int64_t> ref;  // first-match answers on sample positions, else -2
+  std::vector<std::int64_t> ovs;  // Open vSwitch's answers, if run
+};
+
+double seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::size_t heap_in_use() {
+  const struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
+std::size_t rss_bytes() {
+  std::ifstream f("/proc/self/statm");
+  std::size_t total = 0, resident = 0;
+  f >> total >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+unsigned l34_bits(const FlowKey& wc) {
+  return static_cast<unsigned>(std::popcount(wc.w[12]) + std::popcount(wc.get(Field::kIpProto)) +
+                               std::popcount(wc.get(Field::kTpSrc)) +
+                               std::popcount(wc.get(Field::kTpDst)));
+}
+
+// Timed passes over the keys; fn(i) does one lookup. Returns the median rate.
+template <class Fn>
+double time_lookups(std::size_t n, std::size_t passes, Fn fn) {
+  std::vector<double> rates;
+  for (std::size_t p = 0; p < passes; ++p) {
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < n; ++i) fn(i);
+    rates.push_back(static_cast<double>(n) / seconds(Clock::now() - t0));
+  }
+  return median(rates);
+}
+
+Row run_ours(const std::string& name, const Config& cfg, const Data& d, const Options& o) {
+  Row r;
+  r.impl = name;
+  const std::size_t mem0 = heap_in_use();
+  auto cls = std::make_unique<Classifier>(cfg);
+  auto t0 = Clock::now();
+  for (const RuleSpec& s : d.rules) (void)cls->insert(s.match, s.priority, s.cookie);
+  cls->publish();
+  r.inserts = static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0);
+  r.mem = heap_in_use() - mem0;
+  r.subtables = cls->stats().subtables;
+  std::size_t bits = 0;
+  for (std::size_t i = 0; i < d.keys.size(); ++i) {
+    FlowKey wc;
+    const auto h = cls->lookup(d.keys[i], &wc);
+    bits += l34_bits(wc);
+    const std::int64_t got = h ? static_cast<std::int64_t>(h->cookie) : -1;
+    if (d.ref[i] != -2) {
+      ++r.checked;
+      r.mismatches += got != d.ref[i];
+    } else if (!d.ovs.empty()) {
+      ++r.checked;
+      r.mismatches += got != d.ovs[i];
+    }
+  }
+  r.bits = static_cast<double>(bits) / static_cast<double>(d.keys.size());
+  volatile std::uint64_t sink = 0;
+  r.lookups = time_lookups(d.keys.size(), o.passes, [&](std::size_t i) {
+    FlowKey wc;
+    const auto h = cls->lookup(d.keys[i], &wc);
+    sink = sink + (h ? h->cookie : 0);
+  });
+  r.lookups_nowc = time_lookups(d.keys.size(), o.passes, [&](std::size_t i) {
+    const auto h = cls->lookup(d.keys[i]);
+    sink = sink + (h ? h->cookie : 0);
+  });
+  t0 = Clock::now();
+  for (const RuleSpec& s : d.rules) (void)cls->remove(s.match, s.priority);
+  cls->publish();
+  r.removes = static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0);
+  return r;
+}
+
+#ifdef VSW_HAVE_OVS
+vsw_ovs* ovs_build(const Data& d) {
+  vsw_ovs* ovs = vsw_ovs_create(1, static_cast<std::uint32_t>(d.rules.size()));
+  for (std::size_t i = 0; i < d.rules.size(); ++i) {
+    const Match& m = d.rules[i].match;
+    vsw_ovs_insert(ovs, static_cast<std::uint32_t>(i), d.rules[i].priority,
+                   static_cast<std::uint32_t>(m.value.get(Field::kIpv4Src)),
+                   static_cast<std::uint32_t>(m.mask.get(Field::kIpv4Src)),
+                   static_cast<std::uint32_t>(m.value.get(Field::kIpv4Dst)),
+                   static_cast<std::uint32_t>(m.mask.get(Field::kIpv4Dst)),
+                   static_cast<std::uint8_t>(m.value.get(Field::kIpProto)),
+                   static_cast<std::uint8_t>(m.mask.get(Field::kIpProto)),
+                   static_cast<std::uint16_t>(m.value.get(Field::kTpSrc)),
+                   static_cast<std::uint16_t>(m.mask.get(Field::kTpSrc)),
+                   static_cast<std::uint16_t>(m.value.get(Field::kTpDst)),
+                   static_cast<std::uint16_t>(m.mask.get(Field::kTpDst)));
+  }
+  vsw_ovs_publish(ovs);
+  return ovs;
+}
+
+std::int64_t ovs_lookup(vsw_ovs* ovs, const Data& d, std::size_t i, bool track, unsigned* bits) {
+  const ClassbenchHeader& h = d.trace[i];
+  const std::int64_t id = vsw_ovs_lookup(ovs, h.src, h.dst, h.proto, h.sport, h.dport, track, bits);
+  return id < 0 ? -1 : static_cast<std::int64_t>(d.rules[static_cast<std::size_t>(id)].cookie);
+}
+
+Row run_ovs(Data& d, const Options& o) {
+  Row r;
+  r.impl = "ovs";
+  const std::size_t mem0 = heap_in_use();
+  auto t0 = Clock::now();
+  vsw_ovs* ovs = ovs_build(d);
+  r.inserts = static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0);
+  r.mem = heap_in_use() - mem0;
+  r.subtables = static_cast<std::size_t>(vsw_ovs_subtables(ovs));
+  std::size_t bits = 0;
+  d.ovs.assign(d.keys.size(), -1);
+  for (std::size_t i = 0; i < d.keys.size(); ++i) {
+    unsigned b = 0;
+    d.ovs[i] = ovs_lookup(ovs, d, i, true, &b);
+    bits += b;
+    if (d.ref[i] != -2) {
+      ++r.checked;
+      r.mismatches += d.ovs[i] != d.ref[i];
+    }
+  }
+  r.bits = static_cast<double>(bits) / static_cast<double>(d.keys.size());
+  volatile std::int64_t sink = 0;
+  r.lookups = time_lookups(d.keys.size(), o.passes, [&](std::size_t i) {
+    sink = sink + ovs_lookup(ovs, d, i, true, nullptr);
+  });
+  r.lookups_nowc = time_lookups(d.keys.size(), o.passes, [&](std::size_t i) {
+    sink = sink + ovs_lookup(ovs, d, i, false, nullptr);
+  });
+  t0 = Clock::now();
+  for (std::size_t i = 0; i < d.rules.size(); ++i)
+    vsw_ovs_remove(ovs, static_cast<std::uint32_t>(i));
+  vsw_ovs_publish(ovs);
+  r.removes = static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0);
+  vsw_ovs_destroy(ovs);
+  return r;
+}
+#endif
+
+Row run_linear(const Data& d) {
+  Row r;
+  r.impl = "linear";
+  r.have_wc = false;
+  r.have_updates = false;
+  r.subtables = 0;
+  std::size_t n = 0;
+  const auto t0 = Clock::now();
+  for (std::size_t i = 0; i < d.keys.size(); ++i) {
+    if (d.ref[i] == -2) continue;
+    ++n;
+  }
+  // The sample answers were computed once in load(); time a fresh pass over them.
+  volatile std::int64_t sink = 0;
+  for (std::size_t i = 0; i < d.keys.size(); ++i) {
+    if (d.ref[i] != -2) sink = sink + first_match(d.filters, d.trace[i]);
+  }
+  r.lookups_nowc = static_cast<double>(n) / seconds(Clock::now() - t0);
+  r.checked = n;
+  return r;
+}
+
+std::optional<Data> load(const std::string& rules, const std::string& trace, const Options& o) {
+  Data d;
+  auto f = load_classbench_filters(rules);
+  if (!f.ok()) {
+    std::fprintf(stderr, "%s\n", f.what().c_str());
+    return std::nullopt;
+  }
+  auto t = load_classbench_trace(trace, o.max_headers);
+  if (!t.ok()) {
+    std::fprintf(stderr, "%s\n", t.what().c_str());
+    return std::nullopt;
+  }
+  d.filters = std::move(f.value());
+  d.trace = std::move(t.value());
+  d.rules = classbench_rules(d.filters);
+  for (const auto& h : d.trace) d.keys.push_back(classbench_key(h));
+  // The linear reference on a sample of at most ~20,000 headers.
+  const std::size_t step = std::max<std::size_t>(1, d.trace.size() / 20000);
+  d.ref.assign(d.trace.size(), -2);
+  for (std::size_t i = 0; i < d.trace.size(); i += step)
+    d.ref[i] = first_match(d.filters, d.trace[i]);
+  return d;
+}
+
+// Runs this program under callgrind in child mode; returns instructions per lookup.
+double callgrind_ir(const Options& o, const std::string& impl, const std::string& rules,
+                    const std::string& trace) {
+  constexpr std::size_t kHeaders = 10000;
+  char out[] = "/tmp/vsw-callgrind-XXXXXX";
+  const int fd = mkstemp(out);
+  if (fd < 0) return 0;
+  close(fd);
+  const std::string cmd =
+      "valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=" + std::string(out) +
+      " '" + o.self + "' --callgrind-child " + impl + " --rules '" + rules + "' --trace '" + trace +
+      "' --max-headers " + std::to_string(kHeaders) + " >/dev/null 2>&1";
+  double ir = 0;
+  if (std::system(cmd.c_str()) == 0) {
+    std::ifstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("totals:", 0) == 0 || line.rfind("summary:", 0) == 0)
+        ir = std::strtod(line.c_str() + line.find(':') + 1, nullptr) / kHeaders;
+    }
+  }
+  unlink(out);
+  return ir;
+}
+
+// Child mode: build impl, then count instructions of the lookups only.
+int callgrind_child(const Options& o) {
+  auto dd = load(o.rules, o.trace, o);
+  if (!dd) return 1;
+  Data& d = *dd;
+  volatile std::uint64_t sink = 0;
+  if (o.child_impl == "ours" || o.child_impl == "plain") {
+    Config cfg;
+    if (o.child_impl == "plain") cfg = Config{.staged = false, .prefix_fields = 0};
+    Classifier cls(cfg);
+    for (const RuleSpec& s : d.rules) (void)cls.insert(s.match, s.priority, s.cookie);
+    cls.publish();
+    CALLGRIND_START_INSTRUMENTATION;
+    for (const FlowKey& k : d.keys) {
+      FlowKey wc;
+      const auto h = cls.lookup(k, &wc);
+      sink = sink + (h ? h->cookie : 0);
+    }
+    CALLGRIND_STOP_INSTRUMENTATION;
+    return 0;
+  }
+#ifdef VSW_HAVE_OVS
+  if (o.child_impl == "ovs") {
+    vsw_ovs* ovs = ovs_build(d);
+    CALLGRIND_START_INSTRUMENTATION;
+    for (std::size_t i = 0; i < d.keys.size(); ++i)
+      sink = sink + static_cast<std::uint64_t>(ovs_lookup(ovs, d, i, true, nullptr));
+    CALLGRIND_STOP_INSTRUMENTATION;
+    vsw_ovs_destroy(ovs);
+    return 0;
+  }
+#endif
+  return 1;
+}
+
+std::vector<Row> run_set(const std::string& rules, const std::string& trace, const Options& o,
+                         std::size_t* n_filters, std::size_t* n_entries) {
+  auto dd = load(rules, trace, o);
+  if (!dd) return {};
+  Data& d = *dd;
+  *n_filters = d.filters.size();
+  *n_entries = d.rules.size();
+  std::vector<Row> rows;
+#ifdef VSW_HAVE_OVS
+  if (o.ovs) rows.push_back(run_ovs(d, o));  // first: its answers cross-check the others
+#endif
+  rows.push_back(run_ours("ours", Config{}, d, o));
+  rows.push_back(run_ours("plain", Config{.staged = false, .prefix_fields = 0}, d, o));
+  rows.push_back(run_linear(d));
+  if (o.callgrind) {
+    for (Row& r : rows) {
+      if (r.impl != "linear") r.ir = callgrind_ir(o, r.impl, rules, trace);
+    }
+  }
+  return rows;
+}
+
+std::string si(double v) {
+  char b[32];
+  if (v >= 1e6)
+    std::snprintf(b, sizeof b, "%.2fM", v / 1e6);
+  else if (v >= 1e3)
+    std::snprintf(b, sizeof b, "%.1fk", v / 1e3);
+  else
+    std::snprintf(b, sizeof b, "%.0f", v);
+  return b;
+}
+
+void print_header() {
+  std::printf(
+      "| set | rules -> entries | impl | subtables | inserts/s | removes/s | lookups/s (wc) | "
+      "lookups/s (no wc) | Ir/lookup | L3/L4 bits | heap B/rule | mismatches/checked | "
+      "x OVS (wc) |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+}
+
+void print_rows(const std::string& set, std::size_t nf, std::size_t ne,
+                const std::vector<Row>& rows) {
+  double ovs_rate = 0;
+  for (const Row& r : rows)
+    if (r.impl == "ovs") ovs_rate = r.lookups;
+  for (const Row& r : rows) {
+    const bool lin = r.impl == "linear";
+    char ratio[32] = "";
+    if (ovs_rate > 0 && !lin) std::snprintf(ratio, sizeof ratio, "%.1fx", r.lookups / ovs_rate);
+    char bits[16] = "-", ir[16] = "-", mem[16] = "-";
+    if (r.have_wc) std::snprintf(bits, sizeof bits, "%.1f", r.bits);
+    if (r.ir > 0) std::snprintf(ir, sizeof ir, "%.0f", r.ir);
+    if (!lin)
+      std::snprintf(mem, sizeof mem, "%.0f", static_cast<double>(r.mem) / static_cast<double>(ne));
+    std::printf("| %s | %zu -> %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %zu/%zu | %s |\n",
+                set.c_str(), nf, ne, r.impl.c_str(),
+                lin ? "-" : std::to_string(r.subtables).c_str(),
+                r.have_updates ? si(r.inserts).c_str() : "-",
+                r.have_updates ? si(r.removes).c_str() : "-", lin ? "-" : si(r.lookups).c_str(),
+                si(r.lookups_nowc).c_str(), ir, bits, mem, r.mismatches, r.checked, ratio);
+    std::fflush(stdout);
+  }
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: classifier-bench [--rules FILE --trace FILE [--json]] [--data DIR]\n"
+               "       [--max-headers N] [--passes N] [--no-callgrind] [--no-ovs]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.self = argv[0];
+  if (o.self.find('/') == std::string::npos) o.self = "/proc/self/exe";
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) o.self.assign(exe, static_cast<std::size_t>(n));
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--rules")
+      o.rules = next();
+    else if (a == "--trace")
+      o.trace = next();
+    else if (a == "--json")
+      o.json = true;
+    else if (a == "--data")
+      o.data = next();
+    else if (a == "--max-headers")
+      o.max_headers = std::strtoull(next().c_str(), nullptr, 10);
+    else if (a == "--passes")
+      o.passes = std::max<std::size_t>(1, std::strtoull(next().c_str(), nullptr, 10));
+    else if (a == "--no-callgrind")
+      o.callgrind = false;
+    else if (a == "--no-ovs")
+      o.ovs = false;
+    else if (a == "--callgrind-child")
+      o.child_impl = next();
+    else
+      return usage();
+  }
+  if (!o.child_impl.empty()) return callgrind_child(o);
+  if (o.rules.empty() != o.trace.empty()) return usage();
+
+  if (!o.rules.empty()) {
+    std::size_t nf = 0, ne = 0;
+    const auto rows = run_set(o.rules, o.trace, o, &nf, &ne);
+    if (rows.empty()) return 1;
+    if (!o.json) {
+      print_header();
+      print_rows(o.rules.substr(o.rules.rfind('/') + 1), nf, ne, rows);
+      return 0;
+    }
+    const Row* ours = nullptr;
+    const Row* ovs = nullptr;
+    for (const Row& r : rows) {
+      if (r.impl == "ours") ours = &r;
+      if (r.impl == "ovs") ovs = &r;
+    }
+    std::printf(
+        "{\"rules\": %zu, \"entries\": %zu, \"subtables\": %zu, \"inserts_per_s\": %.0f, "
+        "\"lookups_per_s\": %.0f, \"lookups_nowc_per_s\": %.0f, \"removes_per_s\": %.0f, "
+        "\"unwildcarded_bits\": %.2f, \"mismatches\": %zu, \"checked\": %zu, "
+        "\"memory_bytes\": %zu, \"rss_bytes\": %zu, \"ir_per_lookup\": %.0f",
+        nf, ne, ours->subtables, ours->inserts, ours->lookups, ours->lookups_nowc, ours->removes,
+        ours->bits, ours->mismatches, ours->checked, ours->mem, rss_bytes(), ours->ir);
+    if (ovs != nullptr) {
+      std::printf(
+          ", \"ovs\": {\"subtables\": %zu, \"inserts_per_s\": %.0f, \"lookups_per_s\": %.0f, "
+          "\"removes_per_s\": %.0f, \"unwildcarded_bits\": %.2f, \"mismatches\": %zu, "
+          "\"memory_bytes\": %zu, \"ir_per_lookup\": %.0f}",
+          ovs->subtables, ovs->inserts, ovs->lookups, ovs->removes, ovs->bits, ovs->mismatches,
+          ovs->mem, ovs->ir);
+    }
+    std::printf("}\n");
+    return ours->mismatches == 0 ? 0 : 1;
+  }
+
+  struct Set {
+    const char* name;
+    const char* rules;
+    const char* trace;
+  };
+  const Set sets[] = {
+      {"acl1_1k", "neurocuts/acl1_1k", "neurocuts/acl1_1k_trace"},
+      {"fw1_1k", "neurocuts/fw1_1k", "neurocuts/fw1_1k_trace"},
+      {"ipc1_1k", "neurocuts/ipc1_1k", "neurocuts/ipc1_1k_trace"},
+      {"acl1_10k", "neurocuts/acl1_10k", "neurocuts/acl1_10k_trace.gz"},
+      {"fw1_10k", "neurocuts/fw1_10k", "neurocuts/fw1_10k_trace.gz"},
+      {"ipc1_10k", "neurocuts/ipc1_10k", "neurocuts/ipc1_10k_trace.gz"},
+      {"acl1_100k", "generated/acl1_100k.gz", "generated/acl1_100k_trace.gz"},
+      {"fw1_100k", "generated/fw1_100k.gz", "generated/fw1_100k_trace.gz"},
+      {"ipc1_100k", "generated/ipc1_100k.gz", "generated/ipc1_100k_trace.gz"},
+  };
+#ifndef VSW_HAVE_OVS
+  std::printf("(Open vSwitch column not built: configure with -DVSW_BENCH_OVS=ON)\n");
+#endif
+  print_header();
+  int rc = 0;
+  for (const Set& s : sets) {
+    std::size_t nf = 0, ne = 0;
+    const auto rows = run_set(o.data + "/" + s.rules, o.data + "/" + s.trace, o, &nf, &ne);
+    if (rows.empty()) return 1;
+    print_rows(s.name, nf, ne, rows);
+    for (const Row& r : rows) rc |= r.mismatches != 0;
+  }
+  return rc;
+}
