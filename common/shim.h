@@ -15,8 +15,8 @@
  *   vsw_publish(p, v)       store with release ordering
  *   VSW_READ_ONCE/WRITE_ONCE racy but tear-free counters
  *
- * In the kernel the writer lock is the module's vsw_mutex; the module
- * provides vsw_lock_is_held() for lockdep. On the host every caller is a
+ * In the kernel the writer lock is the module's vsw_mutex, checked by
+ * lockdep through vsw_lock_is_held(). On the host every caller is a
  * single thread (or the test serialises), and "after every reader" is "now".
  */
 #ifndef VSW_COMMON_SHIM_H
@@ -31,7 +31,9 @@
 #include <linux/string.h>
 #include <linux/sort.h>
 
-bool vsw_lock_is_held(void);
+#include <linux/mutex.h>
+extern struct mutex vsw_mutex; /* the module's writer lock */
+#define vsw_lock_is_held() lockdep_is_held(&vsw_mutex)
 
 #define vsw_rcu_head rcu_head
 #define vsw_zalloc(size) kvzalloc((size), GFP_KERNEL)

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * datapath.c - datapaths: life cycle, the per-packet path, counters, and the
+ * per-namespace list.
+ *
+ * DOC: Locking
+ *
+ * Two locks, always taken in this order: rtnl, then vsw_mutex.
+ *  - vsw_mutex (module-wide) serialises every change: datapath and port
+ *    lists, the flow tables (the single writer of common/flow_table.c),
+ *    flow actions, upcall pids. Flow commands take only vsw_mutex; datapath
+ *    and port commands take rtnl and vsw_mutex.
+ *  - rtnl is needed to register, attach and detach devices. Devices are never
+ *    unregistered while vsw_mutex is held, because the unregister notifier
+ *    (rtnl held) takes vsw_mutex to remove ports.
+ * The packet path (rx_handler, internal device xmit, packet execute) runs
+ * under RCU with bottom halves disabled and takes no lock: datapaths, ports,
+ * flows and actions are freed after a grace period. Per-CPU counters and the
+ * per-CPU microflow cache rely on bottom halves being disabled.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/etherdevice.h>
+#include <linux/rtnetlink.h>
+
+#include "flow.h"
+#include "vport.h"
+
+DEFINE_MUTEX(vsw_mutex);
+
+const char *vsw_dp_name(struct vsw_dp *dp)
+{
+	struct vsw_vport *local = vsw_dp_port(dp, VSW_PORT_LOCAL);
+
+	return local ? local->dev->name : "";
+}
+
+int vsw_dp_ifindex(struct vsw_dp *dp)
+{
+	struct vsw_vport *local = vsw_dp_port(dp, VSW_PORT_LOCAL);
+
+	return local ? local->dev->ifindex : 0;
+}
+
+/* Find a datapath by its ifindex, else by name; vsw_mutex held. */
+struct vsw_dp *vsw_dp_lookup(struct net *net, int dp_ifindex, const char *name)
+{
+	struct vsw_dp *dp = NULL;
+	struct net_device *dev;
+
+	lockdep_assert_held(&vsw_mutex);
+	if (dp_ifindex) {
+		struct vsw_vport *vport;
+
+		rcu_read_lock();
+		dev = dev_get_by_index_rcu(net, dp_ifindex);
+		if (dev && vsw_internal_dev_is(dev)) {
+			vport = vsw_internal_dev_vport(dev);
+			dp = vport ? vport->dp : NULL;
+		}
+		rcu_read_unlock();
+		return dp;
+	}
+	if (!name)
+		return NULL;
+	list_for_each_entry(dp, &vsw_net(net)->dps, node)
+		if (!strcmp(vsw_dp_name(dp), name))
+			return dp;
+	return NULL;
+}
+
+static void rebalance_work(struct work_struct *work)
+{
+	struct vsw_dp *dp = container_of(work, struct vsw_dp, rebalance.work);
+
+	mutex_lock(&vsw_mutex);
+	if (!dp->dead) {
+		vsw_table_rebalance(&dp->table);
+		schedule_delayed_work(&dp->rebalance, HZ);
+	}
+	mutex_unlock(&vsw_mutex);
+}
+
+static void dp_free(struct vsw_dp *dp)
+{
+	free_percpu(dp->stats);
+	free_percpu(dp->mfc);
+	kvfree(dp);
+}
+
+static void dp_free_cb(struct rcu_head *rcu)
+{
+	dp_free(container_of(rcu, struct vsw_dp, rcu));
+}
+
+/* Create a datapath and its internal port; rtnl and vsw_mutex held. */
+struct vsw_dp *vsw_dp_create(struct net *net, const char *name, u32 upcall_pid,
+			     struct netlink_ext_ack *extack)
+{
+	struct vsw_vport *local;
+	struct vsw_dp *dp;
+	int cpu;
+
+	ASSERT_RTNL();
+	lockdep_assert_held(&vsw_mutex);
+	dp = kvzalloc(sizeof(*dp), GFP_KERNEL);
+	if (!dp)
+		return ERR_PTR(-ENOMEM);
+	dp->net = net;
+	vsw_table_init(&dp->table);
+	xa_init_flags(&dp->flows, XA_FLAGS_ALLOC1);
+	INIT_DELAYED_WORK(&dp->rebalance, rebalance_work);
+	dp->mfc = alloc_percpu(struct vsw_mfc);
+	dp->stats = alloc_percpu(struct vsw_dp_pcpu_stats);
+	if (!dp->mfc || !dp->stats) {
+		dp_free(dp);
+		return ERR_PTR(-ENOMEM);
+	}
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(dp->stats, cpu)->syncp);
+	local = vsw_vport_add(dp, &vsw_internal_vport_ops, name, VSW_PORT_LOCAL, upcall_pid,
+			      extack);
+	if (IS_ERR(local)) {
+		dp_free(dp);
+		return ERR_CAST(local);
+	}
+	list_add_tail(&dp->node, &vsw_net(net)->dps);
+	schedule_delayed_work(&dp->rebalance, HZ);
+	return dp;
+}
+
+static void flow_flush_cb(struct vsw_mflow *mf, void *arg)
+{
+	struct vsw_flow *flow = container_of(mf, struct vsw_flow, mf);
+	struct vsw_dp *dp = arg;
+
+	xa_erase(&dp->flows, flow->id);
+	vsw_flow_free_rcu(flow);
+}
+
+/* Delete every flow; vsw_mutex held. */
+void vsw_dp_flush(struct vsw_dp *dp)
+{
+	lockdep_assert_held(&vsw_mutex);
+	vsw_table_flush(&dp->table, flow_flush_cb, dp);
+}
+
+/*
+ * Take a datapath out of service: remove its ports and flows and move it to
+ * @dead, for vsw_dp_destroy_list(). rtnl and vsw_mutex held.
+ */
+void vsw_dp_detach(struct vsw_dp *dp, struct list_head *dead)
+{
+	struct vsw_vport *vport;
+	u32 i;
+
+	ASSERT_RTNL();
+	lockdep_assert_held(&vsw_mutex);
+	dp->dead = true;
+	list_move_tail(&dp->node, dead);
+	for (i = VSW_MAX_PORTS - 1; i > VSW_PORT_LOCAL; i--) {
+		vport = vsw_dp_port(dp, i);
+		if (vport)
+			vsw_vport_del(vport);
+	}
+	vsw_dp_flush(dp);
+}
+
+/* Unregister the internal devices and free the datapaths; rtnl held only. */
+void vsw_dp_destroy_list(struct list_head *dead)
+{
+	struct vsw_dp *dp, *next;
+
+	ASSERT_RTNL();
+	list_for_each_entry_safe(dp, next, dead, node) {
+		struct vsw_vport *local = rcu_dereference_protected(dp->ports[VSW_PORT_LOCAL], 1);
+		struct net_device *dev = local->dev;
+
+		/* Nothing else reaches the dp now: it is off every list. */
+		mutex_lock(&vsw_mutex);
+		vsw_vport_del(local);
+		mutex_unlock(&vsw_mutex);
+		unregister_netdevice(dev);
+		cancel_delayed_work_sync(&dp->rebalance);
+		list_del(&dp->node);
+		xa_destroy(&dp->flows);
+		call_rcu(&dp->rcu, dp_free_cb);
+	}
+}
+
+void vsw_dp_count_lost(struct vsw_dp *dp)
+{
+	struct vsw_dp_pcpu_stats *st = this_cpu_ptr(dp->stats);
+
+	u64_stats_update_begin(&st->syncp);
+	st->lost++;
+	u64_stats_update_end(&st->syncp);
+}
+
+/*
+ * The per-packet path: @skb arrived on @vport with skb->data at the Ethernet
+ * header. RCU read side, bottom halves disabled. Consumes @skb.
+ */
+void vsw_dp_process(struct vsw_vport *vport, struct sk_buff *skb)
+{
+	struct vsw_dp_pcpu_stats *st;
+	struct vsw_dp *dp = vport->dp;
+	union vsw_key_words key;
+	const struct vsw_actions *acts;
+	struct vsw_masks *masks;
+	struct vsw_flow *flow;
+	struct vsw_mflow *mf;
+	bool cache_hit = false;
+	u32 probed = 0;
+	int err;
+
+	vsw_flow_extract(skb, vport->port_no, &key.key);
+	masks = rcu_dereference(dp->table.masks);
+	if (masks && masks->count > 1) {
+		u32 hash = skb->l4_hash ? skb->hash :
+			   vsw_hash_words(key.w, 0, VSW_KEY_WORDS, 0) | 1;
+
+		mf = vsw_mfc_lookup(&dp->table, this_cpu_ptr(dp->mfc), &key.key, hash, &probed,
+				    &cache_hit);
+	} else {
+		mf = vsw_table_lookup(&dp->table, &key.key, &probed);
+	}
+	st = this_cpu_ptr(dp->stats);
+	if (unlikely(!mf)) {
+		err = vsw_upcall(dp, skb, &key.key, VSW_PACKET_CMD_MISS, READ_ONCE(vport->upcall_pid),
+				 NULL);
+		u64_stats_update_begin(&st->syncp);
+		st->missed++;
+		st->mask_hit += probed;
+		if (err)
+			st->lost++;
+		u64_stats_update_end(&st->syncp);
+		if (err)
+			kfree_skb(skb);
+		else
+			consume_skb(skb);
+		return;
+	}
+	u64_stats_update_begin(&st->syncp);
+	st->hit++;
+	st->mask_hit += probed;
+	if (cache_hit)
+		st->microflow_hit++;
+	u64_stats_update_end(&st->syncp);
+	flow = container_of(mf, struct vsw_flow, mf);
+	vsw_flow_used(flow, skb, &key.key);
+	acts = rcu_dereference(flow->acts);
+	vsw_actions_execute(dp, skb, &key.key, acts->acts, acts->len);
+}
+
+void vsw_dp_get_stats(struct vsw_dp *dp, struct vsw_dp_stats *out)
+{
+	int cpu;
+
+	memset(out, 0, sizeof(*out));
+	for_each_possible_cpu(cpu) {
+		const struct vsw_dp_pcpu_stats *st = per_cpu_ptr(dp->stats, cpu);
+		struct vsw_dp_pcpu_stats s;
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&st->syncp);
+			s.hit = st->hit;
+			s.missed = st->missed;
+			s.lost = st->lost;
+			s.mask_hit = st->mask_hit;
+			s.microflow_hit = st->microflow_hit;
+		} while (u64_stats_fetch_retry(&st->syncp, start));
+		out->n_hit += s.hit;
+		out->n_missed += s.missed;
+		out->n_lost += s.lost;
+		out->n_mask_hit += s.mask_hit;
+		out->n_microflow_hit += s.microflow_hit;
+	}
+	out->n_flows = dp->table.n_flows;
+	out->n_masks = vsw_table_n_masks(&dp->table);
+}

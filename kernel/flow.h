@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * flow.h - flows (megaflow + actions + stats) and key extraction.
+ */
+#ifndef VSW_FLOW_H
+#define VSW_FLOW_H
+
+#include <linux/skbuff.h>
+#include <linux/u64_stats_sync.h>
+
+#include "datapath.h"
+
+/* Validated action list, a copy of the VSW_*_ATTR_ACTIONS payload. */
+struct vsw_actions {
+	struct rcu_head rcu;
+	int len;
+	struct nlattr acts[];
+};
+
+struct vsw_flow_pcpu_stats {
+	u64 packets;
+	u64 bytes;
+	unsigned long used; /* jiffies, 0 = never */
+	u16 tcp_flags;
+	struct u64_stats_sync syncp;
+};
+
+/**
+ * struct vsw_flow - one installed megaflow.
+ * @mf: table linkage and masked key (common/); vsw_mutex for writes.
+ * @id: index in vsw_dp.flows; constant.
+ * @acts: actions; replaced under vsw_mutex, read under RCU.
+ * @stats: per-CPU counters, written by the CPU that hits the flow.
+ */
+struct vsw_flow {
+	struct vsw_mflow mf;
+	u32 id;
+	struct vsw_actions __rcu *acts;
+	struct vsw_flow_pcpu_stats __percpu *stats;
+	struct rcu_head rcu;
+};
+
+void vsw_flow_extract(struct sk_buff *skb, u32 in_port, struct vsw_flow_key *key);
+struct vsw_flow *vsw_flow_alloc(void);
+void vsw_flow_free(struct vsw_flow *flow);
+void vsw_flow_free_rcu(struct vsw_flow *flow);
+void vsw_flow_used(struct vsw_flow *flow, const struct sk_buff *skb,
+		   const struct vsw_flow_key *key);
+void vsw_flow_get_stats(struct vsw_flow *flow, struct vsw_flow_stats *st, unsigned long *used,
+			u16 *tcp_flags);
+void vsw_flow_clear_stats(struct vsw_flow *flow);
+
+/* actions.c */
+int vsw_actions_validate(const struct nlattr *acts, const struct vsw_flow_key *key,
+			 const struct vsw_flow_key *mask, struct netlink_ext_ack *extack);
+struct vsw_actions *vsw_actions_copy(const struct nlattr *acts);
+void vsw_actions_execute(struct vsw_dp *dp, struct sk_buff *skb, struct vsw_flow_key *key,
+			 const struct nlattr *acts, int len);
+
+/* upcall.c */
+int vsw_upcall(struct vsw_dp *dp, const struct sk_buff *skb, const struct vsw_flow_key *key,
+	       u8 cmd, u32 pid, const struct nlattr *cookie);
+
+#endif /* VSW_FLOW_H */

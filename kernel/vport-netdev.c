@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vport-netdev.c - a port on an existing Ethernet device (veth, physical).
+ *
+ * Frames are taken from the device with an rx_handler, so they bypass the
+ * host stack; frames sent to the port go out with dev_queue_xmit(). The
+ * device is put in promiscuous mode while attached.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/etherdevice.h>
+#include <linux/if_arp.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+
+#include "vport.h"
+
+static rx_handler_result_t vsw_netdev_frame_hook(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = *pskb;
+	struct vsw_vport *vport;
+
+	if (unlikely(skb->pkt_type == PACKET_LOOPBACK))
+		return RX_HANDLER_PASS;
+	vport = rcu_dereference(skb->dev->rx_handler_data);
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (unlikely(!skb))
+		return RX_HANDLER_CONSUMED;
+	skb_push_rcsum(skb, ETH_HLEN);
+	vsw_vport_receive(vport, skb);
+	return RX_HANDLER_CONSUMED;
+}
+
+/* The port attached to @dev, if any; rtnl held. */
+struct vsw_vport *vsw_netdev_vport(const struct net_device *dev)
+{
+	if (rcu_access_pointer(dev->rx_handler) != vsw_netdev_frame_hook)
+		return NULL;
+	return rtnl_dereference(dev->rx_handler_data);
+}
+
+static int netdev_create(struct vsw_vport *vport, const char *name,
+			 struct netlink_ext_ack *extack)
+{
+	struct net_device *dev = __dev_get_by_name(vport->dp->net, name);
+	int err;
+
+	if (!dev) {
+		NL_SET_ERR_MSG(extack, "no such network device");
+		return -ENODEV;
+	}
+	if (dev->type != ARPHRD_ETHER || dev->addr_len != ETH_ALEN ||
+	    (dev->flags & IFF_LOOPBACK) || vsw_internal_dev_is(dev)) {
+		NL_SET_ERR_MSG(extack, "device is not an Ethernet device vsw can attach");
+		return -EINVAL;
+	}
+	err = netdev_rx_handler_register(dev, vsw_netdev_frame_hook, vport);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "device already has an rx handler (bridge, bond or datapath)");
+		return err;
+	}
+	netdev_hold(dev, &vport->tracker, GFP_KERNEL);
+	vport->dev = dev;
+	dev_disable_lro(dev);
+	dev_set_promiscuity(dev, 1);
+	return 0;
+}
+
+static void netdev_destroy(struct vsw_vport *vport)
+{
+	netdev_rx_handler_unregister(vport->dev);
+	dev_set_promiscuity(vport->dev, -1);
+}
+
+static void netdev_send(struct vsw_vport *vport, struct sk_buff *skb)
+{
+	skb->dev = vport->dev;
+	dev_queue_xmit(skb);
+}
+
+const struct vsw_vport_ops vsw_netdev_vport_ops = {
+	.type = VSW_VPORT_TYPE_NETDEV,
+	.create = netdev_create,
+	.destroy = netdev_destroy,
+	.send = netdev_send,
+};
