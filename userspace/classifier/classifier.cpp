@@ -422,47 +422,113 @@ class Snapshot {
     }
   }
 
+  // Subtables are bucketed by their prefix length on the first active trie field; the trie
+  // accepts or rejects a whole bucket at once. order is sorted by (bucket, priority).
+  struct Bucket {
+    std::uint8_t plen;          // on active[0]; kNoPlen if no field is active
+    std::int32_t max_priority;  // of its first subtable
+    std::uint32_t begin, end;   // range of order
+  };
+  std::vector<Bucket> buckets;  // at most 130
+
+  void build_buckets() {
+    const auto key = [&](const Ref& r) { return active.empty() ? kNoPlen : r.plen[active[0]]; };
+    std::stable_sort(order.begin(), order.end(), [&](const Ref& a, const Ref& b) {
+      if (key(a) != key(b)) return key(a) < key(b);
+      return a.max_priority > b.max_priority;
+    });
+    for (std::uint32_t i = 0; i < order.size(); ++i) {
+      if (buckets.empty() || buckets.back().plen != key(order[i])) {
+        buckets.push_back({key(order[i]), order[i].max_priority, i, i});
+      }
+      buckets.back().end = i + 1;
+    }
+  }
+
   std::optional<Hit> lookup(const FlowKey& key, FlowKey* wc, const Config& cfg) const {
-    const Hit* best = nullptr;
-    std::int64_t best_prio = std::numeric_limits<std::int64_t>::min();
+    // Per active trie field: the prefix lengths that match and the depth the key's path
+    // leaves the trie. A subtable whose length p on a field does not match is rejected,
+    // and min(depth + 1, p) leading bits prove it (see prefix_trie.h).
     std::array<PrefixTrie::Plens, kTrieFields> plens;
     std::array<unsigned, kTrieFields> depth{};
-    std::array<unsigned, kTrieFields> need{};  // prefix bits the skips so far depend on
     for (std::uint8_t f : active) tries[f].lookup(trie_key(key, f), &plens[f], &depth[f]);
-    for (const Ref& r : order) {
-      if (r.max_priority <= best_prio) break;  // nothing later can do better
-      // Skip the subtable if the tries prove one of its prefixes absent; pick the proof
-      // that adds the fewest bits to what earlier skips needed.
-      unsigned skip_field = kTrieFields, skip_bits = 0, skip_cost = ~0U;
-      for (std::uint8_t f : active) {
+    const auto pass = [&](unsigned f, unsigned p) {
+      return p == kNoPlen || ((plens[f][p >> 6] >> (p & 63)) & 1) != 0;
+    };
+    const auto proof_bits = [&](unsigned f, unsigned p) { return std::min(depth[f] + 1, p); };
+    const std::size_t n_active = active.size();
+    const unsigned f0 = n_active ? active[0] : 0;
+
+    // Candidate buckets: a cursor into order and the priority there.
+    std::array<std::uint32_t, 136> pos, end;
+    std::array<std::int32_t, 136> top;
+    std::size_t n_cand = 0;
+    for (const Bucket& b : buckets) {
+      if (n_active == 0 || pass(f0, b.plen)) {
+        pos[n_cand] = b.begin;
+        end[n_cand] = b.end;
+        top[n_cand++] = b.max_priority;
+      }
+    }
+    // Merge them in priority order, stopping as soon as nothing left can beat the best hit.
+    const Hit* best = nullptr;
+    std::int64_t best_prio = std::numeric_limits<std::int64_t>::min();
+    std::array<unsigned, kTrieFields> need{};  // leading bits the trie rejections depend on
+    while (n_cand != 0) {
+      std::size_t pick = 0;
+      for (std::size_t i = 1; i < n_cand; ++i) pick = top[i] > top[pick] ? i : pick;
+      if (top[pick] <= best_prio) break;
+      const Ref& r = order[pos[pick]++];
+      if (pos[pick] == end[pick]) {  // bucket exhausted: drop it, keeping the others' order
+        for (std::size_t i = pick + 1; i < n_cand; ++i) {
+          pos[i - 1] = pos[i];
+          end[i - 1] = end[i];
+          top[i - 1] = top[i];
+        }
+        --n_cand;
+      } else {
+        top[pick] = order[pos[pick]].max_priority;
+      }
+      // The other active fields, subtable by subtable; on rejection keep the proof that
+      // adds the fewest bits.
+      unsigned reject = kTrieFields, reject_bits = 0, reject_cost = ~0U;
+      for (std::size_t i = 1; i < n_active; ++i) {
+        const unsigned f = active[i];
         const unsigned p = r.plen[f];
-        if (p == kNoPlen || ((plens[f][p >> 6] >> (p & 63)) & 1)) continue;
-        const unsigned bits = std::min(depth[f] + 1, p);
-        const unsigned cost = bits > need[f] ? bits - need[f] : 0;
-        if (cost < skip_cost) {
-          skip_field = f;
-          skip_bits = bits;
-          skip_cost = cost;
+        if (pass(f, p)) continue;
+        const unsigned b = proof_bits(f, p);
+        const unsigned cost = b > need[f] ? b - need[f] : 0;
+        if (cost < reject_cost) {
+          reject = f;
+          reject_bits = b;
+          reject_cost = cost;
         }
       }
-      if (skip_field != kTrieFields) {
-        need[skip_field] = std::max(need[skip_field], skip_bits);
+      if (reject != kTrieFields) {
+        need[reject] = std::max(need[reject], reject_bits);
         continue;
       }
+      const SubtableSnap* sub = r.sub;
       unsigned miss_end = 0;
-      const std::int64_t e = r.sub->find(key, cfg.staged, &miss_end);
+      const std::int64_t e = sub->find(key, cfg.staged, &miss_end);
       if (e >= 0) {
-        const Hit& h = r.sub->hits[static_cast<std::size_t>(e)];
-        if (wc) r.sub->unwildcard(*wc, r.sub->n_words);
+        const Hit& h = sub->hits[static_cast<std::size_t>(e)];
+        if (wc) sub->unwildcard(*wc, sub->n_words);
         if (h.priority > best_prio) {
           best = &h;
           best_prio = h.priority;
         }
       } else if (wc) {
-        r.sub->prove_miss(key, miss_end, *wc, cfg.prefix_fields);
+        sub->prove_miss(key, miss_end, *wc, cfg.prefix_fields);
       }
     }
-    if (wc) {
+    if (wc != nullptr && n_active != 0) {
+      // Rejected buckets that a plain priority-ordered scan would have reached (their top
+      // priority >= the answer's) need the proof on the first field.
+      for (const Bucket& b : buckets) {
+        if (!pass(f0, b.plen) && b.max_priority >= best_prio)
+          need[f0] = std::max(need[f0], proof_bits(f0, b.plen));
+      }
       for (std::uint8_t f : active) unwildcard_prefix(*wc, f, need[f]);
     }
     if (best == nullptr) return std::nullopt;
@@ -561,10 +627,7 @@ std::uint64_t Classifier::publish() {
   next->order.reserve(next->owners.size());
   for (const auto& s : next->owners) next->order.push_back({s->max_priority, s->plen, s.get()});
   next->build_tries();
-  std::stable_sort(next->order.begin(), next->order.end(),
-                   [](const Snapshot::Ref& a, const Snapshot::Ref& b) {
-                     return a.max_priority > b.max_priority;
-                   });
+  next->build_buckets();
   std::shared_ptr<const Snapshot> old = std::move(owned_);
   owned_ = std::move(next);
   current_.store(owned_.get());
