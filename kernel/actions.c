@@ -238,9 +238,13 @@ static void set_ipv4_addr(struct sk_buff *skb, struct vsw_flow_key *key, bool sr
 	iph = ip_hdr(skb); /* the head may have moved */
 	csum_replace4(&iph->check, old, addr);
 	if (src)
-		key->ipv4_src = iph->saddr = addr;
+		iph->saddr = addr;
 	else
-		key->ipv4_dst = iph->daddr = addr;
+		iph->daddr = addr;
+	if (src)
+		key->ipv4_src = addr;
+	else
+		key->ipv4_dst = addr;
 }
 
 static void set_fields(struct sk_buff *skb, struct vsw_flow_key *key, const struct nlattr *a)
@@ -285,7 +289,8 @@ static void set_fields(struct sk_buff *skb, struct vsw_flow_key *key, const stru
 			if (iph) {
 				v = nla_get_u8(f);
 				csum_replace2(&iph->check, htons(iph->ttl << 8), htons(v << 8));
-				key->ip_ttl = iph->ttl = v;
+				iph->ttl = v;
+				key->ip_ttl = v;
 			}
 			break;
 		case VSW_SET_ATTR_L4_SRC:

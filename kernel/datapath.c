@@ -26,6 +26,7 @@
 #include "flow.h"
 #include "vport.h"
 
+/* The writer lock of every datapath; see DOC: Locking above. */
 DEFINE_MUTEX(vsw_mutex);
 
 const char *vsw_dp_name(struct vsw_dp *dp)
@@ -227,8 +228,8 @@ void vsw_dp_process(struct vsw_vport *vport, struct sk_buff *skb)
 	}
 	st = this_cpu_ptr(dp->stats);
 	if (unlikely(!mf)) {
-		err = vsw_upcall(dp, skb, &key.key, VSW_PACKET_CMD_MISS, READ_ONCE(vport->upcall_pid),
-				 NULL);
+		err = vsw_upcall(dp, skb, &key.key, VSW_PACKET_CMD_MISS,
+				 READ_ONCE(vport->upcall_pid), NULL);
 		u64_stats_update_begin(&st->syncp);
 		st->missed++;
 		st->mask_hit += probed;

@@ -56,7 +56,7 @@ static int netdev_create(struct vsw_vport *vport, const char *name,
 	}
 	err = netdev_rx_handler_register(dev, vsw_netdev_frame_hook, vport);
 	if (err) {
-		NL_SET_ERR_MSG(extack, "device already has an rx handler (bridge, bond or datapath)");
+		NL_SET_ERR_MSG(extack, "device is already in a bridge, bond or datapath");
 		return err;
 	}
 	netdev_hold(dev, &vport->tracker, GFP_KERNEL);

@@ -25,10 +25,14 @@
  *
  * Every command requires CAP_NET_ADMIN in the user namespace owning the
  * network namespace (GENL_UNS_ADMIN_PERM). Every attribute is checked against
- * a strict per-command policy; unknown attributes are rejected with -EINVAL
- * and an extended ack message naming the offending attribute. Replies to
- * NEW/DEL/SET are sent only if the request had NLM_F_ECHO or NLM_F_ACK (the
- * ack); GET replies with one message of the same command.
+ * a strict per-command policy; unknown attributes, and read-only attributes
+ * sent in a request, are rejected with -EINVAL and an extended ack message
+ * naming the offending attribute. Nested attributes (action lists and the
+ * actions inside them) must carry NLA_F_NESTED. NEW, SET and GET reply with
+ * one message of the same command describing the object; DEL replies only
+ * with the ack (flow DEL with NLM_F_ECHO also returns the deleted flow). A
+ * dump that cannot start (unknown dp_ifindex) reports its error in the
+ * NLMSG_DONE message.
  *
  * Versioning and extending
  * ------------------------
