@@ -224,14 +224,6 @@ class SubtableSnap {
 // ---------------------------------------------------------------------------------------
 // Writer-side subtable: all rules with one mask, mutable, never seen by readers.
 
-struct VecHash {
-  std::size_t operator()(const std::vector<std::uint64_t>& v) const noexcept {
-    std::uint64_t h = kSeed;
-    for (std::uint64_t w : v) h = mix(h, w);
-    return finish(h);
-  }
-};
-
 class WriterSubtable {
  public:
   explicit WriterSubtable(const FlowKey& mask) : mask_(mask) {
@@ -244,19 +236,83 @@ class WriterSubtable {
       }
       if (any) stage_end_.push_back(static_cast<std::uint8_t>(words_.size()));
     }
+    slots_.assign(8, 0);
   }
 
-  [[nodiscard]] std::vector<std::uint64_t> compact(const FlowKey& value) const {
-    std::vector<std::uint64_t> v(words_.size());
-    for (std::size_t i = 0; i < words_.size(); ++i) v[i] = value.w[words_[i]];
-    return v;
+  // Adds a rule with this (normalized) value; errc::file_exists on a duplicate.
+  std::error_code insert(const FlowKey& value, std::int32_t priority, std::uint64_t cookie) {
+    const std::uint64_t h = hash(value);
+    std::size_t slot = 0;
+    const std::int64_t e = find(value, h, &slot);
+    if (e < 0) {
+      if ((best_.size() + 1) * 2 > slots_.size()) {
+        grow();
+        (void)find(value, h, &slot);
+      }
+      const auto idx = static_cast<std::uint32_t>(best_.size());
+      for (std::uint8_t w : words_) vals_.push_back(value.w[w]);
+      best_.push_back({priority, cookie});
+      hash_.push_back(h);
+      slots_[slot] = idx + 1;
+    } else {
+      const auto idx = static_cast<std::uint32_t>(e);
+      Hit& best = best_[idx];
+      if (best.priority == priority) return std::make_error_code(std::errc::file_exists);
+      if (auto it = more_.find(idx); it != more_.end()) {
+        for (const Hit& x : it->second)
+          if (x.priority == priority) return std::make_error_code(std::errc::file_exists);
+      }
+      std::vector<Hit>& more = more_[idx];
+      Hit add{priority, cookie};
+      if (priority > best.priority) std::swap(add, best);
+      more.insert(std::find_if(more.begin(), more.end(),
+                               [&](const Hit& x) { return x.priority < add.priority; }),
+                  add);
+    }
+    ++n_rules;
+    return {};
   }
 
-  // Hits with this masked value, sorted by priority, descending.
-  std::unordered_map<std::vector<std::uint64_t>, std::vector<Hit>, VecHash> entries;
+  // Removes the rule with this value and priority; returns its cookie.
+  std::optional<std::uint64_t> remove(const FlowKey& value, std::int32_t priority) {
+    std::size_t slot = 0;
+    const std::int64_t e = find(value, hash(value), &slot);
+    if (e < 0) return std::nullopt;
+    const auto idx = static_cast<std::uint32_t>(e);
+    auto more = more_.find(idx);
+    std::uint64_t cookie = 0;
+    if (best_[idx].priority == priority) {
+      cookie = best_[idx].cookie;
+      if (more == more_.end()) {
+        erase_entry(idx, slot);
+      } else {
+        best_[idx] = more->second.front();
+        more->second.erase(more->second.begin());
+        if (more->second.empty()) more_.erase(more);
+      }
+    } else {
+      if (more == more_.end()) return std::nullopt;
+      auto it = std::find_if(more->second.begin(), more->second.end(),
+                             [&](const Hit& x) { return x.priority == priority; });
+      if (it == more->second.end()) return std::nullopt;
+      cookie = it->cookie;
+      more->second.erase(it);
+      if (more->second.empty()) more_.erase(more);
+    }
+    --n_rules;
+    return cookie;
+  }
+
   std::size_t n_rules = 0;
   bool dirty = false;
   std::shared_ptr<const SubtableSnap> snap;  // the last one built
+
+  [[nodiscard]] std::size_t memory() const {
+    std::size_t n = sizeof(*this) + vals_.capacity() * 8 + best_.capacity() * sizeof(Hit) +
+                    hash_.capacity() * 8 + slots_.capacity() * 4;
+    for (const auto& [e, v] : more_) n += 48 + v.capacity() * sizeof(Hit);
+    return n;
+  }
 
   std::shared_ptr<const SubtableSnap> build(const Config& cfg) const {
     auto s = std::make_shared<SubtableSnap>();
@@ -267,31 +323,28 @@ class WriterSubtable {
       s->word_mask[i] = mask_.w[words_[i]];
     }
     for (std::size_t i = 0; i < stage_end_.size(); ++i) s->stage_end[i] = stage_end_[i];
-    const std::size_t n = entries.size();
-    s->values.reserve(n * words_.size());
-    s->hits.reserve(n);
-    for (const auto& [value, hits] : entries) {
-      s->values.insert(s->values.end(), value.begin(), value.end());
-      s->hits.push_back(hits.front());
-      s->max_priority = std::max(s->max_priority, hits.front().priority);
-    }
+    const std::size_t n = best_.size();
+    s->values = vals_;
+    s->hits = best_;
+    for (const Hit& h : best_) s->max_priority = std::max(s->max_priority, h.priority);
     // The entry table.
     s->slots.assign(table_size(n), SubtableSnap::Slot{0, 0});
     s->slot_mask = s->slots.size() - 1;
-    std::vector<std::uint64_t> partial(stage_end_.empty() ? 0 : stage_end_.size() - 1);
     if (cfg.staged) {
       for (std::size_t st = 0; st + 1 < stage_end_.size(); ++st)
         s->stage_sets[st].assign(table_size(n), 0);
     }
     for (std::size_t e = 0; e < n; ++e) {
-      const std::uint64_t* v = &s->values[e * words_.size()];
-      std::uint64_t h = kSeed;
-      std::size_t wi = 0;
-      for (std::size_t st = 0; st < stage_end_.size(); ++st) {
-        for (; wi < stage_end_[st]; ++wi) h = mix(h, v[wi]);
-        if (cfg.staged && st + 1 < stage_end_.size()) insert_set(s->stage_sets[st], finish(h));
+      if (cfg.staged && stage_end_.size() > 1) {
+        const std::uint64_t* v = &s->values[e * words_.size()];
+        std::uint64_t h = kSeed;
+        std::size_t wi = 0;
+        for (std::size_t st = 0; st + 1 < stage_end_.size(); ++st) {
+          for (; wi < stage_end_[st]; ++wi) h = mix(h, v[wi]);
+          insert_set(s->stage_sets[st], finish(h));
+        }
       }
-      const std::uint64_t f = finish(h);
+      const std::uint64_t f = hash_[e];
       for (std::size_t i = f & s->slot_mask;; i = (i + 1) & s->slot_mask) {
         if (s->slots[i].idx == 0) {
           s->slots[i] = {static_cast<std::uint32_t>(f >> 32), static_cast<std::uint32_t>(e + 1)};
@@ -339,13 +392,6 @@ class WriterSubtable {
     return s;
   }
 
-  [[nodiscard]] std::size_t memory() const {
-    std::size_t n = sizeof(*this) + entries.bucket_count() * sizeof(void*);
-    for (const auto& [v, h] : entries)
-      n += 48 + v.capacity() * 8 + h.capacity() * sizeof(Hit) + 2 * 24;
-    return n;
-  }
-
  private:
   static void insert_set(std::vector<std::uint64_t>& set, std::uint64_t f) {
     const std::uint64_t m = set.size() - 1;
@@ -359,9 +405,83 @@ class WriterSubtable {
     }
   }
 
+  // The hash of a value's mask words: the same chain SubtableSnap::find computes.
+  [[nodiscard]] std::uint64_t hash(const FlowKey& value) const {
+    std::uint64_t h = kSeed;
+    for (std::uint8_t w : words_) h = mix(h, value.w[w]);
+    return finish(h);
+  }
+  // The entry with this value, or -1; *slot = its slot, or the empty slot that ends the probe.
+  std::int64_t find(const FlowKey& value, std::uint64_t h, std::size_t* slot) const {
+    const std::size_t m = slots_.size() - 1;
+    const std::size_t nw = words_.size();
+    for (std::size_t i = h & m;; i = (i + 1) & m) {
+      const std::uint32_t e = slots_[i];
+      if (e == 0) {
+        *slot = i;
+        return -1;
+      }
+      if (hash_[e - 1] != h) continue;
+      bool eq = true;
+      for (std::size_t j = 0; j < nw; ++j) eq &= vals_[(e - 1) * nw + j] == value.w[words_[j]];
+      if (eq) {
+        *slot = i;
+        return e - 1;
+      }
+    }
+  }
+  void grow() {
+    slots_.assign(slots_.size() * 2, 0);
+    const std::size_t m = slots_.size() - 1;
+    for (std::size_t e = 0; e < best_.size(); ++e) {
+      std::size_t i = hash_[e] & m;
+      while (slots_[i] != 0) i = (i + 1) & m;
+      slots_[i] = static_cast<std::uint32_t>(e + 1);
+    }
+  }
+  // Deletes entry idx held in `slot`: backward-shift deletion in the probe sequence, then
+  // the last entry moves into idx's place.
+  void erase_entry(std::uint32_t idx, std::size_t slot) {
+    const std::size_t m = slots_.size() - 1;
+    std::size_t hole = slot;
+    for (std::size_t i = (hole + 1) & m; slots_[i] != 0; i = (i + 1) & m) {
+      const std::size_t home = hash_[slots_[i] - 1] & m;
+      // Move i back into the hole unless its home lies cyclically in (hole, i].
+      const bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+      if (stays) continue;
+      slots_[hole] = slots_[i];
+      hole = i;
+    }
+    slots_[hole] = 0;
+    const auto last = static_cast<std::uint32_t>(best_.size() - 1);
+    const std::size_t nw = words_.size();
+    if (idx != last) {
+      std::size_t i = hash_[last] & m;
+      while (slots_[i] != last + 1) i = (i + 1) & m;
+      slots_[i] = idx + 1;
+      std::copy_n(vals_.begin() + static_cast<std::ptrdiff_t>(last * nw), nw,
+                  vals_.begin() + static_cast<std::ptrdiff_t>(idx * nw));
+      best_[idx] = best_[last];
+      hash_[idx] = hash_[last];
+      auto more = more_.find(last);
+      if (more != more_.end()) {
+        more_[idx] = std::move(more->second);
+        more_.erase(last);
+      }
+    }
+    vals_.resize(vals_.size() - nw);
+    best_.pop_back();
+    hash_.pop_back();
+  }
+
   FlowKey mask_;
   std::vector<std::uint8_t> words_;      // words with mask bits, in stage order
   std::vector<std::uint8_t> stage_end_;  // end of each nonempty stage in words_
+  std::vector<std::uint64_t> vals_;      // the masked words of each entry (words_.size() each)
+  std::vector<Hit> best_;                // each entry's highest-priority rule
+  std::vector<std::uint64_t> hash_;      // each entry's hash
+  std::unordered_map<std::uint32_t, std::vector<Hit>> more_;  // other rules, priority-descending
+  std::vector<std::uint32_t> slots_;  // open addressing over entries: index + 1, 0 = empty
 };
 
 // ---------------------------------------------------------------------------------------
@@ -474,6 +594,11 @@ class Snapshot {
     const Hit* best = nullptr;
     std::int64_t best_prio = std::numeric_limits<std::int64_t>::min();
     std::array<unsigned, kTrieFields> need{};  // leading bits the trie rejections depend on
+    // Subtables that missed, with the staged-lookup bits that prove it. Their proofs are
+    // chosen at the end, once the trie bits are in wc, so that bits already needed anyway
+    // count as free.
+    std::array<std::pair<const SubtableSnap*, unsigned>, 64> missed;
+    std::size_t n_missed = 0;
     while (n_cand != 0) {
       std::size_t pick = 0;
       for (std::size_t i = 1; i < n_cand; ++i) pick = top[i] > top[pick] ? i : pick;
@@ -519,7 +644,10 @@ class Snapshot {
           best_prio = h.priority;
         }
       } else if (wc) {
-        sub->prove_miss(key, miss_end, *wc, cfg.prefix_fields);
+        if (n_missed < missed.size())
+          missed[n_missed++] = {sub, miss_end};
+        else
+          sub->prove_miss(key, miss_end, *wc, cfg.prefix_fields);
       }
     }
     if (wc != nullptr && n_active != 0) {
@@ -531,6 +659,8 @@ class Snapshot {
       }
       for (std::uint8_t f : active) unwildcard_prefix(*wc, f, need[f]);
     }
+    for (std::size_t i = 0; i < n_missed; ++i)
+      missed[i].first->prove_miss(key, missed[i].second, *wc, cfg.prefix_fields);
     if (best == nullptr) return std::nullopt;
     return *best;
   }
@@ -554,13 +684,7 @@ std::error_code Classifier::insert(const Match& match, std::int32_t priority,
   if (it == subtables_.end())
     it = subtables_.emplace(m.mask, std::make_unique<WriterSubtable>(m.mask)).first;
   WriterSubtable& ws = *it->second;
-  std::vector<Hit>& hits = ws.entries[ws.compact(m.value)];
-  auto pos =
-      std::find_if(hits.begin(), hits.end(), [&](const Hit& h) { return h.priority <= priority; });
-  if (pos != hits.end() && pos->priority == priority)
-    return std::make_error_code(std::errc::file_exists);
-  hits.insert(pos, Hit{priority, cookie});
-  ++ws.n_rules;
+  if (std::error_code ec = ws.insert(m.value, priority, cookie)) return ec;
   ++n_rules_;
   if (!ws.dirty) {
     ws.dirty = true;
@@ -582,15 +706,8 @@ std::optional<std::uint64_t> Classifier::remove(const Match& match, std::int32_t
   auto it = subtables_.find(m.mask);
   if (it == subtables_.end()) return std::nullopt;
   WriterSubtable& ws = *it->second;
-  auto e = ws.entries.find(ws.compact(m.value));
-  if (e == ws.entries.end()) return std::nullopt;
-  auto pos = std::find_if(e->second.begin(), e->second.end(),
-                          [&](const Hit& h) { return h.priority == priority; });
-  if (pos == e->second.end()) return std::nullopt;
-  const std::uint64_t cookie = pos->cookie;
-  e->second.erase(pos);
-  if (e->second.empty()) ws.entries.erase(e);
-  --ws.n_rules;
+  const std::optional<std::uint64_t> cookie = ws.remove(m.value, priority);
+  if (!cookie) return std::nullopt;
   --n_rules_;
   if (!ws.dirty) {
     ws.dirty = true;
