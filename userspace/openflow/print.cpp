@@ -334,6 +334,7 @@ void print(std::string& out, const Message& m, bool json) {
   }
   if (json) out += '}';
   if (!json && out.back() == ' ') out.pop_back();
+  if (!json && out.back() == ':') out.pop_back();  // empty body
 }
 
 }  // namespace

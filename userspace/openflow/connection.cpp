@@ -1,0 +1,210 @@
+// See connection.h.
+#include "openflow/connection.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+
+namespace vsw::openflow {
+namespace {
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+}
+
+std::shared_ptr<Connection> Connection::create(Socket socket, ConnectionOptions options,
+                                               MessageFn on_message, CloseFn on_close) {
+  return std::shared_ptr<Connection>(
+      new Connection(std::move(socket), options, std::move(on_message), std::move(on_close)));
+}
+
+Connection::Connection(Socket socket, ConnectionOptions options, MessageFn on_message,
+                       CloseFn on_close)
+    : socket_(std::move(socket)),
+      options_(options),
+      on_message_(std::move(on_message)),
+      on_close_(std::move(on_close)),
+      wake_writer_(socket_.get_executor()),
+      probe_timer_(socket_.get_executor()),
+      closed_(socket_.get_executor()) {
+  wake_writer_.expires_at(std::chrono::steady_clock::time_point::max());
+  closed_.expires_at(std::chrono::steady_clock::time_point::max());
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  if (!ec && ep.data()->sa_family == AF_INET) {
+    auto* sin = reinterpret_cast<const sockaddr_in*>(ep.data());
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s:%u",
+             asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)).to_string().c_str(),
+             ntohs(sin->sin_port));
+    peer_ = buf;
+  } else {
+    peer_ = "unix";
+  }
+}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+  last_rx_ = std::chrono::steady_clock::now();
+  send(make_hello(next_xid()));
+  auto self = shared_from_this();
+  auto ex = socket_.get_executor();
+  asio::co_spawn(
+      ex, [self] { return self->reader(); }, asio::detached);
+  asio::co_spawn(
+      ex, [self] { return self->writer(); }, asio::detached);
+  if (options_.probe_interval.count() > 0)
+    asio::co_spawn(
+        ex, [self] { return self->prober(); }, asio::detached);
+}
+
+void Connection::send(const Message& m) {
+  Bytes b;
+  encode_into(b, m);
+  send_bytes(std::move(b));
+}
+
+void Connection::send_bytes(Bytes b) {
+  if (!open_) return;
+  queue_.push_back(std::move(b));
+  wake_writer_.cancel();
+}
+
+uint32_t Connection::send_request(Message m, ReplyFn on_reply) {
+  m.xid = next_xid();
+  pending_[m.xid] = std::move(on_reply);
+  send(m);
+  return m.xid;
+}
+
+void Connection::close() {
+  if (!open_) return;
+  open_ = false;
+  boost::system::error_code ec;
+  socket_.shutdown(Socket::shutdown_both, ec);
+  socket_.close(ec);
+  wake_writer_.cancel();
+  probe_timer_.cancel();
+  closed_.cancel();
+  pending_.clear();
+  if (on_close_) on_close_(*this);
+}
+
+asio::awaitable<void> Connection::wait_closed() {
+  auto self = shared_from_this();
+  while (open_) co_await closed_.async_wait(kTuple);
+}
+
+asio::awaitable<void> Connection::reader() {
+  Bytes buf;
+  while (open_) {
+    buf.resize(kHeaderLen);
+    auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(buf), kTuple);
+    if (ec) break;
+    auto h = peek_header(buf);
+    if (h->length < kHeaderLen) {  // cannot find the next message: give up on the stream
+      Bytes hdr = buf;
+      OfError e = make_error(ErrType::kBadRequest, code::kBadLen);
+      e.data = hdr;
+      send(error_reply(e, h->xid));
+      break;
+    }
+    buf.resize(h->length);
+    if (h->length > kHeaderLen) {
+      auto [ec2, n2] = co_await asio::async_read(
+          socket_, asio::buffer(buf.data() + kHeaderLen, h->length - kHeaderLen), kTuple);
+      if (ec2) break;
+    }
+    last_rx_ = std::chrono::steady_clock::now();
+    probe_sent_ = false;
+    auto r = decode(buf);
+    if (!r.ok()) {
+      send(error_reply(r.error(), h->xid));
+      continue;
+    }
+    dispatch(r.value());
+  }
+  // Let queued messages (e.g. a HELLO_FAILED error) go out before closing.
+  if (open_ && !queue_.empty()) {
+    asio::steady_timer t(socket_.get_executor(), std::chrono::milliseconds(100));
+    co_await t.async_wait(kTuple);
+  }
+  close();
+}
+
+void Connection::dispatch(Message& m) {
+  switch (m.type()) {
+    case MsgType::kHello: {
+      auto v = negotiate_version(m);
+      if (!v.ok()) {
+        OfError e = v.error();
+        Bytes raw = encode(m);
+        e.data.assign(raw.begin(), raw.begin() + long(std::min(raw.size(), kErrorDataMax)));
+        send(error_reply(e, m.xid));
+        socket_.shutdown(Socket::shutdown_receive);
+        return;
+      }
+      negotiated_ = true;
+      return;
+    }
+    case MsgType::kEchoRequest:
+      send(Message{kVersion13, m.xid, EchoReply{std::get<EchoRequest>(m.body).data}});
+      return;
+    case MsgType::kEchoReply:
+      if (!pending_.count(m.xid)) return;  // our probe
+      break;
+    default:
+      break;
+  }
+  auto it = pending_.find(m.xid);
+  if (it != pending_.end()) {
+    ReplyFn fn = it->second;
+    bool more = false;
+    if (auto* mp = std::get_if<MultipartReply>(&m.body)) more = mp->flags & kMpReplyMore;
+    if (!more) pending_.erase(it);
+    fn(m);
+    return;
+  }
+  if (on_message_) on_message_(*this, m);
+}
+
+asio::awaitable<void> Connection::writer() {
+  auto self = shared_from_this();
+  while (open_) {
+    if (queue_.empty()) {
+      co_await wake_writer_.async_wait(kTuple);
+      continue;
+    }
+    // Gather everything queued into one write.
+    std::vector<asio::const_buffer> bufs;
+    std::deque<Bytes> batch;
+    batch.swap(queue_);
+    for (const auto& b : batch) bufs.emplace_back(asio::buffer(b));
+    auto [ec, n] = co_await asio::async_write(socket_, bufs, kTuple);
+    if (ec) break;
+  }
+  close();
+}
+
+asio::awaitable<void> Connection::prober() {
+  auto self = shared_from_this();
+  auto interval = options_.probe_interval;
+  auto tick = std::max(interval / 4, std::chrono::milliseconds(1));
+  while (open_) {
+    probe_timer_.expires_after(tick);
+    co_await probe_timer_.async_wait(kTuple);
+    if (!open_) break;
+    auto now = std::chrono::steady_clock::now();
+    if (probe_sent_) {
+      if (now - probe_sent_at_ >= interval) {
+        close();  // peer silent for a whole second interval
+        break;
+      }
+    } else if (now - last_rx_ >= interval) {
+      probe_sent_ = true;
+      probe_sent_at_ = now;
+      send(Message{kVersion13, next_xid(), EchoRequest{}});
+    }
+  }
+}
+
+}  // namespace vsw::openflow
