@@ -512,7 +512,10 @@ class Snapshot {
           any = true;
         }
       }
-      if (any) active.push_back(static_cast<std::uint8_t>(f));
+      if (any) {
+        tries[f].build();
+        active.push_back(static_cast<std::uint8_t>(f));
+      }
     }
   }
 

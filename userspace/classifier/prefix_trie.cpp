@@ -15,47 +15,82 @@ unsigned lcp4(unsigned a, unsigned b) {
 
 }  // namespace
 
-PrefixTrie::PrefixTrie(unsigned width) : width_(width) {
-  nodes_.emplace_back();
-}
-
-void PrefixTrie::insert(u128 value, unsigned len) {
-  ++n_prefixes_;
-  std::size_t n = 0;
-  for (unsigned depth = 0;; depth += 4) {
-    const unsigned c = chunk(value, depth);
-    const unsigned j = std::min(len - depth, 4U);  // bits of this prefix inside the node
-    for (unsigned o = 0; o < 16; ++o) {
-      const unsigned agree = std::min(j, lcp4(c, o));
-      nodes_[n].ext[o] = static_cast<std::uint8_t>(std::max<unsigned>(nodes_[n].ext[o], agree));
-      if (j < 4 && agree == j) nodes_[n].ends[o] |= static_cast<std::uint8_t>(1U << j);
+void PrefixTrie::build() {
+  std::sort(pending_.begin(), pending_.end(), [](const Prefix& a, const Prefix& b) {
+    return a.value != b.value ? a.value < b.value : a.len < b.len;
+  });
+  pending_.erase(std::unique(pending_.begin(), pending_.end(),
+                             [](const Prefix& a, const Prefix& b) {
+                               return a.value == b.value && a.len == b.len;
+                             }),
+                 pending_.end());
+  // Scratch trie with explicit children.
+  struct Scratch {
+    std::array<std::uint32_t, 16> child{};  // index + 1; 0 = none
+    std::array<std::uint8_t, 16> ends{};
+    std::array<std::uint8_t, 16> ext{};
+  };
+  std::vector<Scratch> t(1);
+  for (const Prefix& p : pending_) {
+    std::size_t n = 0;
+    for (unsigned depth = 0;; depth += 4) {
+      const unsigned c = chunk(p.value, depth);
+      const unsigned j = std::min(p.len - depth, 4U);  // bits of this prefix inside the node
+      for (unsigned o = 0; o < 16; ++o) {
+        const unsigned agree = std::min(j, lcp4(c, o));
+        t[n].ext[o] = static_cast<std::uint8_t>(std::max<unsigned>(t[n].ext[o], agree));
+        if (j < 4 && agree == j) t[n].ends[o] |= static_cast<std::uint8_t>(1U << j);
+      }
+      if (j < 4 || depth + 4 > width_) break;
+      if (t[n].child[c] == 0) {
+        t.emplace_back();
+        t[n].child[c] = static_cast<std::uint32_t>(t.size());
+      }
+      n = t[n].child[c] - 1;
     }
-    if (j < 4 || depth + 4 > width_) return;
-    if (nodes_[n].child[c] == 0) {
-      nodes_.emplace_back();
-      nodes_[n].child[c] = static_cast<std::uint32_t>(nodes_.size());
+  }
+  pending_.clear();
+  pending_.shrink_to_fit();
+  // Pack breadth-first so that each node's children are contiguous.
+  nodes_.assign(t.size(), Node{});
+  std::vector<std::uint32_t> queue{0};  // scratch index of packed node i
+  queue.reserve(t.size());
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    const Scratch& s = t[queue[i]];
+    Node& out = nodes_[i];
+    out.first = static_cast<std::uint32_t>(queue.size());
+    for (unsigned c = 0; c < 16; ++c) {
+      out.info[c] = static_cast<std::uint8_t>(s.ends[c] | (s.ext[c] << 4));
+      if (s.child[c] != 0) {
+        out.children |= static_cast<std::uint16_t>(1U << c);
+        queue.push_back(s.child[c] - 1);
+      }
     }
-    n = nodes_[n].child[c] - 1;
   }
 }
 
 void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* depth) const {
   *plens = {};
+  if (nodes_.empty()) {
+    *depth = 0;
+    return;
+  }
   std::size_t n = 0;
   for (unsigned d = 0;; d += 4) {
     const Node& node = nodes_[n];
     const unsigned c = chunk(key, d);
-    std::uint64_t e = node.ends[c];
+    const unsigned info = node.info[c];
+    std::uint64_t e = info & 0xf;
     while (e != 0) {
       const unsigned len = d + static_cast<unsigned>(std::countr_zero(e));
       (*plens)[len >> 6] |= 1ULL << (len & 63);
       e &= e - 1;
     }
-    if (node.child[c] == 0) {
-      *depth = std::min(d + node.ext[c], width_);
+    if (((node.children >> c) & 1) == 0) {
+      *depth = std::min(d + (info >> 4), width_);
       return;
     }
-    n = node.child[c] - 1;
+    n = node.first + static_cast<unsigned>(std::popcount(node.children & ((1U << c) - 1)));
   }
 }
 

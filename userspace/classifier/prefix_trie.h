@@ -14,13 +14,15 @@
 // test and un-wildcards only that many bits (Open vSwitch's prefix tries).
 //
 // Design. A multibit trie with 4-bit strides, immutable once built (the classifier
-// rebuilds it when it publishes a snapshot whose rules on this field changed). A node at
-// depth D has, for each of the 16 values c of the key's bits D..D+3: the lengths D+j
-// (0 <= j < 4) of stored prefixes ending in the node that match c; the deepest j such
-// that some stored prefix agrees with c on j bits; and the child at depth D+4. Values are
-// left-aligned 128-bit integers (an IPv4 address sits in the top 32 bits).
+// rebuilds it for each published snapshot). A node at depth D has, for each of the 16
+// values c of the key's bits D..D+3, one byte: the lengths D+j (0 <= j < 4) of stored
+// prefixes ending in the node that match c (low 4 bits), and the deepest j <= 4 such that
+// some stored prefix agrees with c on j bits (high bits); plus a 16-bit map of which c have
+// a child at depth D+4, children being stored contiguously (breadth-first order). Values
+// are left-aligned 128-bit integers (an IPv4 address sits in the top 32 bits).
 //
-// Cost: 98 bytes per node; a walk is at most width/4 + 1 node visits.
+// Cost: 24 bytes per node; building sorts and de-duplicates the prefixes, fills
+// 98-byte scratch nodes, then packs them; a walk is at most width/4 + 1 node visits.
 #pragma once
 
 #include <array>
@@ -36,10 +38,12 @@ class PrefixTrie {
   // Lengths are 0..128; bit L of Plens is set when length L matches.
   using Plens = std::array<std::uint64_t, 3>;
 
-  explicit PrefixTrie(unsigned width = 32);
-  // Builder (before any lookup): adds prefix `value` (left-aligned, bits past len zero).
-  void insert(u128 value, unsigned len);
-  [[nodiscard]] bool empty() const { return n_prefixes_ == 0; }
+  explicit PrefixTrie(unsigned width = 32) : width_(width) {}
+  // Builder: adds prefix `value` (left-aligned, bits past len zero); build() packs the trie.
+  // Lookups are valid only after build().
+  void insert(u128 value, unsigned len) { pending_.push_back({value, len}); }
+  void build();
+  [[nodiscard]] bool empty() const { return nodes_.empty(); }
 
   // Readers: any number of threads, on a built trie.
   void lookup(u128 key, Plens* plens, unsigned* depth) const;
@@ -47,16 +51,20 @@ class PrefixTrie {
 
  private:
   struct Node {
-    std::array<std::uint32_t, 16> child{};  // node index + 1 at depth D+4; 0 = none
-    std::array<std::uint8_t, 16> ends{};    // bit j: a prefix of length D+j matches c
-    std::array<std::uint8_t, 16> ext{};     // deepest agreeing bits within the node
+    std::array<std::uint8_t, 16> info{};  // bits 0-3: lengths D+j ending here; 4-6: agreeing bits
+    std::uint16_t children = 0;           // bit c: a child for chunk c
+    std::uint32_t first = 0;              // index of the first child
   };
   static unsigned chunk(u128 v, unsigned depth) {
     return depth >= 128 ? 0 : static_cast<unsigned>(v >> (124 - depth)) & 0xf;
   }
+  struct Prefix {
+    u128 value;
+    unsigned len;
+  };
   unsigned width_;
-  std::size_t n_prefixes_ = 0;
-  std::vector<Node> nodes_;  // nodes_[0] is the root
+  std::vector<Prefix> pending_;  // builder only
+  std::vector<Node> nodes_;      // nodes_[0] is the root
 };
 
 }  // namespace vsw::classifier
