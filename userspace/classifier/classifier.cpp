@@ -502,7 +502,9 @@ class Snapshot {
   std::vector<std::uint8_t> active;  // trie fields that some subtable can be skipped on
 
   void build_tries() {
-    for (unsigned f = 0; f < kTrieFields; ++f) {
+    // Destination fields first (as Open vSwitch orders its default tries): the first active
+    // field decides the buckets and carries the proofs of rejected buckets.
+    for (unsigned f : {1U, 0U, 3U, 2U}) {
       bool any = false;
       for (const auto& s : owners) {
         if (s->plen[f] == kNoPlen) continue;
@@ -571,14 +573,14 @@ class Snapshot {
   std::optional<Hit> lookup(const FlowKey& key, FlowKey* wc, const Config& cfg) const {
     // Per active trie field: the prefix lengths that match and the depth the key's path
     // leaves the trie. A subtable whose length p on a field does not match is rejected,
-    // and min(depth + 1, p) leading bits prove it (see prefix_trie.h).
+    // and min(bits, p) leading bits prove it (see prefix_trie.h).
     std::array<PrefixTrie::Plens, kTrieFields> plens;
     std::array<unsigned, kTrieFields> depth{};
     for (std::uint8_t f : active) tries[f].lookup(trie_key(key, f), &plens[f], &depth[f]);
     const auto pass = [&](unsigned f, unsigned p) {
       return p == kNoPlen || ((plens[f][p >> 6] >> (p & 63)) & 1) != 0;
     };
-    const auto proof_bits = [&](unsigned f, unsigned p) { return std::min(depth[f] + 1, p); };
+    const auto proof_bits = [&](unsigned f, unsigned p) { return std::min(depth[f], p); };
     const std::size_t n_active = active.size();
     const unsigned f0 = n_active ? active[0] : 0;
 

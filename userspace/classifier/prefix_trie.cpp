@@ -29,6 +29,7 @@ void PrefixTrie::build() {
     std::array<std::uint32_t, 16> child{};  // index + 1; 0 = none
     std::array<std::uint8_t, 16> ends{};
     std::array<std::uint8_t, 16> ext{};
+    std::array<std::uint8_t, 16> longer{};  // a prefix agreeing on ext bits goes on past them
   };
   std::vector<Scratch> t(1);
   for (const Prefix& p : pending_) {
@@ -38,7 +39,13 @@ void PrefixTrie::build() {
       const unsigned j = std::min(p.len - depth, 4U);  // bits of this prefix inside the node
       for (unsigned o = 0; o < 16; ++o) {
         const unsigned agree = std::min(j, lcp4(c, o));
-        t[n].ext[o] = static_cast<std::uint8_t>(std::max<unsigned>(t[n].ext[o], agree));
+        const bool beyond = p.len > depth + agree;
+        if (agree > t[n].ext[o]) {
+          t[n].ext[o] = static_cast<std::uint8_t>(agree);
+          t[n].longer[o] = beyond;
+        } else if (agree == t[n].ext[o]) {
+          t[n].longer[o] |= static_cast<std::uint8_t>(beyond);
+        }
         if (j < 4 && agree == j) t[n].ends[o] |= static_cast<std::uint8_t>(1U << j);
       }
       if (j < 4 || depth + 4 > width_) break;
@@ -60,7 +67,7 @@ void PrefixTrie::build() {
     Node& out = nodes_[i];
     out.first = static_cast<std::uint32_t>(queue.size());
     for (unsigned c = 0; c < 16; ++c) {
-      out.info[c] = static_cast<std::uint8_t>(s.ends[c] | (s.ext[c] << 4));
+      out.info[c] = static_cast<std::uint8_t>(s.ends[c] | (s.ext[c] << 4) | (s.longer[c] << 7));
       if (s.child[c] != 0) {
         out.children |= static_cast<std::uint16_t>(1U << c);
         queue.push_back(s.child[c] - 1);
@@ -87,7 +94,9 @@ void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* depth) const {
       e &= e - 1;
     }
     if (((node.children >> c) & 1) == 0) {
-      *depth = std::min(d + (info >> 4), width_);
+      // The path ends after ext bits; the next bit matters only if a stored prefix that
+      // agrees so far goes on (Open vSwitch's leaf rule).
+      *depth = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
       return;
     }
     n = node.first + static_cast<unsigned>(std::popcount(node.children & ((1U << c) - 1)));

@@ -5,11 +5,13 @@
 // IPv6 source or destination) is a prefix. lookup(key) answers, in one walk: the set of
 // lengths L such that some stored prefix of length L matches key (match_plens), and the
 // depth d at which the key's path leaves the trie (the longest l such that some stored
-// prefix of length >= l agrees with the key's first l bits).
+// prefix of length >= l agrees with the key's first l bits), returned as the number of
+// leading bits that answer depends on: d + 1, or just d when no stored prefix that agrees
+// on d bits is longer than d.
 //
 // Why? The classifier skips every subtable whose prefix length on the field is not in
 // match_plens: no rule there can match. The skip depends only on the key's first
-// min(d + 1, P) bits (P = the subtable's prefix length): a key agreeing on them leaves
+// min(bits, P) bits (P = the subtable's prefix length): a key agreeing on them leaves
 // the trie at the same place, or shares the same P-bit prefix. So the skip costs a bit
 // test and un-wildcards only that many bits (Open vSwitch's prefix tries).
 //
@@ -45,15 +47,16 @@ class PrefixTrie {
   void build();
   [[nodiscard]] bool empty() const { return nodes_.empty(); }
 
-  // Readers: any number of threads, on a built trie.
-  void lookup(u128 key, Plens* plens, unsigned* depth) const;
+  // Readers: any number of threads, on a built trie. *bits: see above.
+  void lookup(u128 key, Plens* plens, unsigned* bits) const;
   [[nodiscard]] std::size_t memory() const { return nodes_.capacity() * sizeof(Node); }
 
  private:
   struct Node {
-    std::array<std::uint8_t, 16> info{};  // bits 0-3: lengths D+j ending here; 4-6: agreeing bits
-    std::uint16_t children = 0;           // bit c: a child for chunk c
-    std::uint32_t first = 0;              // index of the first child
+    std::array<std::uint8_t, 16>
+        info{};                  // 0-3: lengths D+j ending here; 4-6: agreeing bits; 7: longer
+    std::uint16_t children = 0;  // bit c: a child for chunk c
+    std::uint32_t first = 0;     // index of the first child
   };
   static unsigned chunk(u128 v, unsigned depth) {
     return depth >= 128 ? 0 : static_cast<unsigned>(v >> (124 - depth)) & 0xf;
