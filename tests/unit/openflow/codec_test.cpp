@@ -189,7 +189,7 @@ std::vector<Case> cases() {
 
 }  // namespace
 
-TEST_CASE("decode table: accepted inputs and the errors a switch returns", "[openflow]") {
+TEST_CASE("openflow: decode table: accepted inputs and the errors a switch returns", "[openflow]") {
   for (const Case& c : cases()) {
     INFO(c.what);
     auto r = decode(c.bytes);
@@ -208,7 +208,7 @@ TEST_CASE("decode table: accepted inputs and the errors a switch returns", "[ope
   }
 }
 
-TEST_CASE("round trip of every sample message, byte for byte", "[openflow]") {
+TEST_CASE("openflow: round trip of every sample message, byte for byte", "[openflow]") {
   std::vector<bool> seen(size_t(MsgType::kCount));
   std::vector<bool> mp_req(15), mp_rep(15);
   for (const auto& s : samples()) {
@@ -236,7 +236,7 @@ TEST_CASE("round trip of every sample message, byte for byte", "[openflow]") {
   }
 }
 
-TEST_CASE("every truncation of every sample is refused without crashing", "[openflow]") {
+TEST_CASE("openflow: every truncation of every sample is refused without crashing", "[openflow]") {
   for (const auto& s : samples()) {
     Bytes b = encode(s.msg);
     for (size_t n = 0; n < b.size(); ++n) {
@@ -262,7 +262,7 @@ TEST_CASE("every truncation of every sample is refused without crashing", "[open
   }
 }
 
-TEST_CASE("text and JSON forms", "[openflow]") {
+TEST_CASE("openflow: text and JSON forms", "[openflow]") {
   auto all = samples();
   auto find = [&](const std::string& n) {
     for (auto& s : all)
@@ -292,7 +292,7 @@ TEST_CASE("text and JSON forms", "[openflow]") {
   CHECK(to_text(find("error")).find("err_type=BAD_REQUEST code=BAD_LEN") != std::string::npos);
 }
 
-TEST_CASE("multipart replies beyond 64 KiB are split with REPLY_MORE", "[openflow]") {
+TEST_CASE("openflow: multipart replies beyond 64 KiB are split with REPLY_MORE", "[openflow]") {
   FlowStatsReply body;
   for (uint32_t i = 0; i < 2000; ++i) body.entries.push_back(testing::nsx_flow_stats(i));
   auto msgs = encode_multipart_reply(77, body);
@@ -316,7 +316,7 @@ TEST_CASE("multipart replies beyond 64 KiB are split with REPLY_MORE", "[openflo
   CHECK(std::get<MultipartReply>(decode(one[0])->body).flags == 0);
 }
 
-TEST_CASE("HELLO version negotiation", "[openflow]") {
+TEST_CASE("openflow: HELLO version negotiation", "[openflow]") {
   CHECK(negotiate_version(make_hello(1)).value() == kVersion13);
   Message only10{1, 1, Hello{}};
   auto r = negotiate_version(only10);

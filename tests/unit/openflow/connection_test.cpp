@@ -122,7 +122,7 @@ Message flow_mod(uint32_t xid) {
 
 }  // namespace
 
-TEST_CASE("punix listener: mode 0600, HELLO, framing across split and glued writes",
+TEST_CASE("openflow: punix listener: mode 0600, HELLO, framing across split and glued writes",
           "[openflow][connection]") {
   Server s;
   std::string path = tmp_sock();
@@ -152,7 +152,7 @@ TEST_CASE("punix listener: mode 0600, HELLO, framing across split and glued writ
   CHECK(s.conns[0]->negotiated());
 }
 
-TEST_CASE("echo is answered, refused messages get the codec's error, connection stays up",
+TEST_CASE("openflow: echo is answered, refused messages get the codec's error, connection stays up",
           "[openflow][connection]") {
   Server s;
   REQUIRE(!s.listener->open("ptcp:0:127.0.0.1"));
@@ -195,7 +195,7 @@ TEST_CASE("echo is answered, refused messages get the codec's error, connection 
   CHECK(r2->xid == 10);
 }
 
-TEST_CASE("HELLO without 1.3 is refused with HELLO_FAILED and the connection closed",
+TEST_CASE("openflow: HELLO without 1.3 is refused with HELLO_FAILED and the connection closed",
           "[openflow][connection]") {
   Server s;
   std::string path = tmp_sock();
@@ -212,7 +212,7 @@ TEST_CASE("HELLO without 1.3 is refused with HELLO_FAILED and the connection clo
   CHECK(s.wait_closed(1));
 }
 
-TEST_CASE("inactivity probe: echo after an idle interval, disconnect after another",
+TEST_CASE("openflow: inactivity probe: echo after an idle interval, disconnect after another",
           "[openflow][connection]") {
   Server s(ConnectionOptions{100ms});
   std::string path = tmp_sock();
@@ -234,7 +234,7 @@ TEST_CASE("inactivity probe: echo after an idle interval, disconnect after anoth
   CHECK(s.wait_closed(1));
 }
 
-TEST_CASE("xid tracking: replies go to the request's callback, not the owner",
+TEST_CASE("openflow: xid tracking: replies go to the request's callback, not the owner",
           "[openflow][connection]") {
   Server s;
   std::string path = tmp_sock();
@@ -267,7 +267,7 @@ TEST_CASE("xid tracking: replies go to the request's callback, not the owner",
   CHECK(s.got[0].xid == req->xid + 1000);
 }
 
-TEST_CASE("targets parse; the connector backs off exponentially and then connects",
+TEST_CASE("openflow: targets parse; the connector backs off exponentially and then connects",
           "[openflow][connection]") {
   Target t;
   CHECK(!parse_target("ptcp:", t));

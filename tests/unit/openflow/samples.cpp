@@ -270,7 +270,7 @@ std::vector<Sample> samples() {
     h.elements.push_back(HelloElement{7, {}, hexbytes({1, 2, 3})});
     add("hello_multi_element", h);
   }
-  add("error", Error{1, 6, 0, hexbytes({4, 0x0e, 0, 8, 0, 0, 0, 1})});
+  add("error", Error{1, 6, 0, hexbytes({4, 20, 0, 8, 0, 0, 0, 1})});  // a whole BARRIER_REQUEST
   add("error_experimenter", Error{0xffff, 3, 0x2320, hexbytes({1, 2})});
   add("echo_request", EchoRequest{hexbytes({'p', 'i', 'n', 'g'})});
   add("echo_reply", EchoReply{hexbytes({'p', 'o', 'n', 'g'})});
@@ -446,7 +446,7 @@ std::vector<Sample> samples() {
     add("mp_table_features_reply", r);
     r.body = PortDescReply{{sample_port(1, "eth1"), sample_port(2, "eth2")}};
     add("mp_port_desc_reply", r);
-    r.body = MpExperimenter{0x2320, 2, hexbytes({5, 6})};
+    r.body = MpExperimenter{0x2320, 2, hexbytes({5, 6, 7, 8, 9, 10, 11, 12})};
     add("mp_experimenter_reply", r);
   }
   add("barrier_request", BarrierRequest{});
