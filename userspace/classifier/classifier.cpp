@@ -681,14 +681,26 @@ Classifier::Classifier(Config config) : config_(config) {
 
 Classifier::~Classifier() = default;
 
+WriterSubtable* Classifier::writer_subtable(const FlowKey& mask) {
+  // Consecutive flow_mods often share a mask: try the last subtable before hashing.
+  if (last_.second != nullptr && *last_.first == mask) return last_.second;
+  auto it = subtables_.find(mask);
+  if (it == subtables_.end()) return nullptr;
+  last_ = {&it->first, it->second.get()};
+  return last_.second;
+}
+
 std::error_code Classifier::insert(const Match& match, std::int32_t priority,
                                    std::uint64_t cookie) {
   Match m = match;
   m.normalize();
-  auto it = subtables_.find(m.mask);
-  if (it == subtables_.end())
-    it = subtables_.emplace(m.mask, std::make_unique<WriterSubtable>(m.mask)).first;
-  WriterSubtable& ws = *it->second;
+  WriterSubtable* found = writer_subtable(m.mask);
+  if (found == nullptr) {
+    auto it = subtables_.emplace(m.mask, std::make_unique<WriterSubtable>(m.mask)).first;
+    found = it->second.get();
+    last_ = {&it->first, found};
+  }
+  WriterSubtable& ws = *found;
   if (std::error_code ec = ws.insert(m.value, priority, cookie)) return ec;
   ++n_rules_;
   if (!ws.dirty) {
@@ -708,9 +720,9 @@ std::optional<std::uint64_t> Classifier::replace(const Match& match, std::int32_
 std::optional<std::uint64_t> Classifier::remove(const Match& match, std::int32_t priority) {
   Match m = match;
   m.normalize();
-  auto it = subtables_.find(m.mask);
-  if (it == subtables_.end()) return std::nullopt;
-  WriterSubtable& ws = *it->second;
+  WriterSubtable* found = writer_subtable(m.mask);
+  if (found == nullptr) return std::nullopt;
+  WriterSubtable& ws = *found;
   const std::optional<std::uint64_t> cookie = ws.remove(m.value, priority);
   if (!cookie) return std::nullopt;
   --n_rules_;
@@ -739,6 +751,7 @@ std::uint64_t Classifier::publish() {
   next->owners.reserve(subtables_.size());
   for (auto it = subtables_.begin(); it != subtables_.end();) {
     if (!it->second->snap) {
+      if (last_.second == it->second.get()) last_ = {nullptr, nullptr};
       it = subtables_.erase(it);
       continue;
     }

@@ -70,6 +70,7 @@
 #include <optional>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "classifier/flow_key.h"
@@ -144,6 +145,8 @@ class Classifier {
   // Writer-only state.
   std::unordered_map<FlowKey, std::unique_ptr<WriterSubtable>, FlowKeyHash> subtables_;
   std::vector<WriterSubtable*> dirty_;  // changed since the last publish
+  std::pair<const FlowKey*, WriterSubtable*> last_{nullptr, nullptr};  // last one used
+  WriterSubtable* writer_subtable(const FlowKey& mask);
   std::size_t n_rules_ = 0;
   std::shared_ptr<const Snapshot> owned_;  // keeps the published snapshot alive
   // Read by all readers.
