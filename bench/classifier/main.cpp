@@ -12,11 +12,11 @@
 // 3.1 lib/classifier from Debian's openvswitch-source, staged with flow segments, tries on
 // ipv4_dst and ipv4_src as ovs-vswitchd sets them; only when built with -DVSW_BENCH_OVS=ON)
 // and "linear" (first-match scan over the filters, on a sample of the trace). Inserts are
-// single calls, one rule at a time, with one publication at the end; removes likewise.
-// Lookups/s is the median over passes; Ir/lookup comes from callgrind (instructions
-// counted only around the lookups with wildcard tracking, over the first 10,000 headers).
-// mismatches counts lookups whose rule differs from the linear first-match (on the sample)
-// or, where built, from Open vSwitch's answer (on every timed lookup).
+// single calls, one rule at a time, with one publication at the end; removes likewise;
+// both are medians over --passes fresh rounds. Lookups/s is the median over passes; Ir/lookup comes
+// from callgrind (instructions counted only around the lookups with wildcard tracking, over the
+// first 10,000 headers). mismatches counts lookups whose rule differs from the linear first-match
+// (on the sample) or, where built, from Open vSwitch's answer (on every timed lookup).
 #include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,13 +120,25 @@ double time_lookups(std::size_t n, std::size_t passes, Fn fn) {
 Row run_ours(const std::string& name, const Config& cfg, const Data& d, const Options& o) {
   Row r;
   r.impl = name;
-  const std::size_t mem0 = heap_in_use();
-  auto cls = std::make_unique<Classifier>(cfg);
-  auto t0 = Clock::now();
-  for (const RuleSpec& s : d.rules) (void)cls->insert(s.match, s.priority, s.cookie);
-  cls->publish();
-  r.inserts = static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0);
-  r.mem = heap_in_use() - mem0;
+  // Inserts and removes: median over `passes` rounds of a fresh classifier; the last
+  // round's classifier serves the lookups.
+  std::vector<double> ins, rem;
+  std::unique_ptr<Classifier> cls;
+  for (std::size_t pass = 0; pass < o.passes; ++pass) {
+    cls.reset();
+    const std::size_t mem0 = heap_in_use();
+    cls = std::make_unique<Classifier>(cfg);
+    auto t0 = Clock::now();
+    for (const RuleSpec& s : d.rules) (void)cls->insert(s.match, s.priority, s.cookie);
+    cls->publish();
+    ins.push_back(static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0));
+    r.mem = heap_in_use() - mem0;
+    if (pass + 1 == o.passes) break;
+    t0 = Clock::now();
+    for (const RuleSpec& s : d.rules) (void)cls->remove(s.match, s.priority);
+    cls->publish();
+    rem.push_back(static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0));
+  }
   r.subtables = cls->stats().subtables;
   std::size_t bits = 0;
   for (std::size_t i = 0; i < d.keys.size(); ++i) {
@@ -153,10 +165,12 @@ Row run_ours(const std::string& name, const Config& cfg, const Data& d, const Op
     const auto h = cls->lookup(d.keys[i]);
     sink = sink + (h ? h->cookie : 0);
   });
-  t0 = Clock::now();
+  const auto t0 = Clock::now();
   for (const RuleSpec& s : d.rules) (void)cls->remove(s.match, s.priority);
   cls->publish();
-  r.removes = static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0);
+  rem.push_back(static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0));
+  r.inserts = median(ins);
+  r.removes = median(rem);
   return r;
 }
 
@@ -190,11 +204,22 @@ std::int64_t ovs_lookup(vsw_ovs* ovs, const Data& d, std::size_t i, bool track, 
 Row run_ovs(Data& d, const Options& o) {
   Row r;
   r.impl = "ovs";
-  const std::size_t mem0 = heap_in_use();
-  auto t0 = Clock::now();
-  vsw_ovs* ovs = ovs_build(d);
-  r.inserts = static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0);
-  r.mem = heap_in_use() - mem0;
+  std::vector<double> ins, rem;
+  vsw_ovs* ovs = nullptr;
+  for (std::size_t pass = 0; pass < o.passes; ++pass) {
+    const std::size_t mem0 = heap_in_use();
+    auto t0 = Clock::now();
+    ovs = ovs_build(d);
+    ins.push_back(static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0));
+    r.mem = heap_in_use() - mem0;
+    if (pass + 1 == o.passes) break;
+    t0 = Clock::now();
+    for (std::size_t i = 0; i < d.rules.size(); ++i)
+      vsw_ovs_remove(ovs, static_cast<std::uint32_t>(i));
+    vsw_ovs_publish(ovs);
+    rem.push_back(static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0));
+    vsw_ovs_destroy(ovs);
+  }
   r.subtables = static_cast<std::size_t>(vsw_ovs_subtables(ovs));
   std::size_t bits = 0;
   d.ovs.assign(d.keys.size(), -1);
@@ -215,12 +240,14 @@ Row run_ovs(Data& d, const Options& o) {
   r.lookups_nowc = time_lookups(d.keys.size(), o.passes, [&](std::size_t i) {
     sink = sink + ovs_lookup(ovs, d, i, false, nullptr);
   });
-  t0 = Clock::now();
+  const auto t0 = Clock::now();
   for (std::size_t i = 0; i < d.rules.size(); ++i)
     vsw_ovs_remove(ovs, static_cast<std::uint32_t>(i));
   vsw_ovs_publish(ovs);
-  r.removes = static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0);
+  rem.push_back(static_cast<double>(d.rules.size()) / seconds(Clock::now() - t0));
   vsw_ovs_destroy(ovs);
+  r.inserts = median(ins);
+  r.removes = median(rem);
   return r;
 }
 #endif
