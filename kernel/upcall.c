@@ -45,6 +45,8 @@ int vsw_upcall(struct vsw_dp *dp, const struct sk_buff *skb, const struct vsw_fl
 
 	if (!pid)
 		return -ENOTCONN;
+	if (skb->len > U16_MAX - NLA_HDRLEN - VLAN_HLEN)
+		return -EMSGSIZE; /* does not fit one attribute (a GSO packet) */
 	size = nla_total_size(skb->len + VLAN_HLEN) + nla_total_size(sizeof(*key)) +
 	       nla_total_size(sizeof(u32)) + (cookie ? nla_total_size(nla_len(cookie)) : 0);
 	msg = genlmsg_new(sizeof(*hdr) + size, GFP_ATOMIC);
