@@ -3,6 +3,7 @@
 //   classifier-bench                         all nine sets (acl1/fw1/ipc1 x 1k/10k/100k),
 //                                            side-by-side table
 //   classifier-bench --rules F --trace F [--json]   one set (either file may be .gz)
+//   classifier-bench --scale N               N synthetic rules: insert rate, lookups, memory
 // Options: --data DIR (default ${VSW_SHARED_DIR}/data/classbench), --max-headers N (trace
 // headers per timed pass, default 200000), --passes N (default 3; medians are reported),
 // --no-callgrind, --no-ovs.
@@ -28,6 +29,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -395,38 +397,115 @@ void print_header() {
   std::printf(
       "| set | rules -> entries | impl | subtables | inserts/s | removes/s | lookups/s (wc) | "
       "lookups/s (no wc) | Ir/lookup | L3/L4 bits | heap B/rule | mismatches/checked | "
-      "x OVS (wc) |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "x OVS (wc) | x OVS (Ir) |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 }
 
 void print_rows(const std::string& set, std::size_t nf, std::size_t ne,
                 const std::vector<Row>& rows) {
-  double ovs_rate = 0;
-  for (const Row& r : rows)
-    if (r.impl == "ovs") ovs_rate = r.lookups;
+  double ovs_rate = 0, ovs_ir = 0;
+  for (const Row& r : rows) {
+    if (r.impl == "ovs") {
+      ovs_rate = r.lookups;
+      ovs_ir = r.ir;
+    }
+  }
   for (const Row& r : rows) {
     const bool lin = r.impl == "linear";
     char ratio[32] = "";
     if (ovs_rate > 0 && !lin) std::snprintf(ratio, sizeof ratio, "%.1fx", r.lookups / ovs_rate);
+    char ir_ratio[32] = "";
+    if (ovs_ir > 0 && r.ir > 0) std::snprintf(ir_ratio, sizeof ir_ratio, "%.1fx", ovs_ir / r.ir);
     char bits[16] = "-", ir[16] = "-", mem[16] = "-";
     if (r.have_wc) std::snprintf(bits, sizeof bits, "%.1f", r.bits);
     if (r.ir > 0) std::snprintf(ir, sizeof ir, "%.0f", r.ir);
     if (!lin)
       std::snprintf(mem, sizeof mem, "%.0f", static_cast<double>(r.mem) / static_cast<double>(ne));
-    std::printf("| %s | %zu -> %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %zu/%zu | %s |\n",
-                set.c_str(), nf, ne, r.impl.c_str(),
-                lin ? "-" : std::to_string(r.subtables).c_str(),
-                r.have_updates ? si(r.inserts).c_str() : "-",
-                r.have_updates ? si(r.removes).c_str() : "-", lin ? "-" : si(r.lookups).c_str(),
-                si(r.lookups_nowc).c_str(), ir, bits, mem, r.mismatches, r.checked, ratio);
+    std::printf(
+        "| %s | %zu -> %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %zu/%zu | %s | %s |\n",
+        set.c_str(), nf, ne, r.impl.c_str(), lin ? "-" : std::to_string(r.subtables).c_str(),
+        r.have_updates ? si(r.inserts).c_str() : "-", r.have_updates ? si(r.removes).c_str() : "-",
+        lin ? "-" : si(r.lookups).c_str(), si(r.lookups_nowc).c_str(), ir, bits, mem, r.mismatches,
+        r.checked, ratio, ir_ratio);
     std::fflush(stdout);
   }
+}
+
+// --scale N: N synthetic 5-tuple rules over 64 masks (the 1M-rule scale check).
+int run_scale(std::size_t n) {
+  std::mt19937_64 rng(1);
+  struct Tmpl {
+    unsigned sl, dl;
+    bool proto, sport, dport;
+  };
+  std::vector<Tmpl> tmpl;
+  for (int i = 0; i < 64; ++i) {
+    tmpl.push_back({static_cast<unsigned>(8 + 8 * (rng() % 4)),
+                    static_cast<unsigned>(8 + 8 * (rng() % 4)), rng() % 2 == 0, rng() % 4 == 0,
+                    rng() % 2 == 0});
+  }
+  std::vector<Match> rules;
+  rules.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Tmpl& t = tmpl[rng() % tmpl.size()];
+    Match m;
+    m.set_exact(Field::kEthType, 0x0800);
+    m.set_prefix(Field::kIpv4Src, rng(), t.sl);
+    m.set_prefix(Field::kIpv4Dst, rng(), t.dl);
+    if (t.proto) m.set_exact(Field::kIpProto, rng() % 2 ? 6 : 17);
+    if (t.sport) m.set_exact(Field::kTpSrc, rng() % 65536);
+    if (t.dport) m.set_exact(Field::kTpDst, rng() % 1024);
+    rules.push_back(m);
+  }
+  std::vector<FlowKey> keys;
+  for (int i = 0; i < 200000; ++i) {
+    const Match& m = rules[rng() % rules.size()];
+    FlowKey k;
+    for (std::size_t w = 0; w < kWords; ++w) k.w[w] = (rng() & ~m.mask.w[w]) | m.value.w[w];
+    k.set(Field::kEthType, 0x0800);
+    k.w[13] = k.w[14] = k.w[15] = k.w[16] = 0;
+    keys.push_back(k);
+  }
+  const std::size_t mem0 = heap_in_use();
+  Classifier cls;
+  auto t0 = Clock::now();
+  std::size_t dup = 0;
+  std::vector<std::int32_t> prio(n);
+  for (auto& p : prio) p = static_cast<std::int32_t>(rng() % 1000000);
+  for (std::size_t i = 0; i < n; ++i) dup += static_cast<bool>(cls.insert(rules[i], prio[i], i));
+  cls.publish();
+  const double ins = static_cast<double>(n) / seconds(Clock::now() - t0);
+  const std::size_t mem = heap_in_use() - mem0;
+  std::size_t bits = 0;
+  volatile std::uint64_t sink = 0;
+  t0 = Clock::now();
+  for (const FlowKey& k : keys) {
+    FlowKey wc;
+    const auto h = cls.lookup(k, &wc);
+    bits += wc.popcount();
+    sink = sink + (h ? h->cookie : 0);
+  }
+  const double lk = static_cast<double>(keys.size()) / seconds(Clock::now() - t0);
+  const std::size_t subtables = cls.stats().subtables;
+  const std::size_t rss = rss_bytes();
+  t0 = Clock::now();
+  for (std::size_t i = 0; i < n; ++i) (void)cls.remove(rules[i], prio[i]);
+  cls.publish();
+  const double rm = static_cast<double>(n) / seconds(Clock::now() - t0);
+  std::printf(
+      "scale: %zu rules (%zu duplicates rejected), %zu subtables, inserts %s/s, removes %s/s, "
+      "lookups %s/s (wc), %.1f bits/lookup, heap %.0f B/rule, rss %zu MiB\n",
+      n, dup, subtables, si(ins).c_str(), si(rm).c_str(), si(lk).c_str(),
+      static_cast<double>(bits) / static_cast<double>(keys.size()),
+      static_cast<double>(mem) / static_cast<double>(n), rss >> 20);
+  return 0;
 }
 
 int usage() {
   std::fprintf(stderr,
                "usage: classifier-bench [--rules FILE --trace FILE [--json]] [--data DIR]\n"
-               "       [--max-headers N] [--passes N] [--no-callgrind] [--no-ovs]\n");
+               "       [--max-headers N] [--passes N] [--no-callgrind] [--no-ovs]\n"
+               "       classifier-bench --scale N\n");
   return 2;
 }
 
@@ -460,6 +539,8 @@ int main(int argc, char** argv) {
       o.ovs = false;
     else if (a == "--callgrind-child")
       o.child_impl = next();
+    else if (a == "--scale")
+      return run_scale(std::strtoull(next().c_str(), nullptr, 10));
     else
       return usage();
   }
