@@ -60,7 +60,10 @@ struct Dec {
     if (!ok) r.fail(t, c);
   }
   void str(const char*, std::string& s, size_t width) {
+    // NUL-terminated on the wire; a name filling the whole field loses its last byte, as
+    // the encoder always writes the terminator.
     ByteSpan b = r.bytes(width);
+    if (!b.empty()) b = b.first(width - 1);
     auto end = std::find(b.begin(), b.end(), uint8_t(0));
     s.assign(b.begin(), end);
   }
