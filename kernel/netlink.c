@@ -694,10 +694,11 @@ static int flow_cmd_del(struct sk_buff *skb, struct genl_info *info)
 		flow = flow_find(dp, info, &key, &mask);
 		err = PTR_ERR_OR_ZERO(flow);
 		if (!err) {
-			vsw_table_remove(&dp->table, &flow->mf);
-			xa_erase(&dp->flows, flow->id);
+			/* Fill first: removal may free the mask the reply quotes. */
 			if (reply)
 				err = flow_reply(dp, flow, reply, info, VSW_FLOW_CMD_DEL);
+			vsw_table_remove(&dp->table, &flow->mf);
+			xa_erase(&dp->flows, flow->id);
 			vsw_flow_free_rcu(flow);
 		}
 	}
