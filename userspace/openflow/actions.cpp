@@ -1,6 +1,7 @@
 // Action and instruction codecs and their text form. See actions.h.
 #include "openflow/actions.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace vsw::openflow {
@@ -52,6 +53,7 @@ bool Action::operator==(const Action& o) const {
 
 void decode_actions(Reader& r, std::vector<Action>& out) {
   out.clear();
+  out.reserve(r.left() / 8);
   while (r.left() && !r.failed()) {
     auto type = r.peek16(0);
     auto len = r.peek16(2);
@@ -147,6 +149,7 @@ void encode_actions(Writer& w, const std::vector<Action>& in) {
 
 void decode_instructions(Reader& r, std::vector<Instruction>& out) {
   out.clear();
+  out.reserve(std::min<size_t>(r.left() / 8, 6));
   while (r.left() && !r.failed()) {
     auto type = r.peek16(0);
     auto len = r.peek16(2);

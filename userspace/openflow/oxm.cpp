@@ -202,6 +202,7 @@ void decode_match(Reader& r, Match& m) {
   Reader body = r.sub(len - 4u, ErrType::kBadMatch, code::kMatchBadLen);
   r.skip(round8(len) - len);
   m.fields.clear();
+  m.fields.reserve(body.left() / 5);  // at least 5 bytes per OXM: one allocation
   while (body.left() && !body.failed()) {
     m.fields.emplace_back();
     decode_oxm(body, m.fields.back(), false);
