@@ -502,9 +502,10 @@ class Snapshot {
   std::vector<std::uint8_t> active;  // trie fields that some subtable can be skipped on
 
   void build_tries() {
-    // Destination fields first (as Open vSwitch orders its default tries): the first active
-    // field decides the buckets and carries the proofs of rejected buckets.
-    for (unsigned f : {1U, 0U, 3U, 2U}) {
+    // The first active field decides the buckets and carries the proofs of rejected
+    // buckets. Source first measured 2-10% fewer instructions per lookup than destination
+    // first on the ClassBench 10k sets, with the same un-wildcarded bits.
+    for (unsigned f = 0; f < kTrieFields; ++f) {
       bool any = false;
       for (const auto& s : owners) {
         if (s->plen[f] == kNoPlen) continue;
@@ -574,11 +575,17 @@ class Snapshot {
     // Per active trie field: the prefix lengths that match and the depth the key's path
     // leaves the trie. A subtable whose length p on a field does not match is rejected,
     // and min(bits, p) leading bits prove it (see prefix_trie.h).
-    std::array<PrefixTrie::Plens, kTrieFields> plens;
+    // pm[f]: bit p set if length p passes; bit kNoPlen (255) always set.
+    std::array<std::array<std::uint64_t, 4>, kTrieFields> pm;
     std::array<unsigned, kTrieFields> depth{};
-    for (std::uint8_t f : active) tries[f].lookup(trie_key(key, f), &plens[f], &depth[f]);
+    for (std::uint8_t f : active) {
+      PrefixTrie::Plens plens;
+      tries[f].lookup(trie_key(key, f), &plens, &depth[f]);
+      pm[f] = {plens[0], plens[1], plens[2], 1ULL << 63};
+    }
+    static_assert(kNoPlen == 255);
     const auto pass = [&](unsigned f, unsigned p) {
-      return p == kNoPlen || ((plens[f][p >> 6] >> (p & 63)) & 1) != 0;
+      return ((pm[f][p >> 6] >> (p & 63)) & 1) != 0;
     };
     const auto proof_bits = [&](unsigned f, unsigned p) { return std::min(depth[f], p); };
     const std::size_t n_active = active.size();
@@ -588,11 +595,16 @@ class Snapshot {
     std::array<std::uint32_t, 136> pos, end;
     std::array<std::int32_t, 136> top;
     std::size_t n_cand = 0;
-    for (const Bucket& b : buckets) {
+    std::array<std::uint8_t, 136> rejected;  // bucket indices the first field rejects
+    std::size_t n_rejected = 0;
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+      const Bucket& b = buckets[i];
       if (n_active == 0 || pass(f0, b.plen)) {
         pos[n_cand] = b.begin;
         end[n_cand] = b.end;
         top[n_cand++] = b.max_priority;
+      } else {
+        rejected[n_rejected++] = static_cast<std::uint8_t>(i);
       }
     }
     // Merge them in priority order, stopping as soon as nothing left can beat the best hit.
@@ -602,25 +614,15 @@ class Snapshot {
     // Subtables that missed, with the staged-lookup bits that prove it. Their proofs are
     // chosen at the end, once the trie bits are in wc, so that bits already needed anyway
     // count as free.
-    std::array<std::pair<const SubtableSnap*, unsigned>, 64> missed;
+    struct Missed {
+      const SubtableSnap* sub;
+      unsigned miss_end;
+    };
+    Missed missed[64];  // NOLINT(cppcoreguidelines-avoid-c-arrays): left uninitialized
     std::size_t n_missed = 0;
-    while (n_cand != 0) {
-      std::size_t pick = 0;
-      for (std::size_t i = 1; i < n_cand; ++i) pick = top[i] > top[pick] ? i : pick;
-      if (top[pick] <= best_prio) break;
-      const Ref& r = order[pos[pick]++];
-      if (pos[pick] == end[pick]) {  // bucket exhausted: drop it, keeping the others' order
-        for (std::size_t i = pick + 1; i < n_cand; ++i) {
-          pos[i - 1] = pos[i];
-          end[i - 1] = end[i];
-          top[i - 1] = top[i];
-        }
-        --n_cand;
-      } else {
-        top[pick] = order[pos[pick]].max_priority;
-      }
-      // The other active fields, subtable by subtable; on rejection keep the proof that
-      // adds the fewest bits.
+    // Visits one subtable: the other active fields first (on rejection keep the proof
+    // that adds the fewest bits), then the staged hash lookup.
+    const auto visit = [&](const Ref& r) {
       unsigned reject = kTrieFields, reject_bits = 0, reject_cost = ~0U;
       for (std::size_t i = 1; i < n_active; ++i) {
         const unsigned f = active[i];
@@ -636,7 +638,7 @@ class Snapshot {
       }
       if (reject != kTrieFields) {
         need[reject] = std::max(need[reject], reject_bits);
-        continue;
+        return;
       }
       const SubtableSnap* sub = r.sub;
       unsigned miss_end = 0;
@@ -649,23 +651,52 @@ class Snapshot {
           best_prio = h.priority;
         }
       } else if (wc) {
-        if (n_missed < missed.size())
+        if (n_missed < std::size(missed))
           missed[n_missed++] = {sub, miss_end};
         else
           sub->prove_miss(key, miss_end, *wc, cfg.prefix_fields);
+      }
+    };
+    while (n_cand != 0) {
+      // The bucket with the highest next priority, and the runner-up's: keep taking from
+      // the first while it stays strictly ahead (no rescan per subtable).
+      std::size_t pick = 0;
+      std::int64_t runner = std::numeric_limits<std::int64_t>::min();
+      for (std::size_t i = 1; i < n_cand; ++i) {
+        if (top[i] > top[pick]) {
+          runner = top[pick];
+          pick = i;
+        } else {
+          runner = std::max<std::int64_t>(runner, top[i]);
+        }
+      }
+      if (top[pick] <= best_prio) break;
+      for (;;) {
+        visit(order[pos[pick]++]);
+        if (pos[pick] == end[pick]) {  // bucket exhausted: drop it, keeping the others' order
+          for (std::size_t i = pick + 1; i < n_cand; ++i) {
+            pos[i - 1] = pos[i];
+            end[i - 1] = end[i];
+            top[i - 1] = top[i];
+          }
+          --n_cand;
+          break;
+        }
+        top[pick] = order[pos[pick]].max_priority;
+        if (top[pick] <= runner || top[pick] <= best_prio) break;
       }
     }
     if (wc != nullptr && n_active != 0) {
       // Rejected buckets that a plain priority-ordered scan would have reached (their top
       // priority >= the answer's) need the proof on the first field.
-      for (const Bucket& b : buckets) {
-        if (!pass(f0, b.plen) && b.max_priority >= best_prio)
-          need[f0] = std::max(need[f0], proof_bits(f0, b.plen));
+      for (std::size_t i = 0; i < n_rejected; ++i) {
+        const Bucket& b = buckets[rejected[i]];
+        if (b.max_priority >= best_prio) need[f0] = std::max(need[f0], proof_bits(f0, b.plen));
       }
       for (std::uint8_t f : active) unwildcard_prefix(*wc, f, need[f]);
     }
     for (std::size_t i = 0; i < n_missed; ++i)
-      missed[i].first->prove_miss(key, missed[i].second, *wc, cfg.prefix_fields);
+      missed[i].sub->prove_miss(key, missed[i].miss_end, *wc, cfg.prefix_fields);
     if (best == nullptr) return std::nullopt;
     return *best;
   }

@@ -83,16 +83,28 @@ void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* depth) const {
     return;
   }
   std::size_t n = 0;
+  if (width_ <= 60) {
+    // IPv4: 64-bit arithmetic; depths stay below 64, so every length is in plens[0].
+    const auto k = static_cast<std::uint64_t>(key >> 64);
+    std::uint64_t p = 0;
+    for (unsigned d = 0;; d += 4) {
+      const Node& node = nodes_[n];
+      const unsigned c = static_cast<unsigned>(k >> (60 - d)) & 0xf;
+      const unsigned info = node.info[c];
+      p |= std::uint64_t{info & 0xfU} << d;  // lengths d..d+3 ending here
+      if (((node.children >> c) & 1) == 0) {
+        (*plens)[0] = p;
+        *depth = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
+        return;
+      }
+      n = node.first + static_cast<unsigned>(std::popcount(node.children & ((1U << c) - 1)));
+    }
+  }
   for (unsigned d = 0;; d += 4) {
     const Node& node = nodes_[n];
     const unsigned c = chunk(key, d);
     const unsigned info = node.info[c];
-    std::uint64_t e = info & 0xf;
-    while (e != 0) {
-      const unsigned len = d + static_cast<unsigned>(std::countr_zero(e));
-      (*plens)[len >> 6] |= 1ULL << (len & 63);
-      e &= e - 1;
-    }
+    (*plens)[d >> 6] |= std::uint64_t{info & 0xfU} << (d & 63);
     if (((node.children >> c) & 1) == 0) {
       // The path ends after ext bits; the next bit matters only if a stored prefix that
       // agrees so far goes on (Open vSwitch's leaf rule).
