@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
   }
   Bytes mod_file, stats_file;
   for (const auto& m : mods) encode_into(mod_file, m);
-  for (const auto& b : encode_multipart_reply(1, stats)) stats_file.insert(stats_file.end(), b.begin(), b.end());
+  for (const auto& b : encode_multipart_reply(1, stats))
+    stats_file.insert(stats_file.end(), b.begin(), b.end());
   std::string mod_path = dir + "/flow_mods.bin", stats_path = dir + "/flow_stats.bin";
   write_file(mod_path, mod_file);
   write_file(stats_path, stats_file);
@@ -160,9 +161,10 @@ int main(int argc, char** argv) {
   });
   double enc_stats = time_runs(runs, [&] { (void)encode_multipart_reply(1, stats); });
 
-  std::printf("%u NSX-like flows (10 OXM fields, 4 actions + goto_table); FLOW_MOD file %zu bytes,"
-              " FLOW_STATS file %zu bytes; median CPU time of %d runs\n\n",
-              n, mod_file.size(), stats_file.size(), runs);
+  std::printf(
+      "%u NSX-like flows (10 OXM fields, 4 actions + goto_table); FLOW_MOD file %zu bytes,"
+      " FLOW_STATS file %zu bytes; median CPU time of %d runs\n\n",
+      n, mod_file.size(), stats_file.size(), runs);
   std::printf("| workload | vsw (flows/s) | ovs-ofctl ofp-parse (flows/s) | ratio |\n");
   std::printf("|---|---:|---:|---:|\n");
   for (const auto& r : rows)

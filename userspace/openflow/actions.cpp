@@ -40,7 +40,7 @@ void append_num(std::string& out, uint64_t v, bool hex = false) {
   char buf[24];
   if (hex) out += "0x";
   auto r = std::to_chars(buf, buf + sizeof buf, v, hex ? 16 : 10);
-  out.append(buf, r.ptr);
+  out.append(buf, size_t(r.ptr - buf));
 }
 
 }  // namespace

@@ -320,10 +320,10 @@ void append_u64(std::string& out, uint64_t v, bool hex) {
   if (hex) {
     out += "0x";
     auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
-    out.append(buf, r.ptr);
+    out.append(buf, size_t(r.ptr - buf));
   } else {
     auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
+    out.append(buf, size_t(r.ptr - buf));
   }
 }
 constexpr char kHex[] = "0123456789abcdef";
@@ -339,19 +339,26 @@ void append_oxm_value(std::string& out, const OxmField& f, bool mask) {
     case OxmFormat::kHex:
       append_u64(out, be_u64(p, std::min<size_t>(info.len, 8)), true);
       break;
-    case OxmFormat::kMac:
+    case OxmFormat::kMac: {
+      char buf[17];
       for (int i = 0; i < 6; ++i) {
-        if (i) out += ':';
-        out += kHex[p[i] >> 4];
-        out += kHex[p[i] & 15];
+        buf[i * 3] = kHex[p[i] >> 4];
+        buf[i * 3 + 1] = kHex[p[i] & 15];
+        if (i < 5) buf[i * 3 + 2] = ':';
       }
+      out.append(buf, sizeof buf);
       break;
-    case OxmFormat::kIpv4:
+    }
+    case OxmFormat::kIpv4: {
+      char buf[16];
+      char* q = buf;
       for (int i = 0; i < 4; ++i) {
-        if (i) out += '.';
-        append_u64(out, p[i], false);
+        if (i) *q++ = '.';
+        q = std::to_chars(q, buf + sizeof buf, p[i]).ptr;
       }
+      out.append(buf, size_t(q - buf));
       break;
+    }
     case OxmFormat::kIpv6: {
       char buf[48];
       int n = 0;

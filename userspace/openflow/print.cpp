@@ -2,6 +2,7 @@
 #include "openflow/print.h"
 
 #include <charconv>
+#include <cstring>
 #include <string_view>
 #include <type_traits>
 
@@ -14,7 +15,7 @@ void num(std::string& out, uint64_t v, bool hex = false) {
   char buf[24];
   if (hex) out += "0x";
   auto r = std::to_chars(buf, buf + sizeof buf, v, hex ? 16 : 10);
-  out.append(buf, r.ptr);
+  out.append(buf, size_t(r.ptr - buf));
 }
 
 void hex_bytes(std::string& out, ByteSpan b) {
@@ -39,22 +40,6 @@ void json_string(std::string& out, std::string_view s) {
     }
   }
   out += '"';
-}
-
-// Fields printed in hex in the text form. Called for every integer field, so it avoids
-// string searches: the first letter rules out almost every name.
-bool hex_field(std::string_view name) {
-  switch (name[0]) {
-    case 'c':
-      return name == "cookie" || name == "cookie_mask" || name == "capabilities" ||
-             name == "config";
-    case 'd': return name == "datapath_id";
-    case 'm': return name == "metadata_match" || name == "metadata_write";
-    case 'e': return name == "experimenter";
-    case 'f': return name == "flags";
-    case 's': return name == "state";
-    default: return false;
-  }
 }
 
 void oxm_json_value(std::string& out, const OxmField& f, bool mask) {
@@ -178,15 +163,44 @@ void instructions_json(std::string& out, const std::vector<Instruction>& in) {
   out += ']';
 }
 
-// The text form leaves out integer fields at their "nothing set" value (0, or the all-ones
-// "none"/"any" of buffer and port/group selectors), as ovs-ofctl does; the JSON form keeps
-// every field. FLOW_MOD's command and table_id always show.
-bool omit_in_text(std::string_view name, uint64_t v) {
-  if (name == "command" || name == "table_id") return false;
-  if (v == 0) return true;
-  if (v != 0xffffffff) return false;
-  return name == "buffer_id" || name == "out_port" || name == "out_group" ||
-         name == "watch_port" || name == "watch_group";
+// Per-field-name printing rules, looked up for every integer field. Field names are string
+// literals from messages.h, so a small per-thread cache keyed by the literal's address makes
+// the lookup a few instructions instead of string comparisons.
+//   kRuleHex   printed in hex in the text form
+//   kOmitZero  text form leaves it out when 0 (the "nothing set" value)
+//   kOmitNone  text form leaves it out when 0xffffffff (no buffer, any port/group)
+enum : uint8_t { kRuleHex = 1, kOmitZero = 2, kOmitNone = 4 };
+
+struct NameRule {
+  const char* name;
+  uint8_t len;
+  uint8_t flags;
+};
+
+NameRule compute_rule(const char* name) {
+  std::string_view n(name);
+  uint8_t f = 0;
+  if (n == "cookie" || n == "cookie_mask" || n == "capabilities" || n == "config" ||
+      n == "datapath_id" || n == "metadata_match" || n == "metadata_write" || n == "experimenter" ||
+      n == "flags" || n == "state")
+    f |= kRuleHex;
+  if (n != "command" && n != "table_id") f |= kOmitZero;
+  if (n == "buffer_id" || n == "out_port" || n == "out_group" || n == "watch_port" ||
+      n == "watch_group")
+    f |= kOmitNone;
+  return NameRule{name, uint8_t(n.size()), f};
+}
+
+const NameRule& name_rule(const char* name) {
+  constexpr size_t kSlots = 512;
+  thread_local NameRule cache[kSlots];
+  thread_local NameRule overflow;
+  size_t h = (reinterpret_cast<uintptr_t>(name) >> 2) % kSlots;
+  for (size_t probe = 0; probe < kSlots; ++probe, h = (h + 1) % kSlots) {
+    if (cache[h].name == name) return cache[h];
+    if (!cache[h].name) return cache[h] = compute_rule(name);
+  }
+  return overflow = compute_rule(name);
 }
 
 struct Printer {
@@ -194,22 +208,27 @@ struct Printer {
   bool json;
   bool first = true;
 
-  void key(const char* name) {
+  void key(const char* name) { key(name, std::strlen(name)); }
+  void key(const char* name, size_t len) {
     if (!first) out += json ? ',' : ' ';
     first = false;
     if (json) {
       out += '"';
-      out += name;
+      out.append(name, len);
       out += "\":";
     } else {
-      out += name;
+      out.append(name, len);
       out += '=';
     }
   }
   void integer(const char* name, uint64_t v) {
-    if (!json && omit_in_text(name, v)) return;
-    key(name);
-    num(out, v, !json && hex_field(name));
+    const NameRule& rule = name_rule(name);
+    if (!json) {
+      if (v == 0 && (rule.flags & kOmitZero)) return;
+      if (v == 0xffffffff && (rule.flags & kOmitNone)) return;
+    }
+    key(name, rule.len);
+    num(out, v, !json && (rule.flags & kRuleHex));
   }
   void operator()(const char* n, uint8_t v) { integer(n, v); }
   void operator()(const char* n, uint16_t v) { integer(n, v); }
