@@ -375,7 +375,11 @@ class WriterSubtable {
         }
         m <<= 128 - width;
         const u128 want = ~u128{0} << (128 - nb);
-        if (m == want) s->plen[f] = static_cast<std::uint8_t>(nb);
+        if (m == want) {
+          // The global trie covers it: Snapshot::build_tries reads the values directly.
+          s->plen[f] = static_cast<std::uint8_t>(nb);
+          continue;
+        }
       }
       p.sorted.reserve(n);
       FlowKey k;
@@ -509,10 +513,12 @@ class Snapshot {
       bool any = false;
       for (const auto& s : owners) {
         if (s->plen[f] == kNoPlen) continue;
-        for (const PrefixIndex& p : s->prefixes) {
-          if (static_cast<unsigned>(p.field) != f) continue;
-          for (u128 v : p.sorted) tries[f].insert(v, s->plen[f]);
-          any = true;
+        any = true;
+        FlowKey k;  // words outside the subtable's mask stay zero
+        const std::size_t nw = s->n_words;
+        for (std::size_t e = 0; e < s->hits.size(); ++e) {
+          for (std::size_t i = 0; i < nw; ++i) k.w[s->word_idx[i]] = s->values[e * nw + i];
+          tries[f].insert(trie_key(k, f), s->plen[f]);  // values are already masked
         }
       }
       if (any) {

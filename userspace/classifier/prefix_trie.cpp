@@ -30,6 +30,7 @@ void PrefixTrie::build() {
     std::array<std::uint8_t, 16> ends{};
     std::array<std::uint8_t, 16> ext{};
     std::array<std::uint8_t, 16> longer{};  // a prefix agreeing on ext bits goes on past them
+    std::uint16_t through = 0;  // chunk c: a prefix longer than D+4 already went through c
   };
   std::vector<Scratch> t(1);
   for (const Prefix& p : pending_) {
@@ -37,6 +38,13 @@ void PrefixTrie::build() {
     for (unsigned depth = 0;; depth += 4) {
       const unsigned c = chunk(p.value, depth);
       const unsigned j = std::min(p.len - depth, 4U);  // bits of this prefix inside the node
+      // A prefix passing through chunk c beyond the child changes nothing once one has.
+      const bool through = j == 4 && p.len > depth + 4;
+      if (through && ((t[n].through >> c) & 1) != 0) {
+        n = t[n].child[c] - 1;
+        continue;
+      }
+      if (through) t[n].through |= static_cast<std::uint16_t>(1U << c);
       for (unsigned o = 0; o < 16; ++o) {
         const unsigned agree = std::min(j, lcp4(c, o));
         const bool beyond = p.len > depth + agree;
