@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""pkt.py - small traffic tools for the selftests, run inside a namespace.
+
+  udp-send DST DPORT COUNT [--sport-base N] [--sport-spread N] [--tos T]
+                                  send COUNT datagrams (source ports spread over a range)
+  udp-recv PORT COUNT [--timeout S] print "received N ttl=T tos=X" (ttl/tos of the last one)
+  tcp-serve PORT BYTES [--timeout S] accept one connection, read BYTES, print "tcp N"
+  tcp-send DST PORT BYTES          connect and send BYTES
+  capture IFACE COUNT [--timeout S] [--ethertype 0xNNNN]
+                                  print one JSON line per captured frame: src, dst, ethertype,
+                                  vlan (from the tag in the frame or the kernel's aux data)
+"""
+import argparse
+import json
+import socket
+import struct
+import sys
+import time
+
+
+def udp_send(a):
+    fam = socket.AF_INET6 if ":" in a.dst else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if a.tos is not None:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, a.tos)
+    if a.broadcast:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    socks = {}
+    for i in range(a.count):
+        sport = a.sport_base + (i % a.sport_spread) if a.sport_spread else 0
+        if sport:
+            if sport not in socks:
+                t = socket.socket(fam, socket.SOCK_DGRAM)
+                t.bind(("", sport))
+                socks[sport] = t
+            sock = socks[sport]
+        else:
+            sock = s
+        sock.sendto(b"vsw%06d" % i, (a.dst, a.dport))
+        if a.gap:
+            time.sleep(a.gap)
+    print("sent %d" % a.count)
+
+
+def udp_recv(a):
+    fam = socket.AF_INET6 if a.v6 else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if not a.v6:
+        s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL (not in the socket module)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+    s.bind(("", a.port))
+    if a.ready_file:
+        open(a.ready_file, "w").write("ready")
+    n, ttl, tos = 0, None, None
+    deadline = time.time() + a.timeout
+    while n < a.count and time.time() < deadline:
+        s.settimeout(max(0.01, deadline - time.time()))
+        try:
+            data, anc, _, _ = s.recvmsg(2048, 256)
+        except socket.timeout:
+            break
+        n += 1
+        for level, typ, val in anc:
+            if typ == socket.IP_TTL:
+                ttl = struct.unpack("=i", val[:4])[0]
+            elif typ == socket.IP_TOS:
+                tos = val[0]
+    print("received %d ttl=%s tos=%s" % (n, ttl, tos))
+    return 0 if n >= a.count else 1
+
+
+def tcp_serve(a):
+    s = socket.socket(socket.AF_INET6 if a.v6 else socket.AF_INET)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("", a.port))
+    s.listen(1)
+    if a.ready_file:
+        open(a.ready_file, "w").write("ready")
+    s.settimeout(a.timeout)
+    c, _ = s.accept()
+    c.settimeout(a.timeout)
+    n = 0
+    while n < a.bytes:
+        d = c.recv(65536)
+        if not d:
+            break
+        n += len(d)
+    print("tcp %d" % n)
+    return 0 if n >= a.bytes else 1
+
+
+def tcp_send(a):
+    fam = socket.AF_INET6 if ":" in a.dst else socket.AF_INET
+    c = socket.create_connection((a.dst, a.port), timeout=20) if fam == socket.AF_INET else \
+        socket.create_connection((a.dst, a.port, 0, 0), timeout=20)
+    c.sendall(b"x" * a.bytes)
+    c.shutdown(socket.SHUT_WR)
+    c.close()
+    print("sent %d" % a.bytes)
+
+
+def capture(a):
+    ETH_P_ALL = 3
+    SOL_PACKET, PACKET_AUXDATA = 263, 8
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+    s.bind((a.iface, 0))
+    if a.ready_file:
+        open(a.ready_file, "w").write("ready")
+    n = 0
+    deadline = time.time() + a.timeout
+    while n < a.count and time.time() < deadline:
+        s.settimeout(max(0.01, deadline - time.time()))
+        try:
+            data, anc, _, addr = s.recvmsg(65535, 512)
+        except socket.timeout:
+            break
+        if addr[2] == socket.PACKET_OUTGOING:
+            continue
+        et = struct.unpack("!H", data[12:14])[0]
+        vlan = None
+        if et == 0x8100:
+            vlan = struct.unpack("!H", data[14:16])[0]
+            et = struct.unpack("!H", data[16:18])[0]
+        for level, typ, val in anc:
+            if level == SOL_PACKET and typ == PACKET_AUXDATA and len(val) >= 20:
+                status, _, _, _, _, tci, tpid = struct.unpack("=IIIHHHH", val[:20])
+                if status & 0x10:  # TP_STATUS_VLAN_VALID
+                    vlan = tci
+        if a.ethertype and et != int(a.ethertype, 0):
+            continue
+        frame = {"src": ":".join("%02x" % b for b in data[6:12]),
+                 "dst": ":".join("%02x" % b for b in data[0:6]), "ethertype": "0x%04x" % et,
+                 "vlan_vid": (vlan & 0xFFF) if vlan is not None else None,
+                 "vlan_pcp": (vlan >> 13) if vlan is not None else None}
+        off = 14 + (4 if data[12:14] == b"\x81\x00" else 0)
+        if et == 0x0800 and len(data) >= off + 20:
+            ip = data[off:off + 20]
+            frame.update({"ip_src": socket.inet_ntoa(ip[12:16]), "ip_dst": socket.inet_ntoa(ip[16:20]),
+                          "ttl": ip[8], "tos": ip[1], "proto": ip[9]})
+            ihl = (ip[0] & 15) * 4
+            if ip[9] in (6, 17) and len(data) >= off + ihl + 4:
+                frame["sport"], frame["dport"] = struct.unpack("!HH", data[off + ihl:off + ihl + 4])
+        print(json.dumps(frame), flush=True)
+        n += 1
+    return 0 if n >= a.count else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("udp-send"); p.add_argument("dst"); p.add_argument("dport", type=int)
+    p.add_argument("count", type=int); p.add_argument("--sport-base", type=int, default=20000)
+    p.add_argument("--sport-spread", type=int, default=0); p.add_argument("--tos", type=int)
+    p.add_argument("--gap", type=float, default=0.0); p.add_argument("--broadcast", action="store_true")
+    p.set_defaults(f=udp_send)
+    p = sub.add_parser("udp-recv"); p.add_argument("port", type=int); p.add_argument("count", type=int)
+    p.add_argument("--timeout", type=float, default=10); p.add_argument("--v6", action="store_true")
+    p.add_argument("--ready-file"); p.set_defaults(f=udp_recv)
+    p = sub.add_parser("tcp-serve"); p.add_argument("port", type=int); p.add_argument("bytes", type=int)
+    p.add_argument("--timeout", type=float, default=20); p.add_argument("--v6", action="store_true")
+    p.add_argument("--ready-file"); p.set_defaults(f=tcp_serve)
+    p = sub.add_parser("tcp-send"); p.add_argument("dst"); p.add_argument("port", type=int)
+    p.add_argument("bytes", type=int); p.set_defaults(f=tcp_send)
+    p = sub.add_parser("capture"); p.add_argument("iface"); p.add_argument("count", type=int)
+    p.add_argument("--timeout", type=float, default=10); p.add_argument("--ethertype")
+    p.add_argument("--ready-file"); p.set_defaults(f=capture)
+    a = ap.parse_args()
+    sys.exit(a.f(a) or 0)
+
+
+if __name__ == "__main__":
+    main()
