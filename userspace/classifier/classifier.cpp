@@ -554,36 +554,69 @@ class Snapshot {
     }
   }
 
-  // Subtables are bucketed by their prefix length on the first active trie field; the trie
-  // accepts or rejects a whole bucket at once. order is sorted by (bucket, priority).
-  struct Bucket {
-    std::uint8_t plen;          // on active[0]; kNoPlen if no field is active
+  // Subtables are bucketed by their prefix length on the first active trie field and,
+  // within a bucket, grouped by their length on the second; the tries accept or reject a
+  // whole bucket or group with one bit test. order is sorted by (bucket, group, priority).
+  struct Group {
+    std::uint8_t plen;          // on active[1]; kNoPlen if fewer than two fields are active
     std::int32_t max_priority;  // of its first subtable
     std::uint32_t begin, end;   // range of order
   };
+  struct Bucket {
+    std::uint8_t plen;                     // on active[0]; kNoPlen if no field is active
+    std::int32_t max_priority;             // over its groups
+    std::uint32_t group_begin, group_end;  // range of groups
+  };
   std::vector<Bucket> buckets;  // at most 130
+  std::vector<Group> groups;
+  std::array<std::uint64_t, 4> bucket_present{};  // bit p: a bucket has length p
+  std::array<std::uint8_t, 256> bucket_index{};   // its index in buckets
 
   void build_buckets() {
-    const auto key = [&](const Ref& r) { return active.empty() ? kNoPlen : r.plen[active[0]]; };
+    const auto key0 = [&](const Ref& r) { return active.empty() ? kNoPlen : r.plen[active[0]]; };
+    const auto key1 = [&](const Ref& r) { return active.size() < 2 ? kNoPlen : r.plen[active[1]]; };
     std::stable_sort(order.begin(), order.end(), [&](const Ref& a, const Ref& b) {
-      if (key(a) != key(b)) return key(a) < key(b);
+      if (key0(a) != key0(b)) return key0(a) < key0(b);
+      if (key1(a) != key1(b)) return key1(a) < key1(b);
       return a.max_priority > b.max_priority;
     });
     for (std::uint32_t i = 0; i < order.size(); ++i) {
-      if (buckets.empty() || buckets.back().plen != key(order[i])) {
-        buckets.push_back({key(order[i]), order[i].max_priority, i, i});
+      const bool new_bucket = buckets.empty() || buckets.back().plen != key0(order[i]);
+      if (new_bucket) {
+        buckets.push_back(
+            {key0(order[i]), order[i].max_priority, static_cast<std::uint32_t>(groups.size()), 0});
       }
-      buckets.back().end = i + 1;
+      if (new_bucket || groups.back().plen != key1(order[i])) {
+        groups.push_back({key1(order[i]), order[i].max_priority, i, i});
+      }
+      groups.back().end = i + 1;
+      buckets.back().group_end = static_cast<std::uint32_t>(groups.size());
+      buckets.back().max_priority = std::max(buckets.back().max_priority, order[i].max_priority);
+    }
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+      const unsigned p = buckets[i].plen;
+      bucket_present[p >> 6] |= 1ULL << (p & 63);
+      bucket_index[p] = static_cast<std::uint8_t>(i);
     }
   }
 
+  struct Cursor {
+    std::uint32_t pos, end;
+    std::int32_t top;  // max_priority at pos
+  };
+  // Per-thread candidate list: no allocation once warm.
+  static std::vector<Cursor>& cursors() {
+    thread_local std::vector<Cursor> v(256);
+    return v;
+  }
+
   std::optional<Hit> lookup(const FlowKey& key, FlowKey* wc, const Config& cfg) const {
-    // Per active trie field: the prefix lengths that match and the depth the key's path
-    // leaves the trie. A subtable whose length p on a field does not match is rejected,
-    // and min(bits, p) leading bits prove it (see prefix_trie.h).
-    // pm[f]: bit p set if length p passes; bit kNoPlen (255) always set.
-    std::array<std::array<std::uint64_t, 4>, kTrieFields> pm;
-    std::array<unsigned, kTrieFields> depth{};
+    // Per active trie field: the prefix lengths that match (pm[f], bit p; bit kNoPlen is
+    // always set) and the leading bits a rejection depends on: a subtable whose length p
+    // on a field does not match is rejected, and min(bits, p) bits prove it.
+    std::array<std::array<std::uint64_t, 4>, kTrieFields + 1> pm;
+    pm[kTrieFields] = {~0ULL, ~0ULL, ~0ULL, ~0ULL};  // "no field": everything passes
+    std::array<unsigned, kTrieFields + 1> depth{};
     for (std::uint8_t f : active) {
       PrefixTrie::Plens plens;
       tries[f].lookup(trie_key(key, f), &plens, &depth[f]);
@@ -595,42 +628,56 @@ class Snapshot {
     };
     const auto proof_bits = [&](unsigned f, unsigned p) { return std::min(depth[f], p); };
     const std::size_t n_active = active.size();
-    const unsigned f0 = n_active ? active[0] : 0;
+    const unsigned f0 = n_active > 0 ? active[0] : kTrieFields;
+    const unsigned f1 = n_active > 1 ? active[1] : kTrieFields;
 
-    // Candidate buckets: a cursor into order and the priority there.
-    std::array<std::uint32_t, 136> pos, end;
-    std::array<std::int32_t, 136> top;
-    std::size_t n_cand = 0;
-    std::array<std::uint8_t, 136> rejected;  // bucket indices the first field rejects
-    std::size_t n_rejected = 0;
-    for (std::size_t i = 0; i < buckets.size(); ++i) {
-      const Bucket& b = buckets[i];
-      if (n_active == 0 || pass(f0, b.plen)) {
-        pos[n_cand] = b.begin;
-        end[n_cand] = b.end;
-        top[n_cand++] = b.max_priority;
-      } else {
-        rejected[n_rejected++] = static_cast<std::uint8_t>(i);
+    // Candidate groups (both fields pass), as cursors into order; groups of passing buckets
+    // that the second field rejects are remembered for their proofs.
+    std::vector<Cursor>& cv = cursors();
+    Cursor* cand = cv.data();
+    std::size_t n_cand = 0, cap = cv.size();
+    std::uint32_t rejected_groups[256];  // NOLINT(cppcoreguidelines-avoid-c-arrays)
+    std::size_t n_rejected_groups = 0;
+    bool rejected_overflow = false;
+    for (unsigned w = 0; w < 4; ++w) {
+      for (std::uint64_t bits = bucket_present[w] & pm[f0][w]; bits != 0; bits &= bits - 1) {
+        const Bucket& b = buckets[bucket_index[w * 64 + std::countr_zero(bits)]];
+        for (std::uint32_t g = b.group_begin; g < b.group_end; ++g) {
+          const Group& gr = groups[g];
+          if (!pass(f1, gr.plen)) {
+            if (n_rejected_groups < std::size(rejected_groups))
+              rejected_groups[n_rejected_groups++] = g;
+            else
+              rejected_overflow = true;
+            continue;
+          }
+          if (n_cand == cap) {
+            cv.resize(cap * 2);
+            cand = cv.data();
+            cap = cv.size();
+          }
+          cand[n_cand++] = {gr.begin, gr.end, gr.max_priority};
+        }
       }
     }
-    // Merge them in priority order, stopping as soon as nothing left can beat the best hit.
+
     const Hit* best = nullptr;
     std::int64_t best_prio = std::numeric_limits<std::int64_t>::min();
-    std::array<unsigned, kTrieFields> need{};  // leading bits the trie rejections depend on
+    std::array<unsigned, kTrieFields + 1> need{};  // leading bits the rejections depend on
     // Subtables that missed, with the staged-lookup bits that prove it. Their proofs are
-    // chosen at the end, once the trie bits are in wc, so that bits already needed anyway
-    // count as free.
+    // chosen at the end, once the trie bits are in wc, so that bits needed anyway count
+    // as free.
     struct Missed {
       const SubtableSnap* sub;
       unsigned miss_end;
     };
     Missed missed[64];  // NOLINT(cppcoreguidelines-avoid-c-arrays): left uninitialized
     std::size_t n_missed = 0;
-    // Visits one subtable: the other active fields first (on rejection keep the proof
-    // that adds the fewest bits), then the staged hash lookup.
+    // Visits one subtable: further active fields first (IPv6 with IPv4; on rejection keep
+    // the proof that adds the fewest bits), then the staged hash lookup.
     const auto visit = [&](const Ref& r) {
       unsigned reject = kTrieFields, reject_bits = 0, reject_cost = ~0U;
-      for (std::size_t i = 1; i < n_active; ++i) {
+      for (std::size_t i = 2; i < n_active; ++i) {
         const unsigned f = active[i];
         const unsigned p = r.plen[f];
         if (pass(f, p)) continue;
@@ -663,41 +710,60 @@ class Snapshot {
           sub->prove_miss(key, miss_end, *wc, cfg.prefix_fields);
       }
     };
+    // Merge the candidates in priority order, stopping as soon as nothing left can beat
+    // the best hit.
     while (n_cand != 0) {
-      // The bucket with the highest next priority, and the runner-up's: keep taking from
+      // The cursor with the highest next priority, and the runner-up's: keep taking from
       // the first while it stays strictly ahead (no rescan per subtable).
       std::size_t pick = 0;
       std::int64_t runner = std::numeric_limits<std::int64_t>::min();
       for (std::size_t i = 1; i < n_cand; ++i) {
-        if (top[i] > top[pick]) {
-          runner = top[pick];
+        if (cand[i].top > cand[pick].top) {
+          runner = cand[pick].top;
           pick = i;
         } else {
-          runner = std::max<std::int64_t>(runner, top[i]);
+          runner = std::max<std::int64_t>(runner, cand[i].top);
         }
       }
-      if (top[pick] <= best_prio) break;
+      if (cand[pick].top <= best_prio) break;
       for (;;) {
-        visit(order[pos[pick]++]);
-        if (pos[pick] == end[pick]) {  // bucket exhausted: drop it, keeping the others' order
-          for (std::size_t i = pick + 1; i < n_cand; ++i) {
-            pos[i - 1] = pos[i];
-            end[i - 1] = end[i];
-            top[i - 1] = top[i];
-          }
+        visit(order[cand[pick].pos++]);
+        if (cand[pick].pos == cand[pick].end) {  // exhausted: drop it, keeping the order
+          for (std::size_t i = pick + 1; i < n_cand; ++i) cand[i - 1] = cand[i];
           --n_cand;
           break;
         }
-        top[pick] = order[pos[pick]].max_priority;
-        if (top[pick] <= runner || top[pick] <= best_prio) break;
+        cand[pick].top = order[cand[pick].pos].max_priority;
+        if (cand[pick].top <= runner || cand[pick].top <= best_prio) break;
       }
     }
     if (wc != nullptr && n_active != 0) {
-      // Rejected buckets that a plain priority-ordered scan would have reached (their top
-      // priority >= the answer's) need the proof on the first field.
-      for (std::size_t i = 0; i < n_rejected; ++i) {
-        const Bucket& b = buckets[rejected[i]];
-        if (b.max_priority >= best_prio) need[f0] = std::max(need[f0], proof_bits(f0, b.plen));
+      // Rejected buckets and groups that a plain priority-ordered scan would have reached
+      // (top priority >= the answer's: a superset of what it visits) need their proof.
+      // First field: the proof bits grow with the length, so the longest rejected length
+      // whose bucket qualifies decides; scan from the longest down.
+      for (int w = 3; w >= 0 && need[f0] == 0; --w) {
+        for (std::uint64_t bits = bucket_present[w] & ~pm[f0][w]; bits != 0;) {
+          const unsigned top_bit = 63 - static_cast<unsigned>(std::countl_zero(bits));
+          const unsigned p = static_cast<unsigned>(w) * 64 + top_bit;
+          if (buckets[bucket_index[p]].max_priority >= best_prio) {
+            need[f0] = proof_bits(f0, p);
+            break;
+          }
+          bits &= ~(1ULL << top_bit);
+        }
+      }
+      const auto group_proof = [&](const Group& gr) {
+        if (gr.max_priority >= best_prio) need[f1] = std::max(need[f1], proof_bits(f1, gr.plen));
+      };
+      if (!rejected_overflow) {
+        for (std::size_t i = 0; i < n_rejected_groups; ++i) group_proof(groups[rejected_groups[i]]);
+      } else {
+        for (const Bucket& b : buckets) {
+          if (!pass(f0, b.plen)) continue;
+          for (std::uint32_t g = b.group_begin; g < b.group_end; ++g)
+            if (!pass(f1, groups[g].plen)) group_proof(groups[g]);
+        }
       }
       for (std::uint8_t f : active) unwildcard_prefix(*wc, f, need[f]);
     }
