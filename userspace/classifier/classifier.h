@@ -29,24 +29,34 @@
 //   no rule matches any key agreeing on the mask bits of stages 0..s, so only those bits
 //   are un-wildcarded, e.g. a packet of another in_port does not un-wildcard L4 ports.
 //   Cost: one hash set per stage per subtable (memory, build time) and a probe per stage.
-// - Prefix tracking (Config::prefix_fields: IPv4/IPv6 source and destination, and the
-//   transport ports as one 32-bit field). For each enabled field, a subtable keeps the
-//   sorted set of its rules' values of that field, reduced to the subtable's mask bits
-//   (for a prefix mask: the prefixes). On a miss, the lookup finds the longest common
-//   prefix d of the key's (reduced) field with that set; if the key's value is absent, the
-//   first d+1 mask bits of the field alone prove the miss, because every key' agreeing on
-//   them also diverges from every stored value. The lookup picks, per missed subtable,
-//   the cheapest proof (stage bits or one field's first d+1 bits) counted in bits not yet
-//   in wc. This is Open vSwitch's prefix tries and ports trie, done per subtable with a
-//   sorted array instead of a global trie: a rule on tp_dst=80 un-wildcards only the top
-//   few port bits of packets to other ports. Cost: the sorted arrays (16 bytes per
-//   distinct value) and a binary search per missed subtable, paid only when wc is asked.
+// - Prefix tries (Config::prefix_fields, IPv4/IPv6 source and destination; see
+//   prefix_trie.h). One trie per field per snapshot over the prefixes of every subtable
+//   whose mask on the field is a prefix. One walk per field gives the matching prefix
+//   lengths and how many leading bits that answer depends on; a subtable whose length is
+//   not among them cannot match and is skipped without hashing, un-wildcarding only
+//   those leading bits (Open vSwitch's prefix tracking). Subtables are bucketed by their
+//   length on the first active field and grouped by their length on the second, so a
+//   whole bucket or group is rejected with one bit test and the survivors are merged in
+//   priority order. Cost: 24 bytes per trie node, rebuilt at publication; two walks per
+//   lookup.
+// - Port and non-prefix proofs (also Config::prefix_fields). A subtable keeps, for the
+//   transport ports (tp_src:tp_dst as one 32-bit field) and for address fields whose mask
+//   is not a prefix, the sorted set of its rules' values reduced to its mask bits. When
+//   the subtable misses, the longest common prefix d of the key's reduced value with the
+//   set (a sorted neighbour attains it) gives a proof: if the value is absent, its first
+//   d+1 mask bits alone prove the miss. Per missed subtable the lookup takes the proof
+//   (stage bits or one field's bits) that adds the fewest bits to wc, choosing once the
+//   trie bits are known. A rule on tp_dst=80 thus un-wildcards only the top byte of a
+//   packet's port 443 (Open vSwitch's ports trie). Cost: 16 bytes per distinct value and
+//   a binary search per missed subtable, only when wc is asked for.
 //
 // Invariants.
 // - A published Snapshot is immutable; a subtable's hash tables hold only the best rule
 //   of each distinct masked value (lower-priority duplicates can never win).
-// - Snapshot::subtables is sorted by max_priority, descending, and max_priority is the
-//   true maximum of the subtable (enforced in build_subtable()).
+// - Within a group, subtables are sorted by max_priority, descending, and max_priority is
+//   the true maximum of the subtable (WriterSubtable::build).
+// - A trie holds exactly the prefixes of the published subtables with a prefix mask on its
+//   field (Snapshot::build_tries).
 // - No two rules have the same match and priority (insert() rejects the duplicate).
 // - Match values have no bits outside their masks (insert() normalizes).
 //
