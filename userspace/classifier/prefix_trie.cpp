@@ -8,10 +8,16 @@ namespace vsw::classifier {
 namespace {
 
 // Number of leading bits two 4-bit chunks share.
-unsigned lcp4(unsigned a, unsigned b) {
+constexpr unsigned lcp4(unsigned a, unsigned b) {
   const unsigned x = (a ^ b) & 0xf;
   return x == 0 ? 4 : static_cast<unsigned>(std::countl_zero(x)) - 28;
 }
+constexpr auto kLcp4 = [] {
+  std::array<std::array<std::uint8_t, 16>, 16> t{};
+  for (unsigned a = 0; a < 16; ++a)
+    for (unsigned b = 0; b < 16; ++b) t[a][b] = static_cast<std::uint8_t>(lcp4(a, b));
+  return t;
+}();
 
 }  // namespace
 
@@ -45,16 +51,18 @@ void PrefixTrie::build() {
         continue;
       }
       if (through) t[n].through |= static_cast<std::uint16_t>(1U << c);
-      for (unsigned o = 0; o < 16; ++o) {
-        const unsigned agree = std::min(j, lcp4(c, o));
-        const bool beyond = p.len > depth + agree;
-        if (agree > t[n].ext[o]) {
-          t[n].ext[o] = static_cast<std::uint8_t>(agree);
-          t[n].longer[o] = beyond;
-        } else if (agree == t[n].ext[o]) {
-          t[n].longer[o] |= static_cast<std::uint8_t>(beyond);
-        }
-        if (j < 4 && agree == j) t[n].ends[o] |= static_cast<std::uint8_t>(1U << j);
+      Scratch& node = t[n];
+      const std::uint8_t end_bit = j < 4 ? static_cast<std::uint8_t>(1U << j) : 0;
+      for (unsigned o = 0; o < 16; ++o) {  // branch-free, so the compiler can vectorize it
+        const std::uint8_t agree =
+            std::min<std::uint8_t>(static_cast<std::uint8_t>(j), kLcp4[c][o]);
+        const auto beyond = static_cast<std::uint8_t>(p.len > depth + agree);
+        const std::uint8_t ext = node.ext[o];
+        const auto gt = static_cast<std::uint8_t>(agree > ext);
+        const auto eq = static_cast<std::uint8_t>(agree == ext);
+        node.ext[o] = gt ? agree : ext;
+        node.longer[o] = gt ? beyond : static_cast<std::uint8_t>(node.longer[o] | (eq & beyond));
+        node.ends[o] |= agree == j ? end_bit : 0;
       }
       if (j < 4 || depth + 4 > width_) break;
       if (t[n].child[c] == 0) {
