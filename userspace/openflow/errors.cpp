@@ -62,4 +62,20 @@ std::string error_code_name(uint16_t type, uint16_t code) {
   return std::to_string(code);
 }
 
+namespace {
+class Category : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "openflow"; }
+  std::string message(int v) const override {
+    auto type = uint16_t(uint32_t(v) >> 16), code = uint16_t(v);
+    return error_type_name(type) + "/" + error_code_name(type, code);
+  }
+};
+}  // namespace
+
+const std::error_category& openflow_category() {
+  static const Category category;
+  return category;
+}
+
 }  // namespace vsw::openflow

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -66,6 +67,14 @@ inline OfError make_error(ErrType t, uint16_t c) {
 // Names as ovs-ofctl and the spec spell them without prefixes: "BAD_REQUEST", "BAD_LEN".
 std::string error_type_name(uint16_t type);
 std::string error_code_name(uint16_t type, uint16_t code);
+
+// The same errors as std::error_code (value = type << 16 | code, category "openflow"), for
+// layers that carry one error model across OpenFlow and system errors. The message reads
+// "BAD_MATCH/BAD_PREREQ".
+const std::error_category& openflow_category();
+inline std::error_code to_error_code(const OfError& e) {
+  return {int(uint32_t(e.type) << 16 | e.code), openflow_category()};
+}
 
 template <class T>
 class [[nodiscard]] Result {

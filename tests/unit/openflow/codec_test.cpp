@@ -290,6 +290,9 @@ TEST_CASE("openflow: text and JSON forms", "[openflow]") {
   CHECK(error_text(e) == "error type=BAD_REQUEST code=BAD_LEN");
   CHECK(error_json(e) == "{\"error\":{\"type\":\"BAD_REQUEST\",\"code\":\"BAD_LEN\"}}");
   CHECK(to_text(find("error")).find("err_type=BAD_REQUEST code=BAD_LEN") != std::string::npos);
+  std::error_code ec = to_error_code(make_error(ErrType::kBadMatch, code::kMatchBadPrereq));
+  CHECK(ec.message() == "BAD_MATCH/BAD_PREREQ");
+  CHECK(ec.category().name() == std::string("openflow"));
 }
 
 TEST_CASE("openflow: multipart replies beyond 64 KiB are split with REPLY_MORE", "[openflow]") {
