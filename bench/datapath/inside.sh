@@ -1,138 +1,129 @@
 #!/usr/bin/env bash
 # Datapath forwarding benchmark, run as root inside ONE VM boot (see run-bench).
-# pktgen in namespace bA sends 64-byte UDP frames out of veth a0; we count what
-# namespace bB receives on b0, per second, through each forwarding element:
+# In each row, pktgen in namespace A sends 64-byte UDP frames out of veth a0 and we
+# count what namespace B receives on b0, per second:
 #
-#   bA: a0 ==veth== a1 ─┐                       ┌─ b1 ==veth== b0 :bB
-#                       └─ bridge | ovs | vsw  ─┘
+#   A: a0 ==veth== a1 ─┐                        ┌─ b1 ==veth== b0 :B
+#                      └─ bridge | ovs | vsw   ─┘
 #   ("veth" row: a0 ==veth== b0 directly, the upper bound)
 #
-# Each row is run REPS times for DUR seconds; the median is reported, and its ratio
-# to the bare veth pair. Env: DUR (s, default 3), REPS (default 3), NFLOWS (1000).
+# Every row has its own namespaces and its own bridge/datapath, all built up front,
+# and the rows are measured round-robin (REPS rounds), so that load changes on the
+# host (TCG shares the CPUs) hit every row alike. Reported: the median per row and
+# its ratio to the bare veth pair. Env: DUR (s, default 2), REPS (5), NFLOWS (1000).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-DUR=${DUR:-3} REPS=${REPS:-3} NFLOWS=${NFLOWS:-1000}
+DUR=${DUR:-2} REPS=${REPS:-5} NFLOWS=${NFLOWS:-1000}
 ko=$top/build/kmod/$(uname -r)/vsw.ko
 ctl="python3 $top/bench/datapath/vswctl.py"
 SRC=10.0.0.1 DST=10.0.0.2
 
-modprobe pktgen || exit 1
-modprobe bridge
-modprobe openvswitch || echo "# no openvswitch.ko" >&2
-insmod "$ko" || exit 1
-
 die() { echo "bench: $*" >&2; exit 1; }
-pg() { ip netns exec bA sh -c "echo '$1' > /proc/net/pktgen/$2" || die "pktgen: $1"; }
+modprobe pktgen || die "no pktgen"
+modprobe bridge
+modprobe openvswitch || die "no openvswitch.ko"
+insmod "$ko" || die "insmod $ko"
 
-setup() { # $1 = direct|switch
-	ip netns add bA; ip netns add bB
-	if [ "$1" = direct ]; then
-		ip link add a0 netns bA type veth peer name b0 netns bB
+rows=(veth bridge "ovs 1 flow" "ovs 1000 flows/1 megaflow" "ovs 1000 exact megaflows"
+      "vsw 1 flow" "vsw 1000 flows/1 megaflow" "vsw 1000 exact megaflows")
+nflows=(1 1 1 "$NFLOWS" "$NFLOWS" 1 "$NFLOWS" "$NFLOWS") # distinct 5-tuples sent per row
+
+pg() { ip netns exec "A$1" sh -c "echo '$2' > /proc/net/pktgen/$3" || die "pktgen: $2"; }
+
+topology() { # $1 = row index; $2 = direct|switch
+	local i=$1
+	ip netns add "A$i"; ip netns add "B$i"
+	if [ "$2" = direct ]; then
+		ip link add a0 netns "A$i" type veth peer name b0 netns "B$i"
 	else
-		ip link add a0 netns bA type veth peer name a1
-		ip link add b0 netns bB type veth peer name b1
-		ip link set a1 up; ip link set b1 up
+		ip link add a0 netns "A$i" type veth peer name "a$i"
+		ip link add b0 netns "B$i" type veth peer name "b$i"
+		ip link set "a$i" up; ip link set "b$i" up
 	fi
-	ip -n bA link set a0 up; ip -n bB link set b0 up
+	ip -n "A$i" link set a0 up; ip -n "B$i" link set b0 up
 }
 
-teardown() {
-	ip netns del bA 2>/dev/null; ip netns del bB 2>/dev/null
-	ip link del a1 2>/dev/null; ip link del b1 2>/dev/null
-	sleep 1
-}
-
-pktgen_config() { # $1 = 1 (one 5-tuple) | N (random source ports 1000..999+N)
-	local mac
-	mac=$(ip -n bB link show b0 | awk '/link\/ether/ {print $2}')
-	pg "rem_device_all" kpktgend_0
-	pg "add_device a0" kpktgend_0
+pktgen_config() { # $1 = row index, $2 = number of source ports
+	local i=$1 mac c
+	mac=$(ip -n "B$i" link show b0 | awk '/link\/ether/ {print $2}')
+	pg "$i" "rem_device_all" kpktgend_0
+	pg "$i" "add_device a0" kpktgend_0
 	for c in "count 0" "clone_skb 0" "pkt_size 60" "delay 0" "dst $DST" "src_min $SRC" \
-		"src_max $SRC" "dst_mac $mac" "udp_dst_min 9" "udp_dst_max 9" "udp_src_min 1000"; do
-		pg "$c" a0
+		"src_max $SRC" "dst_mac $mac" "udp_dst_min 9" "udp_dst_max 9" "udp_src_min 1000" \
+		"udp_src_max $((999 + $2))"; do
+		pg "$i" "$c" a0
 	done
-	if [ "$1" -gt 1 ]; then
-		pg "udp_src_max $((999 + $1))" a0
-		pg "flag UDPSRC_RND" a0
-	else
-		pg "udp_src_max 1000" a0
-	fi
+	[ "$2" -gt 1 ] && pg "$i" "flag UDPSRC_RND" a0
 }
 
-rx() { ip netns exec bB cat /sys/class/net/b0/statistics/rx_packets; }
+exact_ovs_flows() { # $1 = output port
+	local p
+	for p in $(seq 1000 $((999 + NFLOWS))); do
+		echo "in_port(1),eth(),eth_type(0x0800),ipv4(src=$SRC,dst=$DST,proto=17,frag=no),udp(src=$p,dst=9) $1"
+	done
+}
 
-measure() { # prints received packets per second of one run
-	local r0 r1 t0 t1
-	ip netns exec bA sh -c 'echo start > /proc/net/pktgen/pgctrl' &
-	local pid=$!
-	sleep 0.5
-	r0=$(rx); t0=$(date +%s%N)
+# Build every row.
+topology 0 direct
+for i in $(seq 1 $((${#rows[@]} - 1))); do topology "$i" switch; done
+ip link add br1 type bridge; ip link set a1 master br1; ip link set b1 master br1; ip link set br1 up
+for i in 2 3 4; do
+	ovs-dpctl add-dp "ovs$i" "a$i" "b$i" || die "ovs-dpctl add-dp"
+done
+ovs-dpctl add-flow ovs2 "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)" 2 || die "ovs flow"
+ovs-dpctl add-flow ovs3 "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)" 2 || die "ovs flow"
+flows=$(mktemp)
+exact_ovs_flows 2 >"$flows"
+ovs-dpctl add-flows ovs4 "$flows" || die "ovs add-flows"
+rm -f "$flows"
+for i in 5 6 7; do
+	$ctl add-dp "vsw$i" && $ctl add-if "vsw$i" "a$i" 1 && $ctl add-if "vsw$i" "b$i" 2 ||
+		die "vsw setup"
+done
+$ctl flow-inport vsw5 1 2 && $ctl flow-inport vsw6 1 2 || die "vsw flow"
+$ctl flows-exact vsw7 1 2 "$NFLOWS" $SRC $DST || die "vsw flows"
+echo "# flows: ovs4 $(ovs-dpctl dump-flows ovs4 | wc -l), vsw7 $($ctl stats vsw7 | cut -d' ' -f4)" >&2
+for i in "${!rows[@]}"; do pktgen_config "$i" "${nflows[$i]}"; done
+
+rx() { ip netns exec "B$1" cat /sys/class/net/b0/statistics/rx_packets; }
+
+measure() { # $1 = row index; prints received packets per second
+	local i=$1 r0 r1 t0 t1 pid
+	ip netns exec "A$i" sh -c 'echo start > /proc/net/pktgen/pgctrl' &
+	pid=$!
+	sleep 0.3
+	r0=$(rx "$i"); t0=$(date +%s%N)
 	sleep "$DUR"
-	r1=$(rx); t1=$(date +%s%N)
-	ip netns exec bA sh -c 'echo stop > /proc/net/pktgen/pgctrl'
+	r1=$(rx "$i"); t1=$(date +%s%N)
+	ip netns exec "A$i" sh -c 'echo stop > /proc/net/pktgen/pgctrl'
 	wait "$pid" 2>/dev/null
 	echo $(((r1 - r0) * 1000000000 / (t1 - t0)))
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-declare -A result
-run_row() { # $1 = row name, $2 = pktgen flows; the topology is already set up
-	local runs="" i
-	pktgen_config "$2"
-	for i in $(seq "$REPS"); do runs+="$(measure) "; done
-	result[$1]=$(echo $runs | tr ' ' '\n' | median)
-	echo "# $1: runs $runs-> median ${result[$1]}" >&2
-}
-
-rows=(veth bridge "ovs 1 flow" "ovs 1000 flows/1 megaflow" "ovs 1000 exact megaflows"
-      "vsw 1 flow" "vsw 1000 flows/1 megaflow" "vsw 1000 exact megaflows")
-
-# 1. bare veth pair
-setup direct; run_row veth 1; teardown
-
-# 2. Linux bridge
-setup switch
-ip link add br0 type bridge; ip link set a1 master br0; ip link set b1 master br0
-ip link set br0 up
-run_row bridge 1
-ip link del br0; teardown
-
-# 3. openvswitch.ko through Debian's ovs-dpctl
-setup switch
-ovs-dpctl add-dp ovs0 a1 b1 || die "ovs-dpctl add-dp"
-ovs-dpctl add-flow ovs0 "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)" 2 || die "ovs add-flow"
-run_row "ovs 1 flow" 1
-run_row "ovs 1000 flows/1 megaflow" "$NFLOWS"
-ovs-dpctl del-flows ovs0
-flows=$(mktemp)
-for p in $(seq 1000 $((999 + NFLOWS))); do
-	echo "in_port(1),eth(),eth_type(0x0800),ipv4(src=$SRC,dst=$DST,proto=17,frag=no),udp(src=$p,dst=9) 2"
-done >"$flows"
-ovs-dpctl add-flows ovs0 "$flows" || die "ovs add-flows"
-rm -f "$flows"
-echo "# ovs flows: $(ovs-dpctl dump-flows ovs0 | wc -l)" >&2
-run_row "ovs 1000 exact megaflows" "$NFLOWS"
-ovs-dpctl show ovs0 | grep -E "lookups|masks" | sed 's/^/# ovs /' >&2
-ovs-dpctl del-dp ovs0; teardown
-
-# 4. vsw.ko
-setup switch
-$ctl add-dp vsw0 && $ctl add-if vsw0 a1 1 && $ctl add-if vsw0 b1 2 || die "vsw setup"
-$ctl flow-inport vsw0 1 2 || die "vsw flow"
-run_row "vsw 1 flow" 1
-run_row "vsw 1000 flows/1 megaflow" "$NFLOWS"
-$ctl flush vsw0 || die "vsw flush"
-$ctl flows-exact vsw0 1 2 "$NFLOWS" $SRC $DST || die "vsw flows"
-run_row "vsw 1000 exact megaflows" "$NFLOWS"
-echo "# vsw stats (hit missed lost flows masks mask_hit microflow_hit): $($ctl stats vsw0)" >&2
-teardown
-rmmod vsw || die "rmmod vsw"
-
-# The table.
-veth=${result[veth]}
-printf '%-28s %14s %10s\n' "path (64-byte UDP)" "rx packets/s" "vs veth"
-for r in "${rows[@]}"; do
-	v=${result[$r]:-0}
-	printf '%-28s %14s %10s\n' "$r" "$v" "$(awk -v a="$v" -v b="$veth" 'BEGIN {printf "%.2f", b ? a / b : 0}')"
+declare -a runs
+for rep in $(seq "$REPS"); do
+	for i in "${!rows[@]}"; do runs[$i]+="$(measure "$i") "; done
+	echo "# round $rep done" >&2
 done
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+for i in 2 3 4; do ovs-dpctl show "ovs$i" | grep -E "lookups|masks:" | sed "s/^/# ovs$i /" >&2; done
+for i in 5 6 7; do
+	echo "# vsw$i hit missed lost flows masks mask_hit microflow_hit: $($ctl stats "vsw$i")" >&2
+done
+
+veth=$(echo "${runs[0]}" | median)
+printf '%-28s %12s %8s   %s\n' "path (64-byte UDP)" "median pps" "vs veth" "runs (pps)"
+for i in "${!rows[@]}"; do
+	m=$(echo "${runs[$i]}" | median)
+	printf '%-28s %12s %8s   %s\n' "${rows[$i]}" "$m" \
+		"$(awk -v a="$m" -v b="$veth" 'BEGIN {printf "%.2f", b ? a / b : 0}')" "${runs[$i]}"
+done
+
+# Tear down: datapaths first, then the namespaces, then the module.
+for i in 2 3 4; do ovs-dpctl del-dp "ovs$i"; done
+for i in "${!rows[@]}"; do ip netns del "A$i"; ip netns del "B$i"; done
+ip link del br1 2>/dev/null
+sleep 1
+rmmod vsw || die "rmmod vsw"
