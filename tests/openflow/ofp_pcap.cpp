@@ -1,3 +1,4 @@
+// ofp_pcap --hex: prints "NAME HEX" for every sample message instead (for ovs-ofctl).
 // ofp_pcap OUT.pcap: writes every message our encoder produces in the tests (all samples, a
 // split FLOW_STATS reply, error replies) to a pcap as one TCP stream 127.0.0.1:40000 ->
 // 127.0.0.1:6653, after a three-way handshake, in segments of at most 1448 bytes with correct
@@ -105,8 +106,17 @@ struct PcapWriter {
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::cerr << "usage: ofp_pcap OUT.pcap\n";
+    std::cerr << "usage: ofp_pcap OUT.pcap | --hex\n";
     return 2;
+  }
+  if (std::string(argv[1]) == "--hex") {
+    for (const auto& s : testing::samples()) {
+      std::cout << s.name << ' ';
+      for (uint8_t b : encode(s.msg))
+        std::cout << "0123456789abcdef"[b >> 4] << "0123456789abcdef"[b & 15];
+      std::cout << '\n';
+    }
+    return 0;
   }
   PcapWriter w(argv[1]);
   w.handshake();
