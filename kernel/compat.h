@@ -9,6 +9,11 @@
 #include <linux/version.h>
 #include <linux/netdevice.h>
 
+/* 6.4 moved the GSO helpers (__skb_gso_segment) to their own header. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#include <net/gso.h>
+#endif
+
 /* 6.12 turned NETIF_F_LLTX and NETIF_F_NETNS_LOCAL into net_device bits. */
 static inline void vsw_compat_dev_local_lltx(struct net_device *dev)
 {

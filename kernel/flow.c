@@ -214,6 +214,7 @@ void vsw_flow_extract(struct sk_buff *skb, u32 in_port, struct vsw_flow_key *key
 		proto = htons(0x05ff);
 	key->eth_type = proto;
 	skb_set_network_header(skb, off);
+	skb_reset_mac_len(skb);
 	if (proto == htons(ETH_P_IP))
 		extract_ipv4(skb, off, key);
 	else if (proto == htons(ETH_P_IPV6))

@@ -58,7 +58,7 @@ void vsw_actions_execute(struct vsw_dp *dp, struct sk_buff *skb, struct vsw_flow
 			 const struct nlattr *acts, int len);
 
 /* upcall.c */
-int vsw_upcall(struct vsw_dp *dp, const struct sk_buff *skb, const struct vsw_flow_key *key,
+int vsw_upcall(struct vsw_dp *dp, struct sk_buff *skb, const struct vsw_flow_key *key,
 	       u8 cmd, u32 pid, const struct nlattr *cookie);
 
 #endif /* VSW_FLOW_H */

@@ -7,13 +7,15 @@
  * message is built with GFP_ATOMIC and sent with MSG_DONTWAIT semantics, and
  * when there is no pid, no memory or no room in the receiver's queue the
  * caller counts the packet as lost. The packet is copied, so the caller keeps
- * its skb; a VLAN tag held in skb metadata is written back into the copy.
+ * its skb; a VLAN tag held in skb metadata is written back into the copy, a
+ * partial checksum is completed, and a GSO packet is sent as its segments.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/if_vlan.h>
 #include <net/genetlink.h>
 
+#include "compat.h"
 #include "flow.h"
 
 static int put_packet(struct sk_buff *msg, const struct sk_buff *skb)
@@ -36,15 +38,16 @@ static int put_packet(struct sk_buff *msg, const struct sk_buff *skb)
 			     skb->len - 2 * ETH_ALEN);
 }
 
-int vsw_upcall(struct vsw_dp *dp, const struct sk_buff *skb, const struct vsw_flow_key *key,
-	       u8 cmd, u32 pid, const struct nlattr *cookie)
+static int upcall_one(struct vsw_dp *dp, struct sk_buff *skb, const struct vsw_flow_key *key,
+		      u8 cmd, u32 pid, const struct nlattr *cookie)
 {
 	struct vsw_header *hdr;
 	struct sk_buff *msg;
 	size_t size;
 
-	if (!pid)
-		return -ENOTCONN;
+	/* Userspace sees, and may execute, a packet with its checksum done. */
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		return -EINVAL;
 	if (skb->len > U16_MAX - NLA_HDRLEN - VLAN_HLEN)
 		return -EMSGSIZE; /* does not fit one attribute (a GSO packet) */
 	size = nla_total_size(skb->len + VLAN_HLEN) + nla_total_size(sizeof(*key)) +
@@ -67,4 +70,29 @@ int vsw_upcall(struct vsw_dp *dp, const struct sk_buff *skb, const struct vsw_fl
 err_free_msg:
 	nlmsg_free(msg);
 	return -EMSGSIZE;
+}
+
+/*
+ * Send @skb to userspace; the caller keeps @skb (its checksum may be
+ * completed here). A GSO packet goes up as the segments it stands for.
+ */
+int vsw_upcall(struct vsw_dp *dp, struct sk_buff *skb, const struct vsw_flow_key *key, u8 cmd,
+	       u32 pid, const struct nlattr *cookie)
+{
+	struct sk_buff *segs, *seg, *next;
+	int err = 0;
+
+	if (!pid)
+		return -ENOTCONN;
+	if (!skb_is_gso(skb))
+		return upcall_one(dp, skb, key, cmd, pid, cookie);
+	segs = __skb_gso_segment(skb, NETIF_F_SG, false);
+	if (IS_ERR_OR_NULL(segs))
+		return segs ? PTR_ERR(segs) : -EINVAL;
+	skb_list_walk_safe(segs, seg, next) {
+		if (!err)
+			err = upcall_one(dp, seg, key, cmd, pid, cookie);
+		consume_skb(seg);
+	}
+	return err;
 }
