@@ -98,6 +98,7 @@ struct Dec {
   template <class E>
   void operator()(const char*, std::vector<E>& list) {
     list.clear();
+    if constexpr (requires { E::kMinWireLen; }) list.reserve(r.left() / E::kMinWireLen);
     while (r.left() && !r.failed()) {
       list.emplace_back();
       decode_element(r, list.back());

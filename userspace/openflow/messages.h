@@ -549,6 +549,7 @@ struct DescReply {
 
 struct FlowStats {
   static constexpr size_t kLenOffset = 0;
+  static constexpr size_t kMinWireLen = 56;  // lists reserve left / this many entries
   uint8_t table_id = 0;
   uint32_t duration_sec = 0, duration_nsec = 0;
   uint16_t priority = 0, idle_timeout = 0, hard_timeout = 0, flags = 0;

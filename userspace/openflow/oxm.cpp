@@ -222,19 +222,36 @@ void encode_match(Writer& w, const Match& m) {
 }
 
 std::optional<OfError> validate_match(const Match& m) {
+  // One pass for duplicates and the fields other fields depend on, one for prerequisites.
   std::bitset<size_t(OxmId::kCount)> seen;
+  const OxmField* by_id[4] = {};  // eth_type, ip_proto, icmpv6_type, vlan_vid
   for (const auto& f : m.fields) {
     if (seen[size_t(f.id)]) return make_error(ErrType::kBadMatch, code::kMatchDupField);
     seen[size_t(f.id)] = true;
+    switch (f.id) {
+      case OxmId::kEthType:
+        by_id[0] = &f;
+        break;
+      case OxmId::kIpProto:
+        by_id[1] = &f;
+        break;
+      case OxmId::kIcmpv6Type:
+        by_id[2] = &f;
+        break;
+      case OxmId::kVlanVid:
+        by_id[3] = &f;
+        break;
+      default:
+        break;
+    }
   }
-  auto exact = [&](OxmId id) -> std::optional<uint64_t> {
-    const OxmField* f = m.find(id);
-    if (!f || f->has_mask) return std::nullopt;
-    return f->value_u64();
+  auto exact = [&](int i) -> std::optional<uint64_t> {
+    if (!by_id[i] || by_id[i]->has_mask) return std::nullopt;
+    return by_id[i]->value_u64();
   };
-  auto eth = exact(OxmId::kEthType);
-  auto proto = exact(OxmId::kIpProto);
-  auto icmp6 = exact(OxmId::kIcmpv6Type);
+  auto eth = exact(0);
+  auto proto = exact(1);
+  auto icmp6 = exact(2);
   bool ip4 = eth == 0x0800, ip6 = eth == 0x86dd;
   for (const auto& f : m.fields) {
     bool ok = true;
@@ -242,11 +259,9 @@ std::optional<OfError> validate_match(const Match& m) {
       case OxmId::kInPhyPort:
         ok = seen[size_t(OxmId::kInPort)];
         break;
-      case OxmId::kVlanPcp: {
-        const OxmField* vid = m.find(OxmId::kVlanVid);
-        ok = vid && (vid->value_u64() & kVidPresent);
+      case OxmId::kVlanPcp:
+        ok = by_id[3] && (by_id[3]->value_u64() & kVidPresent);
         break;
-      }
       case OxmId::kIpDscp:
       case OxmId::kIpEcn:
       case OxmId::kIpProto:
