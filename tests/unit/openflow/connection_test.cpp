@@ -327,3 +327,31 @@ TEST_CASE("openflow: targets parse; the connector backs off exponentially and th
   for (auto& sc : server_side) sc->close();
   io2.run_for(20ms);
 }
+
+TEST_CASE("openflow: many connections on one io_context; a stalled peer blocks no one",
+          "[openflow][connection]") {
+  Server s;
+  std::string path = tmp_sock();
+  REQUIRE(!s.listener->open("punix:" + path));
+  s.run();
+  // A peer that connects and never reads nor writes: its HELLO sits unread.
+  Peer stalled(unix_ep(path));
+  std::vector<std::unique_ptr<Peer>> peers;
+  for (int i = 0; i < 20; ++i) peers.push_back(std::make_unique<Peer>(unix_ep(path)));
+  for (auto& p : peers) {
+    REQUIRE(p->read());  // HELLO
+    p->write(encode(make_hello(1)));
+  }
+  for (size_t i = 0; i < peers.size(); ++i)
+    peers[i]->write(encode(Message{kVersion13, uint32_t(100 + i), EchoRequest{}}));
+  for (size_t i = 0; i < peers.size(); ++i) {
+    auto r = peers[i]->read();
+    REQUIRE(r);
+    CHECK(r->type() == MsgType::kEchoReply);
+    CHECK(r->xid == 100 + i);
+  }
+  for (size_t i = 0; i < peers.size(); ++i) peers[i]->write(encode(flow_mod(uint32_t(i + 1))));
+  REQUIRE(s.wait_for(peers.size()));
+  std::lock_guard l(s.mu);
+  CHECK(s.conns.size() == peers.size() + 1);
+}
