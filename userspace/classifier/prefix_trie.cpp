@@ -36,65 +36,65 @@ void PrefixTrie::build() {
                                return a.value == b.value && a.len == b.len;
                              }),
                  pending_.end());
-  // Scratch trie with explicit children.
-  struct Scratch {
-    V16 ends{};                             // bit j: a prefix of length D+j matches the chunk
-    V16 ext{};                              // most bits some prefix agrees with the chunk on
-    V16 longer{};                           // 1: a prefix agreeing on ext bits goes on past them
-    std::array<std::uint32_t, 16> child{};  // index + 1; 0 = none
-    std::uint16_t through = 0;  // chunk c: a prefix longer than D+4 already went through c
+  nodes_.clear();
+  if (pending_.empty()) return;
+  // Breadth-first over ranges of the sorted prefixes: the prefixes below a node share its
+  // first `depth` bits and are contiguous, and so are those below each of its children
+  // (sorted values group by the next 4 bits). Reading the prefixes in order keeps this
+  // cache-friendly; children are allocated together, so they are contiguous.
+  struct Item {
+    std::uint32_t begin, end;  // range of pending_
+    unsigned depth;
+    std::uint32_t node;
   };
-  std::vector<Scratch> t(1);
-  for (const Prefix& p : pending_) {
-    std::size_t n = 0;
-    for (unsigned depth = 0;; depth += 4) {
+  std::vector<Item> queue{{0, static_cast<std::uint32_t>(pending_.size()), 0, 0}};
+  nodes_.emplace_back();
+  for (std::size_t qi = 0; qi < queue.size(); ++qi) {
+    const Item it = queue[qi];
+    const unsigned depth = it.depth;
+    V16 ends{}, ext{}, longer{};
+    std::uint16_t through = 0, has = 0;
+    std::array<std::uint32_t, 16> cb{}, ce{};
+    for (std::uint32_t i = it.begin; i < it.end; ++i) {
+      const Prefix& p = pending_[i];
+      if (p.len < depth) continue;  // ended in the parent; sorted in among its siblings
       const unsigned c = chunk(p.value, depth);
       const unsigned j = std::min(p.len - depth, 4U);  // bits of this prefix inside the node
+      const bool thr = j == 4 && p.len > depth + 4;
       // A prefix passing through chunk c beyond the child changes nothing once one has.
-      const bool through = j == 4 && p.len > depth + 4;
-      if (through && ((t[n].through >> c) & 1) != 0) {
-        n = t[n].child[c] - 1;
-        continue;
+      if (!thr || ((through >> c) & 1) == 0) {
+        if (thr) through |= static_cast<std::uint16_t>(1U << c);
+        // All 16 chunks o at once: agree = min(j, lcp(c, o)); the prefix goes on past the
+        // agreement if its length exceeds depth + agree. Comparisons give 0xff or 0.
+        const V16 agree = kAgree[c][j];
+        const V16 beyond = (agree < static_cast<std::uint8_t>(p.len - depth)) & 1;
+        const V16 gt = agree > ext;
+        const V16 eq = agree == ext;
+        ext = (gt & agree) | (~gt & ext);
+        longer = (gt & beyond) | (~gt & (longer | (eq & beyond)));
+        if (j < 4)
+          ends |= (agree == static_cast<std::uint8_t>(j)) & static_cast<std::uint8_t>(1U << j);
       }
-      if (through) t[n].through |= static_cast<std::uint16_t>(1U << c);
-      // All 16 chunks o at once: agree = min(j, lcp(c, o)); the prefix goes on past the
-      // agreement if its length exceeds depth + agree. Comparisons give 0xff or 0.
-      Scratch& node = t[n];
-      const V16 agree = kAgree[c][j];
-      const V16 beyond = (agree < static_cast<std::uint8_t>(p.len - depth)) & 1;
-      const V16 gt = agree > node.ext;
-      const V16 eq = agree == node.ext;
-      node.ext = (gt & agree) | (~gt & node.ext);
-      node.longer = (gt & beyond) | (~gt & (node.longer | (eq & beyond)));
-      if (j < 4) {
-        node.ends |= (agree == static_cast<std::uint8_t>(j)) & static_cast<std::uint8_t>(1U << j);
+      if (j == 4 && depth + 4 <= width_) {
+        if (((has >> c) & 1) == 0) cb[c] = i;
+        ce[c] = i + 1;
+        has |= static_cast<std::uint16_t>(1U << c);
       }
-      if (j < 4 || depth + 4 > width_) break;
-      if (t[n].child[c] == 0) {
-        t.emplace_back();
-        t[n].child[c] = static_cast<std::uint32_t>(t.size());
-      }
-      n = t[n].child[c] - 1;
+    }
+    Node& out = nodes_[it.node];
+    for (unsigned c = 0; c < 16; ++c)
+      out.info[c] = static_cast<std::uint8_t>(ends[c] | (ext[c] << 4) | (longer[c] << 7));
+    out.children = has;
+    out.first = static_cast<std::uint32_t>(nodes_.size());
+    for (unsigned c = 0; c < 16; ++c) {
+      if (((has >> c) & 1) == 0) continue;
+      queue.push_back({cb[c], ce[c], depth + 4, static_cast<std::uint32_t>(nodes_.size())});
+      nodes_.emplace_back();
     }
   }
+  nodes_.shrink_to_fit();
   pending_.clear();
   pending_.shrink_to_fit();
-  // Pack breadth-first so that each node's children are contiguous.
-  nodes_.assign(t.size(), Node{});
-  std::vector<std::uint32_t> queue{0};  // scratch index of packed node i
-  queue.reserve(t.size());
-  for (std::size_t i = 0; i < queue.size(); ++i) {
-    const Scratch& s = t[queue[i]];
-    Node& out = nodes_[i];
-    out.first = static_cast<std::uint32_t>(queue.size());
-    for (unsigned c = 0; c < 16; ++c) {
-      out.info[c] = static_cast<std::uint8_t>(s.ends[c] | (s.ext[c] << 4) | (s.longer[c] << 7));
-      if (s.child[c] != 0) {
-        out.children |= static_cast<std::uint16_t>(1U << c);
-        queue.push_back(s.child[c] - 1);
-      }
-    }
-  }
 }
 
 void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* depth) const {

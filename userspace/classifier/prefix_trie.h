@@ -23,8 +23,9 @@
 // a child at depth D+4, children being stored contiguously (breadth-first order). Values
 // are left-aligned 128-bit integers (an IPv4 address sits in the top 32 bits).
 //
-// Cost: 24 bytes per node; building sorts and de-duplicates the prefixes, fills
-// 98-byte scratch nodes, then packs them; a walk is at most width/4 + 1 node visits.
+// Cost: 24 bytes per node; building sorts and de-duplicates the prefixes, then fills the
+// nodes breadth-first from contiguous ranges of them; a walk is at most width/4 + 1 node
+// visits.
 #pragma once
 
 #include <array>
