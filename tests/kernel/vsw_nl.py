@@ -136,7 +136,10 @@ class Genl:
     def __init__(self):
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
         self.sock.bind((0, 0))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        try:  # SO_RCVBUFFORCE (root) is not capped by net.core.rmem_max
+            self.sock.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)
+        except OSError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         try:
             self.sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
         except OSError:
