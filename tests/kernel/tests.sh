@@ -28,6 +28,7 @@ TESTS=(
 	"miss_counted_lost      with no flows and no listener, traffic is missed and counted lost"
 	"ping_crosses_switch    IPv4 and IPv6 ping cross the switch; per-flow counters match"
 	"tcp_udp_cross          TCP and UDP cross the switch; the UDP flow counts every datagram"
+	"mtu_edge               full-MTU frames (1514 bytes) cross intact; larger DF packets do not leave"
 	"megaflow_wildcard      one eth_dst megaflow carries 200 distinct 5-tuples"
 	"action_set_fields      set(eth/ipv4/l4) rewrites fields seen on the wire"
 	"action_vlan            push_vlan tags on the wire, pop_vlan untags; VLAN ping works"
@@ -345,6 +346,28 @@ test_tcp_udp_cross() {
 		echo "FAIL: the TCP flow did not record SYN and ACK in its flags"
 		return 1
 	}
+}
+
+test_mtu_edge() {
+	topo_three 2 || return 1
+	local f="in_port(1),eth_type(0x0800)"
+	dpctl add-flow "$DP" "$f" 2 && dpctl add-flow "$DP" "in_port(2),eth_type(0x0800)" 1 || return 1
+	# 1472 bytes of ICMP payload + 8 + 20 = 1500, a 1514-byte frame: the largest that fits.
+	n1 ping -c 2 -i 0.3 -W 2 -M do -s 1472 10.0.0.2 || return 1
+	"$VSW_DPCTL" get-flow "$DP" "$f" | tee "$TMPD/f"
+	grep -q "packets:2, bytes:3028," "$TMPD/f" || {
+		echo "FAIL: want 2 packets of 1514 bytes on $f"
+		return 1
+	}
+	# One byte more with DF set must be refused by the sender, and nothing reaches the switch.
+	n1 ping -c 1 -W 1 -M do -s 1473 10.0.0.2 && {
+		echo "FAIL: a 1501-byte DF packet was sent"
+		return 1
+	}
+	check_eq "packets after the oversized ping" "$(flow_packets "$DP" "$f")" 2 || return 1
+	# Without DF it is fragmented, and both fragments cross.
+	n1 ping -c 1 -W 2 -s 1473 10.0.0.2 || return 1
+	check_eq "packets after the fragmented ping" "$(flow_packets "$DP" "$f")" 4 || return 1
 }
 
 test_megaflow_wildcard() {
