@@ -140,7 +140,10 @@ void Connection::dispatch(Message& m) {
         Bytes raw = encode(m);
         e.data.assign(raw.begin(), raw.begin() + long(std::min(raw.size(), kErrorDataMax)));
         send(error_reply(e, m.xid));
-        socket_.shutdown(Socket::shutdown_receive);
+        // Stop reading; the reader then flushes the error and closes. (Error-code overload:
+        // nothing may throw out of a detached coroutine.)
+        boost::system::error_code ec;
+        socket_.shutdown(Socket::shutdown_receive, ec);
         return;
       }
       negotiated_ = true;
