@@ -126,7 +126,9 @@
  * --------------------------------------------------
  * VSW_PACKET_CMD_MISS (kernel to user): a packet matched no flow. Sent as a
  *   unicast to the UPCALL_PID of its ingress port with PACKET (the frame from
- *   the Ethernet header), KEY (the extracted, unmasked key) and IN_PORT. If
+ *   the Ethernet header, VLAN tag included, checksums completed; a GSO packet
+ *   is sent as one upcall per segment), KEY (the extracted, unmasked key) and
+ *   IN_PORT. If
  *   the port has no pid, or the receiver's queue is full, the packet is
  *   dropped and counted in vsw_dp_stats.n_lost.
  * VSW_PACKET_CMD_ACTION (kernel to user): sent by a userspace action, same
