@@ -47,6 +47,31 @@ EXPECT_SECOND_LINES = {
     "mp_group_desc_reply": " group_id=10,type=all,bucket=actions=output:1",
     "mp_meter_config_reply": "meter=1 kbps burst bands=",
 }
+# Whole outputs, for the messages whose lists are typed (queues, table-features properties).
+EXPECT_ALL_LINES = {
+    "queue_get_config_reply": [
+        "OFPT_QUEUE_GET_CONFIG_REPLY (OF1.3) (xid=X): port=1",
+        "queue 1:",
+        "queue 2: min_rate:10.0% max_rate:90.0%",
+    ],
+    "mp_table_features_reply": [
+        "OFPST_TABLE_FEATURES reply (OF1.3) (xid=X):",
+        '  table 0 ("table0"):',
+        "    metadata: match=0xffffffffffffffff write=0xffffffffffffffff",
+        "    max_entries=1000000",
+        "    instructions (table miss and others):",
+        "      next tables: 1-3",
+        "      instructions: meter apply_actions clear_actions write_actions write_metadata "
+        "goto_table",
+        "      Write-Actions and Apply-Actions features:",
+        "        actions: output group set_field strip_vlan push_vlan",
+        "        supported on Set-Field: eth_{src,dst} ip_{src,dst}",
+        "    matching:",
+        "      exact match or wildcard: in_port_oxm eth_{src,dst,type} ip_{src,dst} nw_proto",
+        "",
+        '  table 1 ("table1"): ditto',
+    ],
+}
 
 results = []
 
@@ -82,6 +107,9 @@ def main():
         if name in EXPECT_FIRST_LINES:
             check(f"{name}: printed as expected", lines[:1] == [EXPECT_FIRST_LINES[name]],
                   f"got:  {lines[:1]}\nwant: {EXPECT_FIRST_LINES[name]}")
+        if name in EXPECT_ALL_LINES:
+            check(f"{name}: printed as expected", lines == EXPECT_ALL_LINES[name],
+                  f"got:  {lines}\nwant: {EXPECT_ALL_LINES[name]}")
         if name in EXPECT_SECOND_LINES:
             check(f"{name}: printed as expected", lines[1:2] == [EXPECT_SECOND_LINES[name]],
                   f"got:  {lines[1:2]}\nwant: {EXPECT_SECOND_LINES[name]}")

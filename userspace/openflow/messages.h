@@ -345,9 +345,52 @@ struct QueueGetConfigRequest {
   bool operator==(const QueueGetConfigRequest&) const = default;
 };
 
+// ofp_queue_prop_header + body: MIN_RATE (1) and MAX_RATE (2) carry a rate in 1/10 %;
+// EXPERIMENTER (0xffff) an experimenter id and data; any other type keeps its body opaque.
+struct QueueProp {
+  static constexpr size_t kLenOffset = 2;
+  uint16_t property = 1;
+  uint16_t rate = 0;          // MIN_RATE, MAX_RATE
+  uint32_t experimenter = 0;  // EXPERIMENTER
+  Bytes data;                 // EXPERIMENTER data, or an unknown property's body
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("property", s.property);
+    v.len16();
+    v.pad(4);
+    if (s.property == 1 || s.property == 2) {
+      v("rate", s.rate);
+      v.pad(6);
+    } else if (s.property == 0xffff) {
+      v("experimenter", s.experimenter);
+      v.pad(4);
+      v("data", s.data);
+    } else {
+      v("data", s.data);
+    }
+  }
+  bool operator==(const QueueProp&) const = default;
+};
+
+struct PacketQueue {  // ofp_packet_queue
+  static constexpr size_t kLenOffset = 8;
+  uint32_t queue_id = 0;
+  uint32_t port = 0;
+  std::vector<QueueProp> properties;
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("queue_id", s.queue_id);
+    v("port", s.port);
+    v.len16();
+    v.pad(6);
+    v("properties", s.properties);
+  }
+  bool operator==(const PacketQueue&) const = default;
+};
+
 struct QueueGetConfigReply {
   uint32_t port_no = 0;
-  Bytes queues;  // ofp_packet_queue list, opaque
+  std::vector<PacketQueue> queues;
   template <class S, class V>
   static void fields(S& s, V& v) {
     v("port_no", s.port_no);
@@ -471,18 +514,72 @@ struct QueueStatsRequest {
   bool operator==(const QueueStatsRequest&) const = default;
 };
 
+// An instruction or action id in a table-features property: the element's header only
+// (type, len = 4), plus the experimenter id when type is 0xffff (len = 8).
+struct FeatureId {
+  static constexpr size_t kLenOffset = 2;
+  static constexpr ErrType kErrType = ErrType::kTableFeaturesFailed;
+  static constexpr uint16_t kErrCode = code::kTfBadLen;
+  uint16_t type = 0;
+  uint32_t experimenter = 0;  // only when type == 0xffff
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("type", s.type);
+    v.len16();
+    if (s.type == 0xffff) v("experimenter", s.experimenter);
+  }
+  bool operator==(const FeatureId&) const = default;
+};
+
+// One ofp_table_feature_prop, typed by its OFPTFPT_* type:
+//   0-1 INSTRUCTIONS(_MISS), 4-7 WRITE/APPLY_ACTIONS(_MISS)  -> `ids`
+//   2-3 NEXT_TABLES(_MISS)                                  -> `tables` (one table id a byte)
+//   8, 10, 12-15 MATCH, WILDCARDS, WRITE/APPLY_SETFIELD(_MISS) -> `oxm_ids` (OXM headers; an
+//       experimenter OXM's experimenter id is the entry after its header)
+//   0xfffe-0xffff EXPERIMENTER(_MISS)                       -> experimenter, exp_type, data
+// Any other type keeps its body in `data` (a newer spec's property survives a round trip).
 struct TableFeatureProp {
   static constexpr size_t kLenOffset = 2;
   static constexpr bool kLenExcludesPad = true;
   static constexpr ErrType kErrType = ErrType::kTableFeaturesFailed;
   static constexpr uint16_t kErrCode = code::kTfBadLen;
-  uint16_t type = 0;  // OFPTFPT_*
-  Bytes data;         // property body without header and padding
+  enum Kind { kIds, kTables, kOxms, kExperimenter, kOther };
+  static constexpr Kind kind(uint16_t type) {
+    if (type <= 1 || (type >= 4 && type <= 7)) return kIds;
+    if (type == 2 || type == 3) return kTables;
+    if (type == 8 || type == 10 || (type >= 12 && type <= 15)) return kOxms;
+    if (type >= 0xfffe) return kExperimenter;
+    return kOther;
+  }
+  uint16_t type = 0;              // OFPTFPT_*
+  std::vector<FeatureId> ids;     // instructions / actions
+  Bytes tables;                   // next tables
+  std::vector<uint32_t> oxm_ids;  // match / wildcards / set-field
+  uint32_t experimenter = 0, exp_type = 0;
+  Bytes data;  // experimenter data, or an unknown type's body
   template <class S, class V>
   static void fields(S& s, V& v) {
     v("type", s.type);
     v.len16();
-    v("data", s.data);
+    switch (kind(s.type)) {
+      case kIds:
+        v("ids", s.ids);
+        break;
+      case kTables:
+        v("tables", s.tables);
+        break;
+      case kOxms:
+        v("oxm_ids", s.oxm_ids);
+        break;
+      case kExperimenter:
+        v("experimenter", s.experimenter);
+        v("exp_type", s.exp_type);
+        v("data", s.data);
+        break;
+      case kOther:
+        v("data", s.data);
+        break;
+    }
   }
   bool operator==(const TableFeatureProp&) const = default;
 };

@@ -52,6 +52,16 @@ Bytes apply(const Bytes& actions) {
 Bytes output(int port) {
   return B({0, 0, 0, 16, 0, 0, 0, port, 0xff, 0xff, 0, 0, 0, 0, 0, 0});
 }
+// A TABLE_FEATURES reply with one entry (table 0, empty name) carrying `props`.
+Bytes table_features(const Bytes& props) {
+  size_t len = 64 + props.size();
+  Bytes fixed = cat({B({int(len >> 8), int(len & 0xff), 0}), Bytes(61)});
+  return msg(19, cat({B({0, 12, 0, 0, 0, 0, 0, 0}), fixed, props}));
+}
+// A QUEUE_GET_CONFIG_REPLY for port 1 carrying `queues`.
+Bytes queue_reply(const Bytes& queues) {
+  return msg(23, cat({B({0, 0, 0, 1, 0, 0, 0, 0}), queues}));
+}
 const Bytes kEthIp = oxm(5, false, B({0x08, 0x00}));
 const Bytes kTcp = oxm(10, false, B({6}));
 
@@ -184,6 +194,36 @@ std::vector<Case> cases() {
       {"bucket length 4",
        msg(15, B({0, 0, 0, 0, 0, 0, 0, 1, 0, 4, 0, 0})),
        {{E::kGroupModFailed, c::kGroupBadBucket}}},
+      {"table features: next_tables 1,2 and an apply_actions id list",
+       table_features(
+           B({0, 2, 0, 6, 1, 2, 0, 0, 0, 6, 0, 12, 0, 0, 0, 4, 0, 25, 0, 4, 0, 0, 0, 0})),
+       std::nullopt},
+      {"table features: match property of 2 OXM headers",
+       table_features(B({0, 8, 0, 12, 0x80, 0, 0, 4, 0x80, 0, 10, 2, 0, 0, 0, 0})), std::nullopt},
+      {"table features: experimenter action id without its experimenter field",
+       table_features(B({0, 6, 0, 8, 0xff, 0xff, 0, 4})),
+       {{E::kTableFeaturesFailed, c::kTfBadLen}}},
+      {"table features: action id of length 2",
+       table_features(B({0, 6, 0, 8, 0, 0, 0, 2})),
+       {{E::kTableFeaturesFailed, c::kTfBadLen}}},
+      {"table features: OXM list not a multiple of 4",
+       table_features(B({0, 8, 0, 6, 0x80, 0, 0, 0})),
+       {{E::kTableFeaturesFailed, c::kTfBadLen}}},
+      {"table features: property past the entry",
+       table_features(B({0, 2, 0, 16, 1, 2, 0, 0})),
+       {{E::kTableFeaturesFailed, c::kTfBadLen}}},
+      {"queue config: one queue with min_rate and max_rate",
+       queue_reply(B({0, 0, 0, 7,  0, 0, 0, 1, 0, 48,   0, 0, 0, 0, 0, 0,     // queue 7, len 48
+                      0, 1, 0, 16, 0, 0, 0, 0, 0, 100,  0, 0, 0, 0, 0, 0,     // min_rate 100
+                      0, 2, 0, 16, 0, 0, 0, 0, 3, 0xe8, 0, 0, 0, 0, 0, 0})),  // max_rate 1000
+       std::nullopt},
+      {"queue config: queue length past the message",
+       queue_reply(B({0, 0, 0, 7, 0, 0, 0, 1, 0, 32, 0, 0, 0, 0, 0, 0})),
+       {{E::kBadRequest, c::kBadLen}}},
+      {"queue config: min_rate property of length 8",
+       queue_reply(B({0, 0, 0, 7, 0, 0, 0, 1, 0, 24, 0, 0, 0, 0, 0, 0,  //
+                      0, 1, 0, 8, 0, 0, 0, 0})),
+       {{E::kBadRequest, c::kBadLen}}},
   };
 }
 
@@ -214,7 +254,8 @@ TEST_CASE("openflow: round trip of every sample message, byte for byte", "[openf
   for (const auto& s : samples()) {
     INFO(s.name);
     Bytes b = encode(s.msg);
-    REQUIRE(b.size() % 1 == 0);
+    REQUIRE(b.size() >= kHeaderLen);
+    CHECK(peek_header(b)->length == b.size());
     auto d = decode(b);
     if (!d.ok()) FAIL(error_text(d.error()));
     CHECK(d.value() == s.msg);
@@ -293,6 +334,40 @@ TEST_CASE("openflow: text and JSON forms", "[openflow]") {
   std::error_code ec = to_error_code(make_error(ErrType::kBadMatch, code::kMatchBadPrereq));
   CHECK(ec.message() == "BAD_MATCH/BAD_PREREQ");
   CHECK(ec.category().name() == std::string("openflow"));
+}
+
+TEST_CASE("openflow: table-features properties and queue lists decode to typed fields",
+          "[openflow]") {
+  auto tf = decode(table_features(
+      B({0,    2,    0, 6,  1,    2, 0,    0,    0,    6, 0,  12, 0,    0,    0, 4,
+         0,    25,   0, 4,  0,    0, 0,    0,                                        //
+         0,    8,    0, 12, 0x80, 0, 0,    4,    0x80, 0, 10, 2,  0,    0,    0, 0,  //
+         0xff, 0xfe, 0, 14, 0,    0, 0x23, 0x20, 0,    0, 0,  9,  0xab, 0xcd, 0, 0})));
+  REQUIRE(tf.ok());
+  const auto& entries = std::get<TableFeaturesReply>(std::get<MultipartReply>(tf->body).body);
+  REQUIRE(entries.entries.size() == 1);
+  const auto& props = entries.entries[0].properties;
+  REQUIRE(props.size() == 4);
+  CHECK(props[0].type == 2);
+  CHECK(props[0].tables == B({1, 2}));
+  CHECK(props[1].type == 6);
+  CHECK(props[1].ids == std::vector<FeatureId>{{0, 0}, {25, 0}});
+  CHECK(props[2].oxm_ids == std::vector<uint32_t>{0x80000004, 0x80000a02});
+  CHECK(props[3].experimenter == 0x2320);
+  CHECK(props[3].exp_type == 9);
+  CHECK(props[3].data == B({0xab, 0xcd}));
+  CHECK(to_json(*tf).find("\"tables\":\"0102\"") != std::string::npos);
+
+  auto q = decode(queue_reply(B({0, 0, 0, 7,  0, 0, 0, 1, 0, 32,   0, 0, 0, 0, 0, 0,  //
+                                 0, 2, 0, 16, 0, 0, 0, 0, 3, 0xe8, 0, 0, 0, 0, 0, 0})));
+  REQUIRE(q.ok());
+  const auto& qr = std::get<QueueGetConfigReply>(q->body);
+  REQUIRE(qr.queues.size() == 1);
+  CHECK(qr.queues[0].queue_id == 7);
+  CHECK(qr.queues[0].port == 1);
+  REQUIRE(qr.queues[0].properties.size() == 1);
+  CHECK(qr.queues[0].properties[0].property == 2);
+  CHECK(qr.queues[0].properties[0].rate == 1000);
 }
 
 TEST_CASE("openflow: multipart replies beyond 64 KiB are split with REPLY_MORE", "[openflow]") {

@@ -188,34 +188,30 @@ TableFeatures sample_table_features(uint8_t table_id) {
   t.metadata_write = ~0ull;
   t.config = 0;
   t.max_entries = 1000000;
-  auto ids16 = [](std::initializer_list<uint16_t> types) {
-    Bytes b;
-    for (uint16_t ty : types) {  // instruction/action header: type, len=4
-      b.push_back(uint8_t(ty >> 8));
-      b.push_back(uint8_t(ty));
-      b.push_back(0);
-      b.push_back(4);
-    }
-    return b;
+  auto ids = [](uint16_t prop, std::initializer_list<uint16_t> types) {
+    TableFeatureProp p;
+    p.type = prop;
+    for (uint16_t ty : types) p.ids.push_back({ty, 0});
+    return p;
   };
-  auto oxms = [](std::initializer_list<uint8_t> fields) {
-    Bytes b;
-    for (uint8_t f : fields) {
-      const OxmInfo& i = oxm_info(OxmId(f));
-      b.insert(b.end(), {0x80, 0x00, uint8_t(f << 1), i.len});
-    }
-    return b;
+  auto oxms = [](uint16_t prop, std::initializer_list<uint8_t> fields) {
+    TableFeatureProp p;
+    p.type = prop;
+    for (uint8_t f : fields)
+      p.oxm_ids.push_back(0x80000000u | uint32_t(f) << 9 | oxm_info(OxmId(f)).len);
+    return p;
   };
-  t.properties.push_back({0, ids16({1, 2, 3, 4, 5, 6})});  // INSTRUCTIONS
-  Bytes next;
-  for (int n = table_id + 1; n < 4; ++n) next.push_back(uint8_t(n));
-  t.properties.push_back({2, next});                             // NEXT_TABLES
-  t.properties.push_back({4, ids16({0, 17, 18, 22, 25})});       // WRITE_ACTIONS
-  t.properties.push_back({6, ids16({0, 17, 18, 22, 25})});       // APPLY_ACTIONS
-  t.properties.push_back({8, oxms({0, 3, 4, 5, 10, 11, 12})});   // MATCH
-  t.properties.push_back({10, oxms({0, 3, 4, 5, 10, 11, 12})});  // WILDCARDS
-  t.properties.push_back({12, oxms({3, 4, 11, 12})});            // WRITE_SETFIELD
-  t.properties.push_back({14, oxms({3, 4, 11, 12})});            // APPLY_SETFIELD
+  t.properties.push_back(ids(0, {1, 2, 3, 4, 5, 6}));  // INSTRUCTIONS
+  TableFeatureProp next;
+  next.type = 2;  // NEXT_TABLES
+  for (int n = table_id + 1; n < 4; ++n) next.tables.push_back(uint8_t(n));
+  t.properties.push_back(next);
+  t.properties.push_back(ids(4, {0, 17, 18, 22, 25}));         // WRITE_ACTIONS
+  t.properties.push_back(ids(6, {0, 17, 18, 22, 25}));         // APPLY_ACTIONS
+  t.properties.push_back(oxms(8, {0, 3, 4, 5, 10, 11, 12}));   // MATCH
+  t.properties.push_back(oxms(10, {0, 3, 4, 5, 10, 11, 12}));  // WILDCARDS
+  t.properties.push_back(oxms(12, {3, 4, 11, 12}));            // WRITE_SETFIELD
+  t.properties.push_back(oxms(14, {3, 4, 11, 12}));            // APPLY_SETFIELD
   return t;
 }
 
@@ -455,7 +451,10 @@ std::vector<Sample> samples() {
   add("barrier_reply", BarrierReply{});
   add("queue_get_config_request", QueueGetConfigRequest{1});
   add("queue_get_config_reply",
-      QueueGetConfigReply{1, hexbytes({0, 0, 0, 1, 0, 0, 0, 1, 0, 16, 0, 0, 0, 0, 0, 0})});
+      QueueGetConfigReply{
+          1,
+          {PacketQueue{1, 1, {}},
+           PacketQueue{2, 1, {QueueProp{1, 100, 0, {}}, QueueProp{2, 900, 0, {}}}}}});
   add("role_request", RoleRequest{2, 0x10});
   add("role_reply", RoleReply{2, 0x10});
   add("get_async_request", GetAsyncRequest{});
