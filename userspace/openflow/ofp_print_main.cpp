@@ -165,8 +165,11 @@ bool parse_pcap(const Bytes& f) {
   return true;
 }
 
-int usage() {
-  std::cerr << "usage: vsw-ofp-print [--json] [--hex|--pcap] FILE|-\n";
+constexpr const char* kUsage = "usage: vsw-ofp-print [--json] [--hex|--pcap] FILE|-";
+
+// Bad command line: one line naming what was refused, then exit 2.
+int refuse(const std::string& why) {
+  std::cerr << "vsw-ofp-print: " << why << " (" << kUsage << ")\n";
   return 2;
 }
 
@@ -184,13 +187,16 @@ int main(int argc, char** argv) {
     else if (a == "--pcap")
       pcap = true;
     else if (a == "-h" || a == "--help")
-      return usage(), 0;
+      return std::cout << kUsage << '\n', 0;
     else if (!file && (a == "-" || a[0] != '-'))
       file = argv[i];
+    else if (file && (a == "-" || a[0] != '-'))
+      return refuse("more than one input: '" + a + "'");
     else
-      return usage();
+      return refuse("unknown option '" + a + "'");
   }
-  if (!file || (hex && pcap)) return usage();
+  if (!file) return refuse("no input given");
+  if (hex && pcap) return refuse("--hex and --pcap exclude each other");
   Bytes data;
   if (std::string(file) == "-") {
     data.assign(std::istreambuf_iterator<char>(std::cin), {});
