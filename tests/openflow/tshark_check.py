@@ -69,6 +69,24 @@ def main():
               len(flags) > 1 and all(f & 1 for f in flags[:-1]) and flags[-1] == 0,
               f"flags={flags}")
 
+        # The typed lists: queue properties and table-features properties, field by field.
+        rc, out = tshark(pcap, "-Y", "openflow_v4.type == 23", "-T", "fields",
+                         "-e", "openflow_v4.queue_prop.property",
+                         "-e", "openflow_v4.queue_prop.min_rate.rate",
+                         "-e", "openflow_v4.queue_prop.max_rate.rate")
+        check("QUEUE_GET_CONFIG_REPLY: tshark reads min_rate 100 and max_rate 900",
+              rc == 0 and out.split() == ["1,2", "100", "900"], out)
+        rc, out = tshark(pcap, "-Y", "openflow_v4.multipart_reply.type == 12", "-T", "fields",
+                         "-E", "occurrence=a", "-e", "openflow_v4.table_feature_prop.type",
+                         "-e", "openflow_v4.table_feature_prop.next_tables.next_table_id",
+                         "-e", "openflow_v4.table_feature_prop.undecoded")
+        cols = out.rstrip("\n").split("\t") if out.strip() else []
+        check("TABLE_FEATURES reply: tshark reads every property type, next tables 1-3 and 2-3, "
+              "nothing undecoded",
+              rc == 0 and len(cols) == 3
+              and cols[0].split(",") == ["0", "2", "4", "6", "8", "10", "12", "14"] * 2
+              and cols[1].split(",") == ["1", "2", "3", "2", "3"] and cols[2] == "", out)
+
         p = subprocess.run([sys.argv[2], "--json", "--pcap", pcap], capture_output=True,
                            text=True, timeout=60)
         objs = [json.loads(l) for l in p.stdout.splitlines()]
