@@ -7,7 +7,7 @@ AF_NETLINK socket, so an ABI mistake that vsw-dpctl and the module share still s
 here. Subcommands (all print JSON lines or plain counts, exit 0 on success):
 
   dp-get NAME                         the datapath's attributes
-  listen DP PORT [--count N] [--timeout S] [--send-ping]
+  listen DP PORT [--count N] [--timeout S] [--cmd miss|action]
                                       register this socket as PORT's upcall pid (vport SET)
                                       and print each upcall as a JSON line
   flows-add DP N [--port P]           install N exact flows (distinct tp_src) pipelined
@@ -319,6 +319,8 @@ def cmd_listen(a):
                 continue
             cmd = p[0]
             up = {"cmd": {PACKET_CMD_MISS: "miss", PACKET_CMD_ACTION: "action"}.get(cmd, cmd)}
+            if a.cmd and up["cmd"] != a.cmd:
+                continue  # e.g. IPv6 router solicitations missing while we wait for actions
             for at, v in parse_attrs(p[8:]):
                 if at == PACKET_ATTR_KEY:
                     up["key_len"] = len(v)
@@ -470,7 +472,8 @@ def main():
     p = sub.add_parser("dp-get"); p.add_argument("dp"); p.set_defaults(f=cmd_dp_get)
     p = sub.add_parser("listen"); p.add_argument("dp"); p.add_argument("port")
     p.add_argument("--count", type=int, default=1); p.add_argument("--timeout", type=float, default=20)
-    p.add_argument("--ready-file"); p.set_defaults(f=cmd_listen)
+    p.add_argument("--ready-file"); p.add_argument("--cmd", choices=["miss", "action"])
+    p.set_defaults(f=cmd_listen)
     p = sub.add_parser("flows-add"); p.add_argument("dp"); p.add_argument("n", type=int)
     p.add_argument("--port", type=int, default=1); p.add_argument("--base", type=int, default=0)
     p.set_defaults(f=cmd_flows_add)
