@@ -515,18 +515,23 @@ struct QueueStatsRequest {
 };
 
 // An instruction or action id in a table-features property: the element's header only
-// (type, len = 4), plus the experimenter id when type is 0xffff (len = 8).
+// (type, len = 4); when type is 0xffff, the experimenter id and any experimenter-defined
+// bytes after it (len >= 8).
 struct FeatureId {
   static constexpr size_t kLenOffset = 2;
   static constexpr ErrType kErrType = ErrType::kTableFeaturesFailed;
   static constexpr uint16_t kErrCode = code::kTfBadLen;
   uint16_t type = 0;
   uint32_t experimenter = 0;  // only when type == 0xffff
+  Bytes data;                 // only when type == 0xffff: experimenter-defined
   template <class S, class V>
   static void fields(S& s, V& v) {
     v("type", s.type);
     v.len16();
-    if (s.type == 0xffff) v("experimenter", s.experimenter);
+    if (s.type == 0xffff) {
+      v("experimenter", s.experimenter);
+      v("data", s.data);
+    }
   }
   bool operator==(const FeatureId&) const = default;
 };

@@ -203,6 +203,12 @@ std::vector<Case> cases() {
       {"table features: experimenter action id without its experimenter field",
        table_features(B({0, 6, 0, 8, 0xff, 0xff, 0, 4})),
        {{E::kTableFeaturesFailed, c::kTfBadLen}}},
+      {"table features: experimenter action id with 2 experimenter-defined bytes",
+       table_features(B({0, 6, 0, 14, 0xff, 0xff, 0, 10, 0, 0, 0x23, 0x20, 1, 2, 0, 0})),
+       std::nullopt},
+      {"table features: output action id of length 8",
+       table_features(B({0, 6, 0, 12, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0})),
+       {{E::kTableFeaturesFailed, c::kTfBadLen}}},
       {"table features: action id of length 2",
        table_features(B({0, 6, 0, 8, 0, 0, 0, 2})),
        {{E::kTableFeaturesFailed, c::kTfBadLen}}},
@@ -351,7 +357,7 @@ TEST_CASE("openflow: table-features properties and queue lists decode to typed f
   CHECK(props[0].type == 2);
   CHECK(props[0].tables == B({1, 2}));
   CHECK(props[1].type == 6);
-  CHECK(props[1].ids == std::vector<FeatureId>{{0, 0}, {25, 0}});
+  CHECK(props[1].ids == std::vector<FeatureId>{{0, 0, {}}, {25, 0, {}}});
   CHECK(props[2].oxm_ids == std::vector<uint32_t>{0x80000004, 0x80000a02});
   CHECK(props[3].experimenter == 0x2320);
   CHECK(props[3].exp_type == 9);

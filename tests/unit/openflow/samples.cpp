@@ -191,7 +191,7 @@ TableFeatures sample_table_features(uint8_t table_id) {
   auto ids = [](uint16_t prop, std::initializer_list<uint16_t> types) {
     TableFeatureProp p;
     p.type = prop;
-    for (uint16_t ty : types) p.ids.push_back({ty, 0});
+    for (uint16_t ty : types) p.ids.push_back({ty, 0, {}});
     return p;
   };
   auto oxms = [](uint16_t prop, std::initializer_list<uint8_t> fields) {
