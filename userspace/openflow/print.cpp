@@ -184,7 +184,7 @@ NameRule compute_rule(const char* name) {
       n == "datapath_id" || n == "metadata_match" || n == "metadata_write" || n == "experimenter" ||
       n == "flags" || n == "state")
     f |= kRuleHex;
-  if (n != "command" && n != "table_id") f |= kOmitZero;
+  if (n != "command" && n != "table_id" && n != "type") f |= kOmitZero;
   if (n == "buffer_id" || n == "out_port" || n == "out_group" || n == "watch_port" ||
       n == "watch_group")
     f |= kOmitNone;
