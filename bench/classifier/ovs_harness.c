@@ -1,5 +1,28 @@
-/* See ovs_harness.h. Single-threaded use only; RCU callbacks run at vsw_ovs_publish() and
- * vsw_ovs_destroy() through ovsrcu_quiesce(). */
+/* See ovs_harness.h. Single-threaded use only; RCU callbacks run at vsw_ovs_publish(),
+ * vsw_ovs_insert_each(), vsw_ovs_remove_each() and vsw_ovs_destroy() through
+ * ovsrcu_quiesce(): with a single thread, a quiesce is a grace period and runs the
+ * postponed frees inline (in ovs-vswitchd the "urcu" thread runs them).
+ *
+ * Two ways to change the classifier:
+ *
+ * - Batched (vsw_ovs_insert/vsw_ovs_remove, then vsw_ovs_publish): classifier_defer()
+ *   before each change and one classifier_publish() plus one quiesce at the end, as
+ *   ovs-vswitchd does for the flow_mods of a bundle.
+ *
+ * - Per rule (vsw_ovs_insert_each/vsw_ovs_remove_each): classifier_insert() and
+ *   classifier_remove() with the classifier NOT deferred, which is how ovs-vswitchd applies
+ *   a lone flow_mod. Each call then ends in pvector_publish(): if the change added,
+ *   removed or reordered a subtable, the writer's copy of the subtable vector is sorted,
+ *   stored for readers with ovsrcu_set() and the previous one freed after a grace period;
+ *   otherwise there is nothing to publish. Tries, port tries, stage indices and the
+ *   subtable's cmap are changed in place (they are RCU structures themselves), so a change
+ *   costs about what it costs in a batch, plus at most one copy and sort of the subtable
+ *   vector. Then one ovsrcu_quiesce() per rule: ovs-vswitchd's
+ *   main loop quiesces once per iteration, and a controller that waits for each flow_mod
+ *   to take effect (a barrier after each) gets one iteration per flow_mod. An iteration
+ *   may serve up to 50 messages per connection, so a pipelining controller would share a
+ *   grace period between rules: one quiesce per rule is OVS's worst case, which is also
+ *   what our publish() per rule is (it waits for readers every time). */
 #include <config.h>
 
 #include "ovs_harness.h"
@@ -48,9 +71,9 @@ void vsw_ovs_destroy(struct vsw_ovs* o) {
   free(o);
 }
 
-void vsw_ovs_insert(struct vsw_ovs* o, uint32_t id, int priority, uint32_t src, uint32_t src_mask,
-                    uint32_t dst, uint32_t dst_mask, uint8_t proto, uint8_t proto_mask,
-                    uint16_t sport, uint16_t sport_mask, uint16_t dport, uint16_t dport_mask) {
+static void add(struct vsw_ovs* o, uint32_t id, int priority, uint32_t src, uint32_t src_mask,
+                uint32_t dst, uint32_t dst_mask, uint8_t proto, uint8_t proto_mask, uint16_t sport,
+                uint16_t sport_mask, uint16_t dport, uint16_t dport_mask) {
   struct match m;
   match_init_catchall(&m);
   match_set_dl_type(&m, htons(0x0800));
@@ -59,10 +82,39 @@ void vsw_ovs_insert(struct vsw_ovs* o, uint32_t id, int priority, uint32_t src, 
   if (proto_mask) match_set_nw_proto(&m, proto);
   if (sport_mask) match_set_tp_src_masked(&m, htons(sport), htons(sport_mask));
   if (dport_mask) match_set_tp_dst_masked(&m, htons(dport), htons(dport_mask));
-  classifier_defer(&o->cls);
   cls_rule_init(&o->rules[id], &m, priority);
   classifier_insert(&o->cls, &o->rules[id], OVS_VERSION_MIN, NULL, 0);
   o->live[id] = 1;
+}
+
+static void del(struct vsw_ovs* o, uint32_t id) {
+  classifier_remove_assert(&o->cls, &o->rules[id]);
+  cls_rule_destroy(&o->rules[id]);
+  o->live[id] = 0;
+}
+
+/* Leaves deferred mode (publishing what a batch left unpublished), so that each change
+ * publishes itself. */
+static void undefer(struct vsw_ovs* o) {
+  if (!o->cls.publish) classifier_publish(&o->cls);
+}
+
+void vsw_ovs_insert(struct vsw_ovs* o, uint32_t id, int priority, uint32_t src, uint32_t src_mask,
+                    uint32_t dst, uint32_t dst_mask, uint8_t proto, uint8_t proto_mask,
+                    uint16_t sport, uint16_t sport_mask, uint16_t dport, uint16_t dport_mask) {
+  classifier_defer(&o->cls);
+  add(o, id, priority, src, src_mask, dst, dst_mask, proto, proto_mask, sport, sport_mask, dport,
+      dport_mask);
+}
+
+void vsw_ovs_insert_each(struct vsw_ovs* o, uint32_t id, int priority, uint32_t src,
+                         uint32_t src_mask, uint32_t dst, uint32_t dst_mask, uint8_t proto,
+                         uint8_t proto_mask, uint16_t sport, uint16_t sport_mask, uint16_t dport,
+                         uint16_t dport_mask) {
+  undefer(o);
+  add(o, id, priority, src, src_mask, dst, dst_mask, proto, proto_mask, sport, sport_mask, dport,
+      dport_mask);
+  ovsrcu_quiesce();
 }
 
 void vsw_ovs_publish(struct vsw_ovs* o) {
@@ -72,9 +124,13 @@ void vsw_ovs_publish(struct vsw_ovs* o) {
 
 void vsw_ovs_remove(struct vsw_ovs* o, uint32_t id) {
   classifier_defer(&o->cls);
-  classifier_remove_assert(&o->cls, &o->rules[id]);
-  cls_rule_destroy(&o->rules[id]);
-  o->live[id] = 0;
+  del(o, id);
+}
+
+void vsw_ovs_remove_each(struct vsw_ovs* o, uint32_t id) {
+  undefer(o);
+  del(o, id);
+  ovsrcu_quiesce();
 }
 
 int64_t vsw_ovs_lookup(struct vsw_ovs* o, uint32_t src, uint32_t dst, uint8_t proto, uint16_t sport,
