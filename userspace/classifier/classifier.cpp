@@ -1,5 +1,6 @@
-// See classifier.h for the design. This file: hashing, the immutable subtable snapshot
-// (staged hash sets, the entry table, prefix indices), the lookup, and the writer side.
+// See classifier.h for the design. This file: the published order of subtables (buckets
+// and groups by prefix length, the lookup that merges them in priority order), and the
+// writer side: publish() and the trie upkeep. Subtables are in subtable.cpp.
 #include "classifier/classifier.h"
 
 #include <algorithm>
@@ -8,538 +9,40 @@
 
 #include "classifier/epoch.h"
 #include "classifier/prefix_trie.h"
+#include "classifier/subtable.h"
 
 namespace vsw::classifier {
+
+using detail::kNoPlen;
+using detail::kTrieFields;
+using detail::Subtable;
+using detail::trie_key;
+using detail::Version;
+
 namespace {
-
-constexpr unsigned kTrieFields = 4;    // PrefixField kIpv4Src..kIpv6Dst have global tries
-constexpr std::uint8_t kNoPlen = 255;  // the subtable's mask on the field is not a prefix
-
-constexpr std::uint64_t kSeed = 0x6a09e667f3bcc908ULL;
-
-inline std::uint64_t mix(std::uint64_t h, std::uint64_t w) {
-  h ^= w;
-  h *= 0x9e3779b97f4a7c15ULL;
-  return h ^ (h >> 29);
-}
-inline std::uint64_t finish(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  return h ^ (h >> 33);
-}
-std::size_t table_size(std::size_t n) {
-  return std::bit_ceil(std::max<std::size_t>(2 * n, 4));
-}
-
-// The words and bits of each PrefixField, most significant part first.
-struct PrefixFieldInfo {
-  std::uint8_t n_parts;
-  std::array<std::uint8_t, 2> word;
-  std::array<std::uint64_t, 2> bits;
-};
-constexpr std::array<PrefixFieldInfo, static_cast<std::size_t>(PrefixField::kCount)> kPrefixInfo = {
-    {
-        {1, {12, 0}, {0xffffffff00000000ULL, 0}},  // ipv4_src
-        {1, {12, 0}, {0x00000000ffffffffULL, 0}},  // ipv4_dst
-        {2, {13, 14}, {~0ULL, ~0ULL}},             // ipv6_src
-        {2, {15, 16}, {~0ULL, ~0ULL}},             // ipv6_dst
-        {1, {18, 0}, {0xffffffff00000000ULL, 0}},  // tp_src, tp_dst
-    }};
-
-// The bits of v selected by m, packed, most significant first (a software pext).
-inline std::uint64_t extract(std::uint64_t v, std::uint64_t m) {
-  if (m == 0) return 0;
-  const int low = std::countr_zero(m);
-  const std::uint64_t run = m >> low;
-  if ((run & (run + 1)) == 0) return (v & m) >> low;  // contiguous mask: the common case
-  std::uint64_t out = 0;
-  for (std::uint64_t b = std::bit_floor(m); b != 0; b >>= 1) {
-    if (m & b) out = (out << 1) | ((v & b) ? 1 : 0);
-  }
-  return out;
-}
-// The k most significant set bits of m.
-inline std::uint64_t first_bits(std::uint64_t m, unsigned k) {
-  while (static_cast<unsigned>(std::popcount(m)) > k) m &= m - 1;
-  return m;
-}
-
+constexpr std::array<unsigned, kTrieFields> kTrieWidth = {32, 32, 128, 128};
 }  // namespace
 
 std::size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
-  std::uint64_t h = kSeed;
-  for (std::uint64_t w : k.w) h = mix(h, w);
-  return finish(h);
+  std::uint64_t h = detail::kSeed;
+  for (std::uint64_t w : k.w) h = detail::mix(h, w);
+  return detail::finish(h);
 }
 
-// ---------------------------------------------------------------------------------------
-// Subtable snapshot: immutable once built, shared between consecutive Snapshots.
-
-struct PrefixIndex {
-  PrefixField field;
-  std::uint8_t n_bits;                  // mask bits of the field in this subtable
-  std::array<std::uint64_t, 2> mask{};  // the subtable's mask on the field's parts
-  std::vector<u128> sorted;             // distinct reduced values, left-aligned, sorted
-
-  [[nodiscard]] u128 reduce(const FlowKey& k) const {
-    const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(field)];
-    u128 out = 0;
-    for (unsigned p = 0; p < pi.n_parts; ++p) {
-      const int n = std::popcount(mask[p]);
-      if (n == 0) continue;
-      out = (n == 64 ? out << 64 : out << n) | extract(k.w[pi.word[p]], mask[p]);
-    }
-    return n_bits == 0 ? 0 : out << (128 - n_bits);
-  }
-};
-
-class SubtableSnap {
- public:
-  struct Slot {
-    std::uint32_t tag;  // high half of the finished hash
-    std::uint32_t idx;  // entry index + 1; 0 = empty
-  };
-
-  // Readers.
-  std::int32_t max_priority = std::numeric_limits<std::int32_t>::min();
-  std::uint8_t n_words = 0;   // words with mask bits, in stage order
-  std::uint8_t n_stages = 0;  // stages with mask bits
-  std::array<std::uint8_t, kWords> word_idx{};
-  std::array<std::uint64_t, kWords> word_mask{};
-  std::array<std::uint8_t, kStages> stage_end{};                   // end of each stage in word_idx
-  std::array<std::vector<std::uint64_t>, kStages - 1> stage_sets;  // finished partial hashes | 1
-  std::vector<Slot> slots;
-  std::uint64_t slot_mask = 0;
-  std::vector<std::uint64_t> values;  // n_words masked words per entry
-  std::vector<Hit> hits;              // best rule per entry
-  std::vector<PrefixIndex> prefixes;  // readers who track wildcards
-  // Prefix length of the mask on each trie field, or kNoPlen (also for an empty mask:
-  // such a subtable is never skipped on that field).
-  std::array<std::uint8_t, kTrieFields> plen{kNoPlen, kNoPlen, kNoPlen, kNoPlen};
-
-  static bool set_contains(const std::vector<std::uint64_t>& set, std::uint64_t f) {
-    const std::uint64_t m = set.size() - 1;
-    f |= 1;
-    for (std::size_t i = f & m;; i = (i + 1) & m) {
-      if (set[i] == f) return true;
-      if (set[i] == 0) return false;
-    }
-  }
-
-  // The matching entry, or -1 with *miss_end = the number of words (a prefix of word_idx)
-  // whose bits prove the miss.
-  [[nodiscard]] std::int64_t find(const FlowKey& k, bool staged, unsigned* miss_end) const {
-    std::uint64_t h = kSeed;
-    unsigned wi = 0;
-    if (staged) {
-      for (unsigned s = 0; s + 1 < n_stages; ++s) {
-        for (; wi < stage_end[s]; ++wi) h = mix(h, k.w[word_idx[wi]] & word_mask[wi]);
-        if (!set_contains(stage_sets[s], finish(h))) {
-          *miss_end = wi;
-          return -1;
-        }
-      }
-    }
-    for (; wi < n_words; ++wi) h = mix(h, k.w[word_idx[wi]] & word_mask[wi]);
-    const std::uint64_t f = finish(h);
-    const auto tag = static_cast<std::uint32_t>(f >> 32);
-    for (std::size_t i = f & slot_mask;; i = (i + 1) & slot_mask) {
-      const Slot& sl = slots[i];
-      if (sl.idx == 0) break;
-      if (sl.tag != tag) continue;
-      const std::uint64_t* v = &values[std::size_t{sl.idx - 1} * n_words];
-      bool eq = true;
-      for (unsigned j = 0; j < n_words; ++j) eq &= (k.w[word_idx[j]] & word_mask[j]) == v[j];
-      if (eq) return sl.idx - 1;
-    }
-    *miss_end = n_words;
-    return -1;
-  }
-
-  void unwildcard(FlowKey& wc, unsigned end) const {
-    for (unsigned i = 0; i < end; ++i) wc.w[word_idx[i]] |= word_mask[i];
-  }
-
-  // Adds to wc the cheapest proof that no rule of this subtable matches k, given that the
-  // staged lookup missed after `miss_end` words.
-  void prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc, std::uint32_t fields) const {
-    unsigned best_cost = 0;
-    for (unsigned i = 0; i < miss_end; ++i)
-      best_cost += std::popcount(word_mask[i] & ~wc.w[word_idx[i]]);
-    if (best_cost == 0) return;
-    const PrefixIndex* best = nullptr;
-    std::array<std::uint64_t, 2> best_bits{};
-    for (const PrefixIndex& p : prefixes) {
-      const auto fi = static_cast<unsigned>(p.field);
-      if (!(fields & (1U << fi))) continue;
-      // Fields with a prefix mask were already tried against the global trie.
-      if (fi < kTrieFields && plen[fi] != kNoPlen) continue;
-      const u128 x = p.reduce(k);
-      const auto it = std::lower_bound(p.sorted.begin(), p.sorted.end(), x);
-      if (it != p.sorted.end() && *it == x) continue;  // present: this field proves nothing
-      unsigned d = 0;
-      if (it != p.sorted.end()) d = std::max<unsigned>(d, lcp(x, *it));
-      if (it != p.sorted.begin()) d = std::max<unsigned>(d, lcp(x, *(it - 1)));
-      unsigned k_bits = std::min<unsigned>(d + 1, p.n_bits);
-      const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(p.field)];
-      std::array<std::uint64_t, 2> bits{};
-      unsigned cost = 0;
-      for (unsigned part = 0; part < pi.n_parts; ++part) {
-        const unsigned n = std::popcount(p.mask[part]);
-        bits[part] = first_bits(p.mask[part], std::min(n, k_bits));
-        k_bits -= std::min(n, k_bits);
-        cost += std::popcount(bits[part] & ~wc.w[pi.word[part]]);
-      }
-      if (cost < best_cost) {
-        best_cost = cost;
-        best = &p;
-        best_bits = bits;
-      }
-    }
-    if (best == nullptr) {
-      unwildcard(wc, miss_end);
-      return;
-    }
-    const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(best->field)];
-    for (unsigned part = 0; part < pi.n_parts; ++part) wc.w[pi.word[part]] |= best_bits[part];
-  }
-
-  [[nodiscard]] std::size_t memory() const {
-    std::size_t n = sizeof(*this) + slots.capacity() * sizeof(Slot) + values.capacity() * 8 +
-                    hits.capacity() * sizeof(Hit);
-    for (const auto& s : stage_sets) n += s.capacity() * 8;
-    for (const auto& p : prefixes) n += sizeof(p) + p.sorted.capacity() * sizeof(u128);
-    return n;
-  }
-
- private:
-  static unsigned lcp(u128 a, u128 b) {
-    const u128 x = a ^ b;
-    if (x == 0) return 128;
-    const auto hi = static_cast<std::uint64_t>(x >> 64);
-    return hi ? std::countl_zero(hi) : 64 + std::countl_zero(static_cast<std::uint64_t>(x));
-  }
-};
-
-// ---------------------------------------------------------------------------------------
-// Writer-side subtable: all rules with one mask, mutable, never seen by readers.
-
-class WriterSubtable {
- public:
-  explicit WriterSubtable(const FlowKey& mask) : mask_(mask) {
-    for (std::size_t s = 0; s < kStages; ++s) {
-      bool any = false;
-      for (std::size_t i = kStageBegin[s]; i < kStageBegin[s + 1]; ++i) {
-        if (mask.w[i] == 0) continue;
-        words_.push_back(static_cast<std::uint8_t>(i));
-        any = true;
-      }
-      if (any) stage_end_.push_back(static_cast<std::uint8_t>(words_.size()));
-    }
-    slots_.assign(8, 0);
-  }
-
-  // Adds a rule with this (normalized) value; errc::file_exists on a duplicate.
-  std::error_code insert(const FlowKey& value, std::int32_t priority, std::uint64_t cookie) {
-    const std::uint64_t h = hash(value);
-    std::size_t slot = 0;
-    const std::int64_t e = find(value, h, &slot);
-    if (e < 0) {
-      if ((best_.size() + 1) * 2 > slots_.size()) {
-        grow();
-        (void)find(value, h, &slot);
-      }
-      const auto idx = static_cast<std::uint32_t>(best_.size());
-      for (std::uint8_t w : words_) vals_.push_back(value.w[w]);
-      best_.push_back({priority, cookie});
-      hash_.push_back(h);
-      slots_[slot] = idx + 1;
-    } else {
-      const auto idx = static_cast<std::uint32_t>(e);
-      Hit& best = best_[idx];
-      if (best.priority == priority) return std::make_error_code(std::errc::file_exists);
-      if (auto it = more_.find(idx); it != more_.end()) {
-        for (const Hit& x : it->second)
-          if (x.priority == priority) return std::make_error_code(std::errc::file_exists);
-      }
-      std::vector<Hit>& more = more_[idx];
-      Hit add{priority, cookie};
-      if (priority > best.priority) std::swap(add, best);
-      more.insert(std::find_if(more.begin(), more.end(),
-                               [&](const Hit& x) { return x.priority < add.priority; }),
-                  add);
-    }
-    ++n_rules;
-    return {};
-  }
-
-  // Removes the rule with this value and priority; returns its cookie.
-  std::optional<std::uint64_t> remove(const FlowKey& value, std::int32_t priority) {
-    std::size_t slot = 0;
-    const std::int64_t e = find(value, hash(value), &slot);
-    if (e < 0) return std::nullopt;
-    const auto idx = static_cast<std::uint32_t>(e);
-    auto more = more_.find(idx);
-    std::uint64_t cookie = 0;
-    if (best_[idx].priority == priority) {
-      cookie = best_[idx].cookie;
-      if (more == more_.end()) {
-        erase_entry(idx, slot);
-      } else {
-        best_[idx] = more->second.front();
-        more->second.erase(more->second.begin());
-        if (more->second.empty()) more_.erase(more);
-      }
-    } else {
-      if (more == more_.end()) return std::nullopt;
-      auto it = std::find_if(more->second.begin(), more->second.end(),
-                             [&](const Hit& x) { return x.priority == priority; });
-      if (it == more->second.end()) return std::nullopt;
-      cookie = it->cookie;
-      more->second.erase(it);
-      if (more->second.empty()) more_.erase(more);
-    }
-    --n_rules;
-    return cookie;
-  }
-
-  std::size_t n_rules = 0;
-  bool dirty = false;
-  std::shared_ptr<const SubtableSnap> snap;  // the last one built
-
-  [[nodiscard]] std::size_t memory() const {
-    std::size_t n = sizeof(*this) + vals_.capacity() * 8 + best_.capacity() * sizeof(Hit) +
-                    hash_.capacity() * 8 + slots_.capacity() * 4;
-    for (const auto& [e, v] : more_) n += 48 + v.capacity() * sizeof(Hit);
-    return n;
-  }
-
-  std::shared_ptr<const SubtableSnap> build(const Config& cfg) const {
-    auto s = std::make_shared<SubtableSnap>();
-    s->n_words = static_cast<std::uint8_t>(words_.size());
-    s->n_stages = static_cast<std::uint8_t>(stage_end_.size());
-    for (std::size_t i = 0; i < words_.size(); ++i) {
-      s->word_idx[i] = words_[i];
-      s->word_mask[i] = mask_.w[words_[i]];
-    }
-    for (std::size_t i = 0; i < stage_end_.size(); ++i) s->stage_end[i] = stage_end_[i];
-    const std::size_t n = best_.size();
-    s->values = vals_;
-    s->hits = best_;
-    for (const Hit& h : best_) s->max_priority = std::max(s->max_priority, h.priority);
-    // The entry table.
-    s->slots.assign(table_size(n), SubtableSnap::Slot{0, 0});
-    s->slot_mask = s->slots.size() - 1;
-    if (cfg.staged) {
-      for (std::size_t st = 0; st + 1 < stage_end_.size(); ++st)
-        s->stage_sets[st].assign(table_size(n), 0);
-    }
-    for (std::size_t e = 0; e < n; ++e) {
-      if (cfg.staged && stage_end_.size() > 1) {
-        const std::uint64_t* v = &s->values[e * words_.size()];
-        std::uint64_t h = kSeed;
-        std::size_t wi = 0;
-        for (std::size_t st = 0; st + 1 < stage_end_.size(); ++st) {
-          for (; wi < stage_end_[st]; ++wi) h = mix(h, v[wi]);
-          insert_set(s->stage_sets[st], finish(h));
-        }
-      }
-      const std::uint64_t f = hash_[e];
-      for (std::size_t i = f & s->slot_mask;; i = (i + 1) & s->slot_mask) {
-        if (s->slots[i].idx == 0) {
-          s->slots[i] = {static_cast<std::uint32_t>(f >> 32), static_cast<std::uint32_t>(e + 1)};
-          break;
-        }
-      }
-    }
-    // Prefix indices over the fields this subtable masks.
-    for (unsigned f = 0; f < static_cast<unsigned>(PrefixField::kCount); ++f) {
-      if (!(cfg.prefix_fields & (1U << f))) continue;
-      const PrefixFieldInfo& pi = kPrefixInfo[f];
-      PrefixIndex p{static_cast<PrefixField>(f), 0, {}, {}};
-      unsigned nb = 0;
-      for (unsigned part = 0; part < pi.n_parts; ++part) {
-        p.mask[part] = mask_.w[pi.word[part]] & pi.bits[part];
-        nb += std::popcount(p.mask[part]);
-      }
-      if (nb == 0) continue;
-      p.n_bits = static_cast<std::uint8_t>(nb);
-      if (f < kTrieFields) {
-        // A prefix mask: the field's top nb bits, across its parts.
-        unsigned width = 0;
-        u128 m = 0;
-        for (unsigned part = 0; part < pi.n_parts; ++part) {
-          const unsigned w = std::popcount(pi.bits[part]);
-          width += w;
-          m = (m << w) | extract(p.mask[part], pi.bits[part]);
-        }
-        m <<= 128 - width;
-        const u128 want = ~u128{0} << (128 - nb);
-        if (m == want) {
-          // The global trie covers it: Snapshot::build_tries reads the values directly.
-          s->plen[f] = static_cast<std::uint8_t>(nb);
-          continue;
-        }
-      }
-      p.sorted.reserve(n);
-      FlowKey k;
-      for (std::size_t e = 0; e < n; ++e) {
-        for (std::size_t i = 0; i < words_.size(); ++i)
-          k.w[words_[i]] = s->values[e * words_.size() + i];
-        p.sorted.push_back(p.reduce(k));
-      }
-      std::sort(p.sorted.begin(), p.sorted.end());
-      p.sorted.erase(std::unique(p.sorted.begin(), p.sorted.end()), p.sorted.end());
-      p.sorted.shrink_to_fit();
-      s->prefixes.push_back(std::move(p));
-    }
-    return s;
-  }
-
- private:
-  static void insert_set(std::vector<std::uint64_t>& set, std::uint64_t f) {
-    const std::uint64_t m = set.size() - 1;
-    f |= 1;
-    for (std::size_t i = f & m;; i = (i + 1) & m) {
-      if (set[i] == f) return;
-      if (set[i] == 0) {
-        set[i] = f;
-        return;
-      }
-    }
-  }
-
-  // The hash of a value's mask words: the same chain SubtableSnap::find computes.
-  [[nodiscard]] std::uint64_t hash(const FlowKey& value) const {
-    std::uint64_t h = kSeed;
-    for (std::uint8_t w : words_) h = mix(h, value.w[w]);
-    return finish(h);
-  }
-  // The entry with this value, or -1; *slot = its slot, or the empty slot that ends the probe.
-  std::int64_t find(const FlowKey& value, std::uint64_t h, std::size_t* slot) const {
-    const std::size_t m = slots_.size() - 1;
-    const std::size_t nw = words_.size();
-    for (std::size_t i = h & m;; i = (i + 1) & m) {
-      const std::uint32_t e = slots_[i];
-      if (e == 0) {
-        *slot = i;
-        return -1;
-      }
-      if (hash_[e - 1] != h) continue;
-      bool eq = true;
-      for (std::size_t j = 0; j < nw; ++j) eq &= vals_[(e - 1) * nw + j] == value.w[words_[j]];
-      if (eq) {
-        *slot = i;
-        return e - 1;
-      }
-    }
-  }
-  void grow() {
-    slots_.assign(slots_.size() * 2, 0);
-    const std::size_t m = slots_.size() - 1;
-    for (std::size_t e = 0; e < best_.size(); ++e) {
-      std::size_t i = hash_[e] & m;
-      while (slots_[i] != 0) i = (i + 1) & m;
-      slots_[i] = static_cast<std::uint32_t>(e + 1);
-    }
-  }
-  // Deletes entry idx held in `slot`: backward-shift deletion in the probe sequence, then
-  // the last entry moves into idx's place.
-  void erase_entry(std::uint32_t idx, std::size_t slot) {
-    const std::size_t m = slots_.size() - 1;
-    std::size_t hole = slot;
-    for (std::size_t i = (hole + 1) & m; slots_[i] != 0; i = (i + 1) & m) {
-      const std::size_t home = hash_[slots_[i] - 1] & m;
-      // Move i back into the hole unless its home lies cyclically in (hole, i].
-      const bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
-      if (stays) continue;
-      slots_[hole] = slots_[i];
-      hole = i;
-    }
-    slots_[hole] = 0;
-    const auto last = static_cast<std::uint32_t>(best_.size() - 1);
-    const std::size_t nw = words_.size();
-    if (idx != last) {
-      std::size_t i = hash_[last] & m;
-      while (slots_[i] != last + 1) i = (i + 1) & m;
-      slots_[i] = idx + 1;
-      std::copy_n(vals_.begin() + static_cast<std::ptrdiff_t>(last * nw), nw,
-                  vals_.begin() + static_cast<std::ptrdiff_t>(idx * nw));
-      best_[idx] = best_[last];
-      hash_[idx] = hash_[last];
-      auto more = more_.find(last);
-      if (more != more_.end()) {
-        more_[idx] = std::move(more->second);
-        more_.erase(last);
-      }
-    }
-    vals_.resize(vals_.size() - nw);
-    best_.pop_back();
-    hash_.pop_back();
-  }
-
-  FlowKey mask_;
-  std::vector<std::uint8_t> words_;      // words with mask bits, in stage order
-  std::vector<std::uint8_t> stage_end_;  // end of each nonempty stage in words_
-  std::vector<std::uint64_t> vals_;      // the masked words of each entry (words_.size() each)
-  std::vector<Hit> best_;                // each entry's highest-priority rule
-  std::vector<std::uint64_t> hash_;      // each entry's hash
-  std::unordered_map<std::uint32_t, std::vector<Hit>> more_;  // other rules, priority-descending
-  std::vector<std::uint32_t> slots_;  // open addressing over entries: index + 1, 0 = empty
-};
-
-// ---------------------------------------------------------------------------------------
-// Snapshot: one published version.
-
-class Snapshot {
+// The subtables of one published version in lookup order, with the tries that filter
+// them. Immutable once published; consecutive versions share it until a subtable appears,
+// goes, or raises its maximum priority, or a trie is rebuilt.
+class Order {
  public:
   struct Ref {
     std::int32_t max_priority;
-    std::array<std::uint8_t, kTrieFields> plen;  // copy of sub->plen, for a cache-friendly scan
-    const SubtableSnap* sub;
+    std::array<std::uint8_t, kTrieFields> plen;  // copy of sub->plen(), for a cache-friendly scan
+    const Subtable* sub;
   };
-  std::uint64_t version = 1;
-  std::vector<Ref> order;  // sorted by max_priority, descending
-  std::vector<std::shared_ptr<const SubtableSnap>> owners;
-  std::array<PrefixTrie, kTrieFields> tries{PrefixTrie(32), PrefixTrie(32), PrefixTrie(128),
-                                            PrefixTrie(128)};
+  std::vector<Ref> order;                                            // see build_buckets()
+  std::array<std::shared_ptr<const PrefixTrie>, kTrieFields> tries;  // null: field unused
   std::vector<std::uint8_t> active;  // trie fields that some subtable can be skipped on
 
-  void build_tries() {
-    // The first active field decides the buckets and carries the proofs of rejected
-    // buckets. Source first measured 2-10% fewer instructions per lookup than destination
-    // first on the ClassBench 10k sets, with the same un-wildcarded bits.
-    for (unsigned f = 0; f < kTrieFields; ++f) {
-      bool any = false;
-      for (const auto& s : owners) {
-        if (s->plen[f] == kNoPlen) continue;
-        any = true;
-        FlowKey k;  // words outside the subtable's mask stay zero
-        const std::size_t nw = s->n_words;
-        for (std::size_t e = 0; e < s->hits.size(); ++e) {
-          for (std::size_t i = 0; i < nw; ++i) k.w[s->word_idx[i]] = s->values[e * nw + i];
-          tries[f].insert(trie_key(k, f), s->plen[f]);  // values are already masked
-        }
-      }
-      if (any) {
-        tries[f].build();
-        active.push_back(static_cast<std::uint8_t>(f));
-      }
-    }
-  }
-
-  static u128 trie_key(const FlowKey& k, unsigned f) {
-    switch (f) {
-      case 0:
-        return u128{k.w[12] >> 32} << 96;
-      case 1:
-        return u128{k.w[12] & 0xffffffff} << 96;
-      case 2:
-        return (u128{k.w[13]} << 64) | k.w[14];
-      default:
-        return (u128{k.w[15]} << 64) | k.w[16];
-    }
-  }
   // ORs the first n bits of trie field f into wc.
   static void unwildcard_prefix(FlowKey& wc, unsigned f, unsigned n) {
     if (n == 0) return;
@@ -610,7 +113,7 @@ class Snapshot {
     return v;
   }
 
-  std::optional<Hit> lookup(const FlowKey& key, FlowKey* wc, const Config& cfg) const {
+  std::optional<Hit> lookup(const FlowKey& key, FlowKey* wc, const Config& cfg, Version v) const {
     // Per active trie field: the prefix lengths that match (pm[f], bit p; bit kNoPlen is
     // always set) and the leading bits a rejection depends on: a subtable whose length p
     // on a field does not match is rejected, and min(bits, p) bits prove it.
@@ -619,7 +122,7 @@ class Snapshot {
     std::array<unsigned, kTrieFields + 1> depth{};
     for (std::uint8_t f : active) {
       PrefixTrie::Plens plens;
-      tries[f].lookup(trie_key(key, f), &plens, &depth[f]);
+      tries[f]->lookup(trie_key(key, f), &plens, &depth[f]);
       pm[f] = {plens[0], plens[1], plens[2], 1ULL << 63};
     }
     static_assert(kNoPlen == 255);
@@ -668,7 +171,7 @@ class Snapshot {
     // chosen at the end, once the trie bits are in wc, so that bits needed anyway count
     // as free.
     struct Missed {
-      const SubtableSnap* sub;
+      const Subtable* sub;
       unsigned miss_end;
     };
     Missed missed[64];  // NOLINT(cppcoreguidelines-avoid-c-arrays): left uninitialized
@@ -693,15 +196,14 @@ class Snapshot {
         need[reject] = std::max(need[reject], reject_bits);
         return;
       }
-      const SubtableSnap* sub = r.sub;
+      const Subtable* sub = r.sub;
       unsigned miss_end = 0;
-      const std::int64_t e = sub->find(key, cfg.staged, &miss_end);
-      if (e >= 0) {
-        const Hit& h = sub->hits[static_cast<std::size_t>(e)];
-        if (wc) sub->unwildcard(*wc, sub->n_words);
-        if (h.priority > best_prio) {
-          best = &h;
-          best_prio = h.priority;
+      const Hit* h = sub->find(key, v, cfg.staged, &miss_end);
+      if (h != nullptr) {
+        if (wc) sub->unwildcard(*wc, sub->n_words());
+        if (h->priority > best_prio) {
+          best = h;
+          best_prio = h->priority;
         }
       } else if (wc) {
         if (n_missed < std::size(missed))
@@ -774,6 +276,13 @@ class Snapshot {
   }
 };
 
+// One published version: what a reader loads with one atomic load.
+class Snapshot {
+ public:
+  Version version = 1;
+  std::shared_ptr<const Order> order = std::make_shared<const Order>();
+};
+
 // ---------------------------------------------------------------------------------------
 // Classifier.
 
@@ -784,7 +293,7 @@ Classifier::Classifier(Config config) : config_(config) {
 
 Classifier::~Classifier() = default;
 
-WriterSubtable* Classifier::writer_subtable(const FlowKey& mask) {
+Subtable* Classifier::writer_subtable(const FlowKey& mask) {
   // Consecutive flow_mods often share a mask: try the last subtable before hashing.
   if (last_.second != nullptr && *last_.first == mask) return last_.second;
   auto it = subtables_.find(mask);
@@ -793,22 +302,33 @@ WriterSubtable* Classifier::writer_subtable(const FlowKey& mask) {
   return last_.second;
 }
 
+void Classifier::note_change(Subtable& st) {
+  if (st.listed) return;
+  st.listed = true;
+  changed_.push_back(&st);
+}
+
 std::error_code Classifier::insert(const Match& match, std::int32_t priority,
                                    std::uint64_t cookie) {
   Match m = match;
   m.normalize();
-  WriterSubtable* found = writer_subtable(m.mask);
+  Subtable* found = writer_subtable(m.mask);
   if (found == nullptr) {
-    auto it = subtables_.emplace(m.mask, std::make_unique<WriterSubtable>(m.mask)).first;
+    auto it = subtables_.emplace(m.mask, std::make_unique<Subtable>(m.mask, config_)).first;
     found = it->second.get();
     last_ = {&it->first, found};
   }
-  WriterSubtable& ws = *found;
-  if (std::error_code ec = ws.insert(m.value, priority, cookie)) return ec;
+  Subtable& st = *found;
+  const Version next = owned_->version + 1;
+  if (std::error_code ec = st.insert(m.value, priority, cookie, next, &retired_)) return ec;
   ++n_rules_;
-  if (!ws.dirty) {
-    ws.dirty = true;
-    dirty_.push_back(&ws);
+  note_change(st);
+  // Tries may hold more prefixes than the visible rules have, never fewer: add first.
+  for (unsigned f = 0; f < kTrieFields; ++f) {
+    if (st.plen()[f] == kNoPlen) continue;
+    TrieState& ts = tries_[f];
+    ++ts.prefixes;
+    ts.dirty = true;
   }
   return {};
 }
@@ -823,71 +343,118 @@ std::optional<std::uint64_t> Classifier::replace(const Match& match, std::int32_
 std::optional<std::uint64_t> Classifier::remove(const Match& match, std::int32_t priority) {
   Match m = match;
   m.normalize();
-  WriterSubtable* found = writer_subtable(m.mask);
+  Subtable* found = writer_subtable(m.mask);
   if (found == nullptr) return std::nullopt;
-  WriterSubtable& ws = *found;
-  const std::optional<std::uint64_t> cookie = ws.remove(m.value, priority);
+  Subtable& st = *found;
+  const std::optional<std::uint64_t> cookie =
+      st.remove(m.value, priority, owned_->version + 1, &retired_);
   if (!cookie) return std::nullopt;
   --n_rules_;
-  if (!ws.dirty) {
-    ws.dirty = true;
-    dirty_.push_back(&ws);
-  }
+  note_change(st);
+  for (unsigned f = 0; f < kTrieFields; ++f)
+    if (st.plen()[f] != kNoPlen) ++tries_[f].stale;  // left in the trie until a rebuild
   return cookie;
 }
 
-std::uint64_t Classifier::publish() {
-  if (dirty_.empty()) return owned_->version;
-  bool removed_subtable = false;
-  for (WriterSubtable* ws : dirty_) {
-    ws->dirty = false;
-    if (ws->n_rules == 0) {
-      ws->snap.reset();
-      removed_subtable = true;
-    } else {
-      ws->snap = ws->build(config_);
-    }
+// Rebuilds trie f from the live rules of every subtable with a prefix mask on it.
+void Classifier::rebuild_trie(unsigned f) {
+  TrieState& ts = tries_[f];
+  auto t = std::make_shared<PrefixTrie>(kTrieWidth[f]);
+  std::size_t n = 0;
+  for (const auto& [mask, st] : subtables_) {
+    const unsigned plen = st->plen()[f];
+    if (plen == kNoPlen || st->n_rules == 0) continue;
+    st->for_each_live_value([&](const FlowKey& v) {
+      t->insert(trie_key(v, f), plen);  // values are already masked
+      ++n;
+    });
   }
-  dirty_.clear();
-  auto next = std::make_shared<Snapshot>();
-  next->version = owned_->version + 1;
-  next->owners.reserve(subtables_.size());
-  for (auto it = subtables_.begin(); it != subtables_.end();) {
-    if (!it->second->snap) {
-      if (last_.second == it->second.get()) last_ = {nullptr, nullptr};
-      it = subtables_.erase(it);
+  t->build();
+  ts.trie = n == 0 ? nullptr : std::move(t);
+  ts.prefixes = n;
+  ts.stale = 0;
+  ts.dirty = false;
+}
+
+std::uint64_t Classifier::publish() {
+  const std::shared_ptr<const Order>& cur = owned_->order;
+  if (changed_.empty()) return owned_->version;
+  const Version next = owned_->version + 1;
+  bool new_order = false;
+  std::size_t stale_max = 0;
+  for (Subtable* st : changed_) {
+    st->listed = false;
+    if (st->n_rules == 0) {
+      new_order = true;
       continue;
     }
-    next->owners.push_back(it->second->snap);
-    ++it;
+    st->compact(next, &retired_);
+    if (!st->in_order || st->max_bound > st->published_max) new_order = true;
+    if (st->max_stale) ++stale_max;
   }
-  (void)removed_subtable;
-  next->order.reserve(next->owners.size());
-  for (const auto& s : next->owners) next->order.push_back({s->max_priority, s->plen, s.get()});
-  next->build_tries();
-  next->build_buckets();
+  changed_.clear();
+  // Bounds left high by removals only cost early exits: refresh them with the order.
+  if (stale_max > cur->order.size() / 8) new_order = true;
+  for (unsigned f = 0; f < kTrieFields; ++f) {
+    TrieState& ts = tries_[f];
+    if (ts.dirty || ts.stale > std::max<std::size_t>(64, ts.prefixes / 2)) {
+      rebuild_trie(f);
+      new_order = true;
+    }
+  }
+  auto snap = std::make_shared<Snapshot>();
+  snap->version = next;
+  if (!new_order) {
+    snap->order = cur;
+  } else {
+    auto order = std::make_shared<Order>();
+    order->order.reserve(subtables_.size());
+    for (auto it = subtables_.begin(); it != subtables_.end();) {
+      Subtable& st = *it->second;
+      if (st.n_rules == 0) {
+        if (last_.second == &st) last_ = {nullptr, nullptr};
+        retired_.push_back(std::shared_ptr<const Subtable>(std::move(it->second)));
+        it = subtables_.erase(it);
+        continue;
+      }
+      if (st.max_stale) st.recompute_max();
+      st.in_order = true;
+      st.published_max = st.max_bound;
+      order->order.push_back({st.max_bound, st.plen(), &st});
+      ++it;
+    }
+    for (unsigned f = 0; f < kTrieFields; ++f) {
+      order->tries[f] = tries_[f].trie;
+      if (order->tries[f]) order->active.push_back(static_cast<std::uint8_t>(f));
+    }
+    order->build_buckets();
+    snap->order = std::move(order);
+  }
   std::shared_ptr<const Snapshot> old = std::move(owned_);
-  owned_ = std::move(next);
+  owned_ = std::move(snap);
   current_.store(owned_.get());
   Epoch::global().synchronize();
-  old.reset();  // no reader can still see it; frees subtable snapshots only it held
+  old.reset();       // no reader can still see it
+  retired_.clear();  // nor what was unlinked before the store
   return owned_->version;
 }
 
 Stats Classifier::stats() const {
   Stats st;
   st.rules = n_rules_;
-  st.subtables = owned_->order.size();
-  st.memory_bytes = sizeof(*this) + subtables_.bucket_count() * sizeof(void*);
-  for (const auto& [mask, ws] : subtables_) st.memory_bytes += sizeof(FlowKey) + ws->memory();
-  for (const auto& s : owned_->owners) st.memory_bytes += s->memory();
-  for (const auto& t : owned_->tries) st.memory_bytes += t.memory();
+  st.subtables = owned_->order->order.size();
+  st.memory_bytes = sizeof(*this) + subtables_.bucket_count() * sizeof(void*) +
+                    owned_->order->order.capacity() * sizeof(Order::Ref);
+  for (const auto& [mask, s] : subtables_) st.memory_bytes += sizeof(FlowKey) + 16 + s->memory();
+  for (const auto& t : tries_)
+    if (t.trie) st.memory_bytes += t.trie->memory();
   return st;
 }
 
 std::optional<Hit> Classifier::lookup(const FlowKey& key, FlowKey* wc) const {
   Epoch::ReadGuard guard;
-  return current_.load()->lookup(key, wc, config_);
+  const Snapshot* s = current_.load();
+  return s->order->lookup(key, wc, config_, s->version);
 }
 
 std::uint64_t Classifier::version() const {

@@ -74,6 +74,7 @@
 // contract on every lookup; a TSan-built test runs readers against a publishing writer.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -111,7 +112,10 @@ struct Stats {
 };
 
 class Snapshot;
-class WriterSubtable;
+class PrefixTrie;
+namespace detail {
+class Subtable;
+}
 
 struct FlowKeyHash {
   std::size_t operator()(const FlowKey& k) const noexcept;
@@ -151,14 +155,24 @@ class Classifier {
   [[nodiscard]] std::uint64_t version() const;
 
  private:
+  struct TrieState {
+    std::shared_ptr<PrefixTrie> trie;  // null while no subtable has a prefix on the field
+    std::size_t prefixes = 0;          // added since the last rebuild, or rebuilt with
+    std::size_t stale = 0;             // removed since the last rebuild (still in the trie)
+    bool dirty = false;                // rules added since the last rebuild
+  };
   Config config_;
   // Writer-only state.
-  std::unordered_map<FlowKey, std::unique_ptr<WriterSubtable>, FlowKeyHash> subtables_;
-  std::vector<WriterSubtable*> dirty_;  // changed since the last publish
-  std::pair<const FlowKey*, WriterSubtable*> last_{nullptr, nullptr};  // last one used
-  WriterSubtable* writer_subtable(const FlowKey& mask);
+  std::unordered_map<FlowKey, std::unique_ptr<detail::Subtable>, FlowKeyHash> subtables_;
+  std::vector<detail::Subtable*> changed_;  // changed since the last publish
+  std::pair<const FlowKey*, detail::Subtable*> last_{nullptr, nullptr};  // last one used
+  std::array<TrieState, 4> tries_;                    // ipv4_src, ipv4_dst, ipv6_src, ipv6_dst
+  std::vector<std::shared_ptr<const void>> retired_;  // unlinked, freed after a grace period
   std::size_t n_rules_ = 0;
   std::shared_ptr<const Snapshot> owned_;  // keeps the published snapshot alive
+  detail::Subtable* writer_subtable(const FlowKey& mask);
+  void note_change(detail::Subtable& st);
+  void rebuild_trie(unsigned f);
   // Read by all readers.
   std::atomic<const Snapshot*> current_{nullptr};
 };

@@ -1,0 +1,571 @@
+// See subtable.h. This file: the Table layout, the reader's find and miss proofs, and the
+// writer's in-place appends, retirements and rebuilds.
+#include "classifier/subtable.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace vsw::classifier::detail {
+namespace {
+
+// Appends since the last build that a subtable with prefix indices scans unsorted.
+constexpr std::uint32_t kMaxUnsorted = 32;
+
+std::size_t table_size(std::size_t n) {
+  return std::bit_ceil(std::max<std::size_t>(2 * n, 4));
+}
+
+// The bits of v selected by m, packed, most significant first (a software pext).
+inline std::uint64_t extract(std::uint64_t v, std::uint64_t m) {
+  if (m == 0) return 0;
+  const int low = std::countr_zero(m);
+  const std::uint64_t run = m >> low;
+  if ((run & (run + 1)) == 0) return (v & m) >> low;  // contiguous mask: the common case
+  std::uint64_t out = 0;
+  for (std::uint64_t b = std::bit_floor(m); b != 0; b >>= 1) {
+    if (m & b) out = (out << 1) | ((v & b) ? 1 : 0);
+  }
+  return out;
+}
+// The k most significant set bits of m.
+inline std::uint64_t first_bits(std::uint64_t m, unsigned k) {
+  while (static_cast<unsigned>(std::popcount(m)) > k) m &= m - 1;
+  return m;
+}
+unsigned lcp(u128 a, u128 b) {
+  const u128 x = a ^ b;
+  if (x == 0) return 128;
+  const auto hi = static_cast<std::uint64_t>(x >> 64);
+  return hi ? std::countl_zero(hi) : 64 + std::countl_zero(static_cast<std::uint64_t>(x));
+}
+
+// Open addressing over partial hashes (| 1, so 0 means empty).
+bool set_contains(const std::atomic<std::uint64_t>* set, std::uint64_t mask, std::uint64_t f) {
+  f |= 1;
+  for (std::size_t i = f & mask;; i = (i + 1) & mask) {
+    const std::uint64_t x = set[i].load(std::memory_order_relaxed);
+    if (x == f) return true;
+    if (x == 0) return false;
+  }
+}
+void set_insert(std::atomic<std::uint64_t>* set, std::uint64_t mask, std::uint64_t f) {
+  f |= 1;
+  for (std::size_t i = f & mask;; i = (i + 1) & mask) {
+    const std::uint64_t x = set[i].load(std::memory_order_relaxed);
+    if (x == f) return;
+    if (x == 0) {
+      set[i].store(f, std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+u128 trie_key(const FlowKey& k, unsigned f) {
+  switch (f) {
+    case 0:
+      return u128{k.w[12] >> 32} << 96;
+    case 1:
+      return u128{k.w[12] & 0xffffffff} << 96;
+    case 2:
+      return (u128{k.w[13]} << 64) | k.w[14];
+    default:
+      return (u128{k.w[15]} << 64) | k.w[16];
+  }
+}
+
+// A field on which misses can be proved from the sorted set of the entries' values reduced
+// to the subtable's mask bits on it: the transport ports, and address fields whose mask is
+// not a prefix (those with a prefix mask use the classifier's tries).
+struct Subtable::PrefixIndex {
+  PrefixField field;
+  std::uint8_t n_bits;                  // mask bits of the field in this subtable
+  std::array<std::uint64_t, 2> mask{};  // the subtable's mask on the field's parts
+  std::array<std::uint8_t, 2> pos{};    // each part's word among the entry's value words
+
+  [[nodiscard]] u128 reduce(const std::uint64_t* w0, const std::uint64_t* w1) const {
+    const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(field)];
+    u128 out = 0;
+    const std::uint64_t* w[2] = {w0, w1};  // NOLINT(cppcoreguidelines-avoid-c-arrays)
+    for (unsigned p = 0; p < pi.n_parts; ++p) {
+      const int n = std::popcount(mask[p]);
+      if (n == 0) continue;
+      out = (n == 64 ? out << 64 : out << n) | extract(*w[p], mask[p]);
+    }
+    return out << (128 - n_bits);
+  }
+  [[nodiscard]] u128 reduce_key(const FlowKey& k) const {
+    const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(field)];
+    return reduce(&k.w[pi.word[0]], &k.w[pi.word[1]]);
+  }
+  [[nodiscard]] u128 reduce_entry(const std::uint64_t* v) const {
+    return reduce(&v[pos[0]], &v[pos[1]]);
+  }
+};
+
+struct Subtable::Table {
+  struct Meta {
+    Hit hit;
+    Version from;                // first version that sees the entry
+    std::atomic<Version> until;  // first version that no longer does
+  };
+  std::uint32_t capacity = 0;   // entries
+  std::uint32_t used = 0;       // entries written (writer)
+  std::uint32_t sorted_n = 0;   // entries covered by `sorted`
+  std::uint64_t slot_mask = 0;  // slots and stage sets have slot_mask + 1 words
+  std::unique_ptr<std::atomic<std::uint64_t>[]> slots;  // (tag << 32) | (entry + 1); 0 = empty
+  std::array<std::unique_ptr<std::atomic<std::uint64_t>[]>, kStages - 1> stage_sets;
+  std::unique_ptr<std::uint64_t[]> values;  // n_words per entry
+  std::unique_ptr<Meta[]> meta;
+  std::vector<std::vector<u128>> sorted;  // per prefix index: reduced values, sorted, unique
+
+  Table(std::uint32_t cap, unsigned n_words, unsigned n_sets, std::size_t n_prefixes)
+      : capacity(cap), slot_mask(table_size(cap) - 1) {
+    slots = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
+    for (unsigned s = 0; s < n_sets; ++s)
+      stage_sets[s] = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
+    values = std::make_unique<std::uint64_t[]>(std::size_t{cap} * n_words);
+    meta = std::make_unique<Meta[]>(cap);
+    sorted.resize(n_prefixes);
+  }
+  [[nodiscard]] std::size_t memory(unsigned n_words, unsigned n_sets) const {
+    std::size_t n = sizeof(*this) + (slot_mask + 1) * 8 * (1 + n_sets) +
+                    std::size_t{capacity} * (n_words * 8 + sizeof(Meta));
+    for (const auto& s : sorted) n += sizeof(s) + s.capacity() * sizeof(u128);
+    return n;
+  }
+};
+
+Subtable::Subtable(const FlowKey& mask, const Config& cfg) : staged_(cfg.staged) {
+  for (std::size_t s = 0; s < kStages; ++s) {
+    bool any = false;
+    for (std::size_t i = kStageBegin[s]; i < kStageBegin[s + 1]; ++i) {
+      if (mask.w[i] == 0) continue;
+      word_idx_[n_words_] = static_cast<std::uint8_t>(i);
+      word_mask_[n_words_] = mask.w[i];
+      ++n_words_;
+      any = true;
+    }
+    if (any) stage_end_[n_stages_++] = n_words_;
+  }
+  const auto word_pos = [&](unsigned word) {
+    for (unsigned i = 0; i < n_words_; ++i)
+      if (word_idx_[i] == word) return static_cast<std::uint8_t>(i);
+    return std::uint8_t{0};  // not masked: the part's mask is zero and never read
+  };
+  for (unsigned f = 0; f < static_cast<unsigned>(PrefixField::kCount); ++f) {
+    if (!(cfg.prefix_fields & (1U << f))) continue;
+    const PrefixFieldInfo& pi = kPrefixInfo[f];
+    PrefixIndex p{static_cast<PrefixField>(f), 0, {}, {}};
+    unsigned nb = 0;
+    for (unsigned part = 0; part < pi.n_parts; ++part) {
+      p.mask[part] = mask.w[pi.word[part]] & pi.bits[part];
+      p.pos[part] = word_pos(pi.word[part]);
+      nb += std::popcount(p.mask[part]);
+    }
+    if (nb == 0) continue;
+    p.n_bits = static_cast<std::uint8_t>(nb);
+    if (f < kTrieFields) {
+      // A prefix mask (the field's top nb bits, across its parts) is left to the tries.
+      unsigned width = 0;
+      u128 m = 0;
+      for (unsigned part = 0; part < pi.n_parts; ++part) {
+        const unsigned w = std::popcount(pi.bits[part]);
+        width += w;
+        m = (m << w) | extract(p.mask[part], pi.bits[part]);
+      }
+      m <<= 128 - width;
+      if (m == ~u128{0} << (128 - nb)) {
+        plen_[f] = static_cast<std::uint8_t>(nb);
+        continue;
+      }
+    }
+    prefixes_.push_back(p);
+  }
+  owned_ = std::make_unique<Table>(4, n_words_, n_sets(), prefixes_.size());
+  table_.store(owned_.get(), std::memory_order_release);
+}
+
+Subtable::~Subtable() = default;
+
+// ---------------------------------------------------------------------------------------
+// Readers.
+
+const Hit* Subtable::find(const FlowKey& k, Version v, bool staged, unsigned* miss_end) const {
+  const Table* t = table_.load(std::memory_order_acquire);
+  std::uint64_t h = kSeed;
+  unsigned wi = 0;
+  if (staged) {
+    for (unsigned s = 0; s + 1 < n_stages_; ++s) {
+      for (; wi < stage_end_[s]; ++wi) h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]);
+      if (!set_contains(t->stage_sets[s].get(), t->slot_mask, finish(h))) {
+        *miss_end = wi;
+        return nullptr;
+      }
+    }
+  }
+  for (; wi < n_words_; ++wi) h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]);
+  const std::uint64_t f = finish(h);
+  const std::uint64_t tag = f >> 32;
+  for (std::size_t i = f & t->slot_mask;; i = (i + 1) & t->slot_mask) {
+    const std::uint64_t sl = t->slots[i].load(std::memory_order_acquire);
+    if (sl == 0) break;
+    if ((sl >> 32) != tag) continue;
+    const std::size_t e = static_cast<std::uint32_t>(sl) - 1;
+    const std::uint64_t* val = &t->values[e * n_words_];
+    bool eq = true;
+    for (unsigned j = 0; j < n_words_; ++j) eq &= (k.w[word_idx_[j]] & word_mask_[j]) == val[j];
+    if (!eq) continue;
+    const Table::Meta& m = t->meta[e];
+    if (m.from <= v && v < m.until.load(std::memory_order_relaxed)) return &m.hit;
+  }
+  *miss_end = n_words_;
+  return nullptr;
+}
+
+void Subtable::prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc,
+                          std::uint32_t fields) const {
+  unsigned best_cost = 0;
+  for (unsigned i = 0; i < miss_end; ++i)
+    best_cost += std::popcount(word_mask_[i] & ~wc.w[word_idx_[i]]);
+  if (best_cost == 0) return;
+  const Table* t = table_.load(std::memory_order_acquire);
+  const PrefixIndex* best = nullptr;
+  std::array<std::uint64_t, 2> best_bits{};
+  for (std::size_t pi_idx = 0; pi_idx < prefixes_.size(); ++pi_idx) {
+    const PrefixIndex& p = prefixes_[pi_idx];
+    if (!(fields & (1U << static_cast<unsigned>(p.field)))) continue;
+    // The sorted values of the entries the table was built with, plus those appended since
+    // (a superset of the visible ones: absence from it proves absence).
+    const u128 x = p.reduce_key(k);
+    const std::vector<u128>& sorted = t->sorted[pi_idx];
+    const auto it = std::lower_bound(sorted.begin(), sorted.end(), x);
+    if (it != sorted.end() && *it == x) continue;  // present: this field proves nothing
+    unsigned d = 0;
+    if (it != sorted.end()) d = std::max(d, lcp(x, *it));
+    if (it != sorted.begin()) d = std::max(d, lcp(x, *(it - 1)));
+    bool present = false;
+    for (std::uint32_t e = t->sorted_n; e < t->used; ++e) {
+      const unsigned l = lcp(x, p.reduce_entry(&t->values[std::size_t{e} * n_words_]));
+      if (l >= p.n_bits) {
+        present = true;
+        break;
+      }
+      d = std::max(d, l);
+    }
+    if (present) continue;
+    unsigned k_bits = std::min<unsigned>(d + 1, p.n_bits);
+    const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(p.field)];
+    std::array<std::uint64_t, 2> bits{};
+    unsigned cost = 0;
+    for (unsigned part = 0; part < pi.n_parts; ++part) {
+      const unsigned n = std::popcount(p.mask[part]);
+      bits[part] = first_bits(p.mask[part], std::min(n, k_bits));
+      k_bits -= std::min(n, k_bits);
+      cost += std::popcount(bits[part] & ~wc.w[pi.word[part]]);
+    }
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = &p;
+      best_bits = bits;
+    }
+  }
+  if (best == nullptr) {
+    unwildcard(wc, miss_end);
+    return;
+  }
+  const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(best->field)];
+  for (unsigned part = 0; part < pi.n_parts; ++part) wc.w[pi.word[part]] |= best_bits[part];
+}
+
+// ---------------------------------------------------------------------------------------
+// Writer.
+
+std::uint64_t Subtable::hash(const FlowKey& value) const {
+  std::uint64_t h = kSeed;
+  for (unsigned i = 0; i < n_words_; ++i) h = mix(h, value.w[word_idx_[i]]);
+  return finish(h);
+}
+
+std::int64_t Subtable::find_live(const FlowKey& value, std::uint64_t h) const {
+  const Table& t = *owned_;
+  const std::uint64_t tag = h >> 32;
+  for (std::size_t i = h & t.slot_mask;; i = (i + 1) & t.slot_mask) {
+    const std::uint64_t sl = t.slots[i].load(std::memory_order_relaxed);
+    if (sl == 0) return -1;
+    if ((sl >> 32) != tag) continue;
+    const std::size_t e = static_cast<std::uint32_t>(sl) - 1;
+    if (t.meta[e].until.load(std::memory_order_relaxed) != kForever) continue;
+    bool eq = true;
+    for (unsigned j = 0; j < n_words_; ++j)
+      eq &= t.values[e * n_words_ + j] == value.w[word_idx_[j]];
+    if (eq) return static_cast<std::int64_t>(e);
+  }
+}
+
+std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit& hit, Version from,
+                               Version next, Retired* retired) {
+  {
+    const Table& t = *owned_;
+    if (t.used == t.capacity)
+      rebuild(Resize::kGrow, next, retired);
+    else if (!prefixes_.empty() && t.used - t.sorted_n >= std::max(kMaxUnsorted, t.sorted_n))
+      rebuild(Resize::kKeep, next, retired);  // compact() brings it under kMaxUnsorted
+  }
+  Table& t = *owned_;
+  const std::uint32_t e = t.used++;
+  for (unsigned j = 0; j < n_words_; ++j)
+    t.values[std::size_t{e} * n_words_ + j] = value.w[word_idx_[j]];
+  t.meta[e].hit = hit;
+  t.meta[e].from = from;
+  t.meta[e].until.store(kForever, std::memory_order_relaxed);
+  if (n_sets() != 0) {
+    std::uint64_t ph = kSeed;
+    unsigned wi = 0;
+    for (unsigned s = 0; s + 1 < n_stages_; ++s) {
+      for (; wi < stage_end_[s]; ++wi) ph = mix(ph, value.w[word_idx_[wi]]);
+      set_insert(t.stage_sets[s].get(), t.slot_mask, finish(ph));
+    }
+  }
+  for (std::size_t i = h & t.slot_mask;; i = (i + 1) & t.slot_mask) {
+    if (t.slots[i].load(std::memory_order_relaxed) == 0) {
+      t.slots[i].store(((h >> 32) << 32) | (e + 1), std::memory_order_release);
+      break;
+    }
+  }
+  ++live_;
+  ++ops_;
+  return e;
+}
+
+void Subtable::retire_entry(std::uint32_t e, Version next) {
+  owned_->meta[e].until.store(next, std::memory_order_relaxed);
+  if (next != dead_version_) {  // a publish happened: earlier retirements are droppable now
+    dead_old_ += dead_new_;
+    dead_new_ = 0;
+    dead_version_ = next;
+  }
+  ++dead_new_;
+  --live_;
+  ++ops_;
+}
+
+void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
+  const Table& old = *owned_;
+  const Version published = next - 1;  // what readers may be looking at
+  const auto kept = [&](const Table::Meta& m) {
+    const Version until = m.until.load(std::memory_order_relaxed);
+    return until > published && m.from < until;  // else seen by no reader any more
+  };
+  std::uint32_t n_kept = 0;
+  for (std::uint32_t e = 0; e < old.used; ++e) n_kept += kept(old.meta[e]) ? 1 : 0;
+  std::size_t capacity = 0;
+  switch (resize) {
+    case Resize::kGrow:
+      capacity = std::max<std::size_t>(8, 2 * std::size_t{n_kept});
+      break;
+    case Resize::kKeep:
+      capacity = std::max<std::size_t>(old.capacity, n_kept + kMaxUnsorted + 4);
+      break;
+    case Resize::kCompact:
+      capacity = n_kept + n_kept / 8 + 4;
+      break;
+  }
+  auto t = std::make_unique<Table>(static_cast<std::uint32_t>(capacity), n_words_, n_sets(),
+                                   prefixes_.size());
+  std::unordered_map<std::uint32_t, std::vector<Hit>> more;
+  FlowKey k;
+  for (std::uint32_t e = 0; e < old.used; ++e) {
+    const Table::Meta& m = old.meta[e];
+    if (!kept(m)) continue;
+    const Version until = m.until.load(std::memory_order_relaxed);
+    const std::uint32_t n = t->used++;
+    std::uint64_t* val = &t->values[std::size_t{n} * n_words_];
+    std::copy_n(&old.values[std::size_t{e} * n_words_], n_words_, val);
+    t->meta[n].hit = m.hit;
+    t->meta[n].from = m.from;
+    t->meta[n].until.store(until, std::memory_order_relaxed);
+    if (auto it = more_.find(e); it != more_.end()) more.emplace(n, std::move(it->second));
+    for (unsigned j = 0; j < n_words_; ++j) k.w[word_idx_[j]] = val[j];
+    std::uint64_t ph = kSeed;
+    unsigned wi = 0;
+    if (n_sets() != 0) {
+      for (unsigned s = 0; s + 1 < n_stages_; ++s) {
+        for (; wi < stage_end_[s]; ++wi) ph = mix(ph, k.w[word_idx_[wi]]);
+        set_insert(t->stage_sets[s].get(), t->slot_mask, finish(ph));
+      }
+    }
+    for (; wi < n_words_; ++wi) ph = mix(ph, k.w[word_idx_[wi]]);
+    const std::uint64_t h = finish(ph);
+    for (std::size_t i = h & t->slot_mask;; i = (i + 1) & t->slot_mask) {
+      if (t->slots[i].load(std::memory_order_relaxed) == 0) {
+        t->slots[i].store(((h >> 32) << 32) | (n + 1), std::memory_order_relaxed);
+        break;
+      }
+    }
+  }
+  // The sorted values: a growing or compacting rebuild sorts the kept entries; otherwise the
+  // old array (a superset: dropped entries' values may stay, which only weakens no proof)
+  // is merged with the values appended since it was built.
+  for (std::size_t p = 0; p < prefixes_.size(); ++p) {
+    std::vector<u128>& s = t->sorted[p];
+    std::vector<u128> add;
+    const std::uint32_t from = resize == Resize::kKeep ? old.sorted_n : 0;
+    const Table& src = resize == Resize::kKeep ? old : *t;
+    const std::uint32_t to = resize == Resize::kKeep ? old.used : t->used;
+    add.reserve(to - from);
+    for (std::uint32_t e = from; e < to; ++e)
+      add.push_back(prefixes_[p].reduce_entry(&src.values[std::size_t{e} * n_words_]));
+    std::sort(add.begin(), add.end());
+    if (resize == Resize::kKeep) {
+      s.reserve(old.sorted[p].size() + add.size());
+      std::merge(old.sorted[p].begin(), old.sorted[p].end(), add.begin(), add.end(),
+                 std::back_inserter(s));
+    } else {
+      s = std::move(add);
+    }
+    s.erase(std::unique(s.begin(), s.end()), s.end());
+    s.shrink_to_fit();
+  }
+  t->sorted_n = t->used;
+  more_ = std::move(more);
+  dead_old_ = 0;
+  dead_new_ = 0;
+  for (std::uint32_t e = 0; e < t->used; ++e)
+    dead_new_ += t->meta[e].until.load(std::memory_order_relaxed) != kForever ? 1 : 0;
+  table_.store(t.get(), std::memory_order_release);
+  retired->push_back(std::shared_ptr<const Table>(std::move(owned_)));
+  owned_ = std::move(t);
+}
+
+std::error_code Subtable::insert(const FlowKey& value, std::int32_t priority, std::uint64_t cookie,
+                                 Version next, Retired* retired) {
+  const std::uint64_t h = hash(value);
+  const std::int64_t found = find_live(value, h);
+  const Hit add{priority, cookie};
+  if (found < 0) {
+    append(value, h, add, next, next, retired);
+  } else {
+    const auto e = static_cast<std::uint32_t>(found);
+    Table::Meta& m = owned_->meta[e];
+    if (m.hit.priority == priority) return std::make_error_code(std::errc::file_exists);
+    auto it = more_.find(e);
+    if (it != more_.end()) {
+      for (const Hit& x : it->second)
+        if (x.priority == priority) return std::make_error_code(std::errc::file_exists);
+    }
+    if (priority > m.hit.priority) {
+      // A new best rule: the old best joins the others.
+      std::vector<Hit> others;
+      if (it != more_.end()) {
+        others = std::move(it->second);
+        more_.erase(it);
+      }
+      others.insert(others.begin(), m.hit);
+      if (m.from == next) {
+        m.hit = add;  // not visible to anyone yet: change in place
+        more_[e] = std::move(others);
+      } else {
+        retire_entry(e, next);
+        more_[append(value, h, add, next, next, retired)] = std::move(others);
+      }
+    } else {
+      std::vector<Hit>& others = more_[e];
+      others.insert(std::find_if(others.begin(), others.end(),
+                                 [&](const Hit& x) { return x.priority < priority; }),
+                    add);
+    }
+  }
+  ++n_rules;
+  max_bound = std::max(max_bound, priority);
+  return {};
+}
+
+std::optional<std::uint64_t> Subtable::remove(const FlowKey& value, std::int32_t priority,
+                                              Version next, Retired* retired) {
+  const std::uint64_t h = hash(value);
+  const std::int64_t found = find_live(value, h);
+  if (found < 0) return std::nullopt;
+  const auto e = static_cast<std::uint32_t>(found);
+  Table::Meta& m = owned_->meta[e];
+  auto it = more_.find(e);
+  std::uint64_t cookie = 0;
+  if (m.hit.priority == priority) {
+    cookie = m.hit.cookie;
+    if (it == more_.end()) {
+      retire_entry(e, next);
+    } else {
+      std::vector<Hit> others = std::move(it->second);
+      more_.erase(it);
+      const Hit promoted = others.front();
+      others.erase(others.begin());
+      if (m.from == next) {
+        m.hit = promoted;
+        if (!others.empty()) more_[e] = std::move(others);
+      } else {
+        retire_entry(e, next);
+        const std::uint32_t n = append(value, h, promoted, next, next, retired);
+        if (!others.empty()) more_[n] = std::move(others);
+      }
+    }
+  } else {
+    if (it == more_.end()) return std::nullopt;
+    auto x = std::find_if(it->second.begin(), it->second.end(),
+                          [&](const Hit& r) { return r.priority == priority; });
+    if (x == it->second.end()) return std::nullopt;
+    cookie = x->cookie;
+    it->second.erase(x);
+    if (it->second.empty()) more_.erase(it);
+  }
+  --n_rules;
+  if (priority == max_bound) max_stale = true;
+  if (dead_version_ != next) {
+    dead_old_ += dead_new_;
+    dead_new_ = 0;
+    dead_version_ = next;
+  }
+  if (dead_old_ > std::max<std::uint32_t>(16, live_)) rebuild(Resize::kGrow, next, retired);
+  return cookie;
+}
+
+void Subtable::compact(Version next, Retired* retired) {
+  const Table& t = *owned_;
+  // Shrinking is O(entries), so only after Θ(entries) changes since the last one.
+  if (ops_ >= live_ / 8 + 4 && t.capacity > live_ + live_ / 4 + 8) {
+    rebuild(Resize::kCompact, next, retired);
+    ops_ = 0;
+  } else if (!prefixes_.empty() && t.used - t.sorted_n > kMaxUnsorted) {
+    rebuild(Resize::kKeep, next, retired);  // a batch appended more than readers should scan
+  }
+}
+
+void Subtable::recompute_max() {
+  const Table& t = *owned_;
+  max_bound = std::numeric_limits<std::int32_t>::min();
+  for (std::uint32_t e = 0; e < t.used; ++e) {
+    if (t.meta[e].until.load(std::memory_order_relaxed) == kForever)
+      max_bound = std::max(max_bound, t.meta[e].hit.priority);
+  }
+  max_stale = false;
+}
+
+void Subtable::for_each_live_value(const std::function<void(const FlowKey&)>& fn) const {
+  const Table& t = *owned_;
+  FlowKey k;
+  for (std::uint32_t e = 0; e < t.used; ++e) {
+    if (t.meta[e].until.load(std::memory_order_relaxed) != kForever) continue;
+    for (unsigned j = 0; j < n_words_; ++j)
+      k.w[word_idx_[j]] = t.values[std::size_t{e} * n_words_ + j];
+    fn(k);
+  }
+}
+
+std::size_t Subtable::memory() const {
+  std::size_t n = sizeof(*this) + prefixes_.capacity() * sizeof(PrefixIndex) +
+                  owned_->memory(n_words_, n_sets());
+  for (const auto& [e, v] : more_) n += 48 + v.capacity() * sizeof(Hit);
+  return n;
+}
+
+}  // namespace vsw::classifier::detail

@@ -1,0 +1,170 @@
+// Subtable: the rules of one mask, updated in place by the writer while readers look up.
+//
+// What? Every rule whose match has this mask, as a hash table of the distinct masked
+// values; each value's entry holds its best (highest-priority) rule, the others wait in a
+// writer-only list. Readers find the entry a key hashes to, stage by stage (see
+// classifier.h), and prove misses for wildcard tracking.
+//
+// Versions. Readers look up at the version of the snapshot they loaded. An entry is seen
+// at version V when from <= V < until: the writer appends entries with from = the version
+// the next publish() will have, and retires them by setting until to it, so a batch of
+// changes appears at once and a lookup sees exactly one version. Changing an entry's best
+// rule appends a new entry for the same value and retires the old one; an entry not yet
+// visible to anyone (from = next) is changed in place.
+//
+// Storage. A Table holds the entries in an array filled in order, the open-addressing
+// slots that index them (tag and index in one atomic word, published with a release store
+// after the entry is written), one hash set per lookup stage (partial hashes; they only
+// grow, and a stale member only costs a probe), and, per prefix index, the sorted reduced
+// values of the entries it was built with; the entries appended since are scanned (at most
+// kMaxUnsorted of them). When the array is full, too many entries are dead, or too many
+// are unsorted, the writer builds a new Table from the live entries, stores its pointer
+// and hands the old one to the classifier's retire list, freed after a grace period.
+// Appends are O(1) amortized; a rebuild is O(entries) and comes after Θ(entries) appends
+// or removals, or kMaxUnsorted appends in a subtable with prefix indices.
+//
+// Invariants. Values have no bits outside the mask. At most one entry per value has
+// until = kForever (the live one). max_bound is at least the priority of every rule
+// visible at any version a reader may use (raised on insert, lowered only by
+// recompute_max()).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "classifier/classifier.h"
+#include "classifier/flow_key.h"
+#include "classifier/prefix_trie.h"
+
+namespace vsw::classifier::detail {
+
+using Version = std::uint64_t;
+inline constexpr Version kForever = ~Version{0};
+
+inline constexpr unsigned kTrieFields = 4;    // PrefixField kIpv4Src..kIpv6Dst have tries
+inline constexpr std::uint8_t kNoPlen = 255;  // the mask on the field is not a prefix
+inline constexpr std::uint64_t kSeed = 0x6a09e667f3bcc908ULL;
+
+inline std::uint64_t mix(std::uint64_t h, std::uint64_t w) {
+  h ^= w;
+  h *= 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 29);
+}
+inline std::uint64_t finish(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  return h ^ (h >> 33);
+}
+
+// The words and bits of each PrefixField, most significant part first.
+struct PrefixFieldInfo {
+  std::uint8_t n_parts;
+  std::array<std::uint8_t, 2> word;
+  std::array<std::uint64_t, 2> bits;
+};
+inline constexpr std::array<PrefixFieldInfo, static_cast<std::size_t>(PrefixField::kCount)>
+    kPrefixInfo = {{
+        {1, {12, 0}, {0xffffffff00000000ULL, 0}},  // ipv4_src
+        {1, {12, 0}, {0x00000000ffffffffULL, 0}},  // ipv4_dst
+        {2, {13, 14}, {~0ULL, ~0ULL}},             // ipv6_src
+        {2, {15, 16}, {~0ULL, ~0ULL}},             // ipv6_dst
+        {1, {18, 0}, {0xffffffff00000000ULL, 0}},  // tp_src, tp_dst
+    }};
+
+// A trie field's value of k, left-aligned.
+u128 trie_key(const FlowKey& k, unsigned f);
+
+// Memory a Table no longer reachable by new readers holds until a grace period has passed.
+using Retired = std::vector<std::shared_ptr<const void>>;
+
+class Subtable {
+ public:
+  Subtable(const FlowKey& mask, const Config& cfg);
+  ~Subtable();
+  Subtable(const Subtable&) = delete;
+  Subtable& operator=(const Subtable&) = delete;
+
+  // ---- Readers (any thread, inside an Epoch::ReadGuard) ----
+
+  // The rule visible at version v whose value k matches, or null with *miss_end = the
+  // number of words (a prefix of the stage-ordered mask words) whose bits prove the miss.
+  const Hit* find(const FlowKey& k, Version v, bool staged, unsigned* miss_end) const;
+  // ORs the first `end` mask words into wc.
+  void unwildcard(FlowKey& wc, unsigned end) const {
+    for (unsigned i = 0; i < end; ++i) wc.w[word_idx_[i]] |= word_mask_[i];
+  }
+  // Adds to wc the cheapest proof that no rule here matches k, given that the staged
+  // lookup missed after miss_end words.
+  void prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc, std::uint32_t fields) const;
+  [[nodiscard]] unsigned n_words() const { return n_words_; }
+  // Prefix length of the mask on each trie field, or kNoPlen (also for an empty mask).
+  [[nodiscard]] const std::array<std::uint8_t, kTrieFields>& plen() const { return plen_; }
+
+  // ---- Writer ----
+
+  // `next` is the version the next publish() will have; retired tables go to *retired.
+  std::error_code insert(const FlowKey& value, std::int32_t priority, std::uint64_t cookie,
+                         Version next, Retired* retired);
+  std::optional<std::uint64_t> remove(const FlowKey& value, std::int32_t priority, Version next,
+                                      Retired* retired);
+  // At publish(): rebuilds a table that has grown well past its last build with slack to
+  // spare (so a batch of inserts ends compact). `published` is the version being published.
+  void compact(Version published, Retired* retired);
+  // The exact maximum priority of the live rules (O(entries)); sets max_bound to it.
+  void recompute_max();
+  // Calls fn(value) for the value of every live entry (trie rebuilds).
+  void for_each_live_value(const std::function<void(const FlowKey&)>& fn) const;
+
+  std::size_t n_rules = 0;
+  std::int32_t max_bound = std::numeric_limits<std::int32_t>::min();
+  std::int32_t published_max = std::numeric_limits<std::int32_t>::min();  // in the order
+  bool max_stale = false;  // max_bound may exceed the true maximum
+  bool listed = false;     // in the classifier's changed list
+  bool in_order = false;   // referenced by the published order
+
+  [[nodiscard]] std::size_t memory() const;
+
+ private:
+  struct Table;
+  struct PrefixIndex;
+
+  // Reader-side constants, from the mask.
+  std::uint8_t n_words_ = 0;   // words with mask bits, in stage order
+  std::uint8_t n_stages_ = 0;  // stages with mask bits
+  std::array<std::uint8_t, kStages> stage_end_{};
+  std::array<std::uint8_t, kTrieFields> plen_{kNoPlen, kNoPlen, kNoPlen, kNoPlen};
+  std::array<std::uint8_t, kWords> word_idx_{};
+  std::array<std::uint64_t, kWords> word_mask_{};
+  std::vector<PrefixIndex> prefixes_;  // ports and non-prefix address masks
+  std::atomic<const Table*> table_{nullptr};
+
+  // Writer-only.
+  std::unique_ptr<Table> owned_;                              // the table table_ points to
+  std::unordered_map<std::uint32_t, std::vector<Hit>> more_;  // by entry: other rules
+  std::uint32_t live_ = 0;                                    // entries with until = kForever
+  std::uint32_t ops_ = 0;  // appends and retirements since the last compaction
+  // Retired entries: dead_new_ at version dead_version_ (still seen by the published
+  // version's readers), dead_old_ before it (dropped by the next rebuild).
+  std::uint32_t dead_new_ = 0, dead_old_ = 0;
+  Version dead_version_ = 0;
+  bool staged_ = true;
+  [[nodiscard]] unsigned n_sets() const { return staged_ && n_stages_ > 1 ? n_stages_ - 1 : 0; }
+
+  [[nodiscard]] std::uint64_t hash(const FlowKey& value) const;
+  [[nodiscard]] std::int64_t find_live(const FlowKey& value, std::uint64_t h) const;
+  std::uint32_t append(const FlowKey& value, std::uint64_t h, const Hit& hit, Version from,
+                       Version next, Retired* retired);
+  void retire_entry(std::uint32_t e, Version next);
+  enum class Resize { kGrow, kKeep, kCompact };  // capacity: 2x kept, unchanged, kept + 1/8
+  void rebuild(Resize resize, Version next, Retired* retired);
+};
+
+}  // namespace vsw::classifier::detail
