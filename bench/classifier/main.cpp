@@ -98,10 +98,11 @@ struct Row {
   // Per-rule publication (per second; partial: a round ran out of --each-budget).
   double inserts_each = 0, removes_each = 0;
   bool inserts_each_partial = false, removes_each_partial = false, have_each = false;
-  std::size_t each_rules = 0;  // rules the shortest per-rule insertion round reached
-  double bits = 0;             // avg L3/L4 bits
-  double ir = 0;               // instructions per lookup
-  std::size_t mem = 0;         // heap bytes after insert
+  std::size_t each_rules = 0;   // rules the shortest per-rule insertion round reached
+  std::size_t each_failed = 0;  // per-rule inserts or removes that failed (a bug)
+  double bits = 0;              // avg L3/L4 bits
+  double ir = 0;                // instructions per lookup
+  std::size_t mem = 0;          // heap bytes after insert
   std::size_t mismatches = 0, checked = 0;
   bool have_wc = true, have_updates = true;
 };
@@ -263,20 +264,25 @@ Row run_ours(const std::string& name, const Config& cfg, const Data& d, const Op
   cls.reset();
   if (o.each_budget > 0) {
     std::vector<EachRound> rounds;
+    std::size_t failed = 0;
     for (std::size_t pass = 0; pass < o.passes; ++pass) {
       Classifier c(cfg);
       rounds.push_back(each_round(
           d.rules.size(), o.each_budget,
           [&](std::size_t i) {
-            (void)c.insert(d.rules[i].match, d.rules[i].priority, d.rules[i].cookie);
+            failed += static_cast<bool>(
+                c.insert(d.rules[i].match, d.rules[i].priority, d.rules[i].cookie));
             c.publish();
           },
           [&](std::size_t i) {
-            (void)c.remove(d.rules[i].match, d.rules[i].priority);
+            failed += !c.remove(d.rules[i].match, d.rules[i].priority).has_value();
             c.publish();
           }));
+      // A full round must leave the classifier empty.
+      if (rounds.back().removed == d.rules.size()) failed += c.stats().rules;
     }
     set_each(r, rounds, d.rules.size());
+    r.each_failed = failed;
   }
   return r;
 }
@@ -497,6 +503,12 @@ std::vector<Row> run_set(const std::string& rules, const std::string& trace, con
   if (o.callgrind) {
     for (Row& r : rows) {
       if (r.impl != "linear") r.ir = callgrind_ir(o, r.impl, rules, trace);
+    }
+  }
+  for (const Row& r : rows) {
+    if (r.each_failed != 0) {
+      std::fprintf(stderr, "classifier-bench: %s: %zu per-rule inserts/removes failed\n",
+                   r.impl.c_str(), r.each_failed);
     }
   }
   return rows;
@@ -758,7 +770,7 @@ int main(int argc, char** argv) {
           ovs->mem, ovs->ir, each_json(*ovs).c_str());
     }
     std::printf("}\n");
-    return ours->mismatches == 0 ? 0 : 1;
+    return ours->mismatches == 0 && ours->each_failed == 0 ? 0 : 1;
   }
 
   struct Set {
@@ -802,7 +814,7 @@ int main(int argc, char** argv) {
     if (rows.empty()) return 1;
     print_rows(s.name, nf, ne, rows);
     partial |= any_partial(rows);
-    for (const Row& r : rows) rc |= r.mismatches != 0;
+    for (const Row& r : rows) rc |= r.mismatches != 0 || r.each_failed != 0;
   }
   if (partial) print_partial_note(o);
   return rc;
