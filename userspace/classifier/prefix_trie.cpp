@@ -2,7 +2,11 @@
 #include "classifier/prefix_trie.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
 
 namespace vsw::classifier {
 namespace {
@@ -25,7 +29,111 @@ const auto kAgree = [] {
   return t;
 }();
 
+// One node's info bytes, unpacked: the fold over prefixes is done on these.
+struct Info {
+  V16 ends{}, ext{}, longer{};
+};
+
+// Folds into `in` a prefix whose chunk at this node is c, of which j = min(rest, 4) bits lie
+// in the node, rest being its length minus the node's depth. For all 16 chunks o at once:
+// agree = min(j, lcp(c, o)); the prefix goes on past the agreement if rest > agree.
+// Comparisons give 0xff or 0.
+inline void fold_info(Info& in, unsigned c, unsigned j, unsigned rest) {
+  const V16 agree = kAgree[c][j];
+  const V16 beyond = (agree < static_cast<std::uint8_t>(rest)) & 1;
+  const V16 gt = agree > in.ext;
+  const V16 eq = agree == in.ext;
+  in.ext = (gt & agree) | (~gt & in.ext);
+  in.longer = (gt & beyond) | (~gt & (in.longer | (eq & beyond)));
+  if (j < 4)
+    in.ends |= (agree == static_cast<std::uint8_t>(j)) & static_cast<std::uint8_t>(1U << j);
+}
+
+inline V16 pack(const Info& in) {
+  return in.ends | (in.ext << 4) | (in.longer << 7);
+}
+
+// Reader-side loads and writer-side stores of fields that readers load concurrently.
+template <class T>
+T load(const T& x, std::memory_order mo) {
+  return std::atomic_ref<T>(const_cast<T&>(x)).load(mo);  // NOLINT(*-const-cast)
+}
+template <class T>
+void store(T& x, T v, std::memory_order mo) {
+  std::atomic_ref<T>(x).store(v, mo);
+}
+
+constexpr std::size_t kMinChunk = 64;     // nodes in add()'s first chunk
+constexpr std::size_t kMaxChunk = 16384;  // chunks grow with the trie up to this (384 KiB)
+
 }  // namespace
+
+PrefixTrie::PrefixTrie(PrefixTrie&& other) noexcept
+    : width_(other.width_),
+      root_(other.root_),
+      nonempty_(other.nonempty_),
+      pending_(std::move(other.pending_)),
+      built_(std::move(other.built_)),
+      chunks_(std::move(other.chunks_)),
+      chunk_used_(other.chunk_used_),
+      chunk_cap_(other.chunk_cap_),
+      chunk_nodes_(other.chunk_nodes_),
+      garbage_nodes_(other.garbage_nodes_) {
+  other.clear();
+}
+
+PrefixTrie& PrefixTrie::operator=(PrefixTrie&& other) noexcept {
+  if (this == &other) return *this;
+  width_ = other.width_;
+  root_ = other.root_;
+  nonempty_ = other.nonempty_;
+  pending_ = std::move(other.pending_);
+  built_ = std::move(other.built_);
+  chunks_ = std::move(other.chunks_);
+  chunk_used_ = other.chunk_used_;
+  chunk_cap_ = other.chunk_cap_;
+  chunk_nodes_ = other.chunk_nodes_;
+  garbage_nodes_ = other.garbage_nodes_;
+  other.clear();
+  return *this;
+}
+
+PrefixTrie::~PrefixTrie() = default;
+
+void PrefixTrie::clear() {
+  root_ = Node{};
+  nonempty_ = false;
+  pending_.clear();
+  built_.clear();
+  chunks_.clear();
+  chunk_used_ = chunk_cap_ = chunk_nodes_ = garbage_nodes_ = 0;
+}
+
+std::size_t PrefixTrie::memory() const {
+  // The root counts as a node once used, as in the breadth-first array it once was.
+  return (built_.capacity() + chunk_nodes_ + (nonempty_ ? 1 : 0)) * sizeof(Node);
+}
+
+std::uint64_t PrefixTrie::make_link(unsigned map, const Node* first) {
+  static_assert(sizeof(void*) == 8, "links pack a 48-bit address");
+  const auto addr = reinterpret_cast<std::uintptr_t>(first);
+  if ((addr >> 48) != 0) std::abort();  // user-space addresses fit in 48 bits on x86-64
+  return (std::uint64_t{addr} << 16) | (map & 0xffffU);
+}
+
+PrefixTrie::Node* PrefixTrie::allocate(std::size_t n) {
+  if (chunk_cap_ - chunk_used_ < n) {
+    const std::size_t cap = std::clamp(chunk_nodes_, kMinChunk, kMaxChunk);
+    chunks_.push_back(std::make_unique<Node[]>(cap));
+    make_link(0, chunks_.back().get() + cap);  // checks the whole chunk is addressable
+    chunk_used_ = 0;
+    chunk_cap_ = cap;
+    chunk_nodes_ += cap;
+  }
+  Node* p = chunks_.back().get() + chunk_used_;
+  chunk_used_ += n;
+  return p;
+}
 
 void PrefixTrie::build() {
   std::sort(pending_.begin(), pending_.end(), [](const Prefix& a, const Prefix& b) {
@@ -36,27 +144,30 @@ void PrefixTrie::build() {
                                return a.value == b.value && a.len == b.len;
                              }),
                  pending_.end());
-  nodes_.clear();
-  if (pending_.empty()) return;
+  std::vector<Prefix> prefixes = std::move(pending_);
+  clear();
+  if (prefixes.empty()) return;
+  nonempty_ = true;
   // Breadth-first over ranges of the sorted prefixes: the prefixes below a node share its
   // first `depth` bits and are contiguous, and so are those below each of its children
   // (sorted values group by the next 4 bits). Reading the prefixes in order keeps this
-  // cache-friendly; children are allocated together, so they are contiguous.
+  // cache-friendly; children are allocated together, so they are contiguous. Node 0 is
+  // root_, node i > 0 is built_[i - 1]; links hold the first child's node number until
+  // built_ stops growing, then its address.
   struct Item {
-    std::uint32_t begin, end;  // range of pending_
+    std::uint32_t begin, end;  // range of prefixes
     unsigned depth;
     std::uint32_t node;
   };
-  std::vector<Item> queue{{0, static_cast<std::uint32_t>(pending_.size()), 0, 0}};
-  nodes_.emplace_back();
+  std::vector<Item> queue{{0, static_cast<std::uint32_t>(prefixes.size()), 0, 0}};
   for (std::size_t qi = 0; qi < queue.size(); ++qi) {
     const Item it = queue[qi];
     const unsigned depth = it.depth;
-    V16 ends{}, ext{}, longer{};
+    Info in;
     std::uint16_t through = 0, has = 0;
     std::array<std::uint32_t, 16> cb{}, ce{};
     for (std::uint32_t i = it.begin; i < it.end; ++i) {
-      const Prefix& p = pending_[i];
+      const Prefix& p = prefixes[i];
       if (p.len < depth) continue;  // ended in the parent; sorted in among its siblings
       const unsigned c = chunk(p.value, depth);
       const unsigned j = std::min(p.len - depth, 4U);  // bits of this prefix inside the node
@@ -64,16 +175,7 @@ void PrefixTrie::build() {
       // A prefix passing through chunk c beyond the child changes nothing once one has.
       if (!thr || ((through >> c) & 1) == 0) {
         if (thr) through |= static_cast<std::uint16_t>(1U << c);
-        // All 16 chunks o at once: agree = min(j, lcp(c, o)); the prefix goes on past the
-        // agreement if its length exceeds depth + agree. Comparisons give 0xff or 0.
-        const V16 agree = kAgree[c][j];
-        const V16 beyond = (agree < static_cast<std::uint8_t>(p.len - depth)) & 1;
-        const V16 gt = agree > ext;
-        const V16 eq = agree == ext;
-        ext = (gt & agree) | (~gt & ext);
-        longer = (gt & beyond) | (~gt & (longer | (eq & beyond)));
-        if (j < 4)
-          ends |= (agree == static_cast<std::uint8_t>(j)) & static_cast<std::uint8_t>(1U << j);
+        fold_info(in, c, j, p.len - depth);
       }
       if (j == 4 && depth + 4 <= width_) {
         if (((has >> c) & 1) == 0) cb[c] = i;
@@ -81,58 +183,110 @@ void PrefixTrie::build() {
         has |= static_cast<std::uint16_t>(1U << c);
       }
     }
-    Node& out = nodes_[it.node];
-    for (unsigned c = 0; c < 16; ++c)
-      out.info[c] = static_cast<std::uint8_t>(ends[c] | (ext[c] << 4) | (longer[c] << 7));
-    out.children = has;
-    out.first = static_cast<std::uint32_t>(nodes_.size());
+    Node& out = it.node == 0 ? root_ : built_[it.node - 1];
+    const V16 info = pack(in);
+    std::memcpy(out.info.data(), &info, sizeof info);
+    out.link = (std::uint64_t{built_.size() + 1} << 16) | has;
     for (unsigned c = 0; c < 16; ++c) {
       if (((has >> c) & 1) == 0) continue;
-      queue.push_back({cb[c], ce[c], depth + 4, static_cast<std::uint32_t>(nodes_.size())});
-      nodes_.emplace_back();
+      queue.push_back({cb[c], ce[c], depth + 4, static_cast<std::uint32_t>(built_.size() + 1)});
+      built_.emplace_back();
     }
   }
-  nodes_.shrink_to_fit();
-  pending_.clear();
-  pending_.shrink_to_fit();
+  built_.shrink_to_fit();
+  const auto resolve = [&](Node& n) {
+    const auto map = static_cast<unsigned>(n.link & 0xffff);
+    n.link = map == 0 ? 0 : make_link(map, &built_[(n.link >> 16) - 1]);
+  };
+  resolve(root_);
+  for (Node& n : built_) resolve(n);
 }
 
-void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* depth) const {
-  *plens = {};
-  if (nodes_.empty()) {
-    *depth = 0;
-    return;
+// Writer: folds one prefix into a node's info bytes, storing the bytes that change
+// atomically (readers may be loading them).
+void PrefixTrie::fold(Node& node, unsigned c, unsigned j, unsigned rest) {
+  V16 cur;
+  std::memcpy(&cur, node.info.data(), sizeof cur);  // only this thread writes node.info
+  Info in{cur & 0xf, (cur >> 4) & 7, cur >> 7};
+  fold_info(in, c, j, rest);
+  const V16 next = pack(in);
+  for (unsigned o = 0; o < 16; ++o)
+    if (next[o] != cur[o]) store(node.info[o], next[o], std::memory_order_relaxed);
+}
+
+void PrefixTrie::add(u128 value, unsigned len) {
+  len = std::min(len, width_);
+  nonempty_ = true;
+  Node* node = &root_;
+  // The first node that gains a child, and its new link: stored last, after everything
+  // below it is filled, so readers see the new nodes complete or not at all.
+  Node* publish = nullptr;
+  std::uint64_t publish_link = 0;
+  for (unsigned depth = 0;; depth += 4) {
+    const unsigned c = chunk(value, depth);
+    const unsigned j = std::min(len - depth, 4U);
+    fold(*node, c, j, len - depth);
+    if (j < 4 || depth + 4 > width_) break;
+    const std::uint64_t link = node->link;  // only this thread writes links
+    const auto rank = static_cast<unsigned>(std::popcount(link & ((1U << c) - 1)));
+    Node* first = link_first(link);
+    if (((link >> c) & 1) != 0) {
+      node = first + rank;
+      continue;
+    }
+    // Copy the block with the new (empty) child inserted at its rank. On a new node (after
+    // the first copy) the block is empty: the chain below gets single-node blocks.
+    const auto k = static_cast<unsigned>(std::popcount(link & 0xffff));
+    Node* block = allocate(k + 1);
+    std::copy(first, first + rank, block);
+    block[rank] = Node{};
+    std::copy(first + rank, first + k, block + rank + 1);
+    const std::uint64_t next_link = make_link(static_cast<unsigned>(link | (1U << c)), block);
+    if (publish == nullptr) {
+      publish = node;
+      publish_link = next_link;
+      garbage_nodes_ += k;
+    } else {
+      node->link = next_link;  // not yet reachable
+    }
+    node = block + rank;
   }
-  std::size_t n = 0;
+  if (publish != nullptr) store(publish->link, publish_link, std::memory_order_release);
+}
+
+void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* bits) const {
+  *plens = {};
+  // An empty trie has a zero root: no lengths, 0 bits.
+  const Node* node = &root_;
   if (width_ <= 60) {
     // IPv4: 64-bit arithmetic; depths stay below 64, so every length is in plens[0].
     const auto k = static_cast<std::uint64_t>(key >> 64);
     std::uint64_t p = 0;
     for (unsigned d = 0;; d += 4) {
-      const Node& node = nodes_[n];
       const unsigned c = static_cast<unsigned>(k >> (60 - d)) & 0xf;
-      const unsigned info = node.info[c];
+      const unsigned info = load(node->info[c], std::memory_order_relaxed);
+      const std::uint64_t link = load(node->link, std::memory_order_acquire);
       p |= std::uint64_t{info & 0xfU} << d;  // lengths d..d+3 ending here
-      if (((node.children >> c) & 1) == 0) {
+      if (((link >> c) & 1) == 0) {
         (*plens)[0] = p;
-        *depth = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
+        *bits = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
         return;
       }
-      n = node.first + static_cast<unsigned>(std::popcount(node.children & ((1U << c) - 1)));
+      node = link_first(link) + std::popcount(link & ((1U << c) - 1));
     }
   }
   for (unsigned d = 0;; d += 4) {
-    const Node& node = nodes_[n];
     const unsigned c = chunk(key, d);
-    const unsigned info = node.info[c];
+    const unsigned info = load(node->info[c], std::memory_order_relaxed);
+    const std::uint64_t link = load(node->link, std::memory_order_acquire);
     (*plens)[d >> 6] |= std::uint64_t{info & 0xfU} << (d & 63);
-    if (((node.children >> c) & 1) == 0) {
+    if (((link >> c) & 1) == 0) {
       // The path ends after ext bits; the next bit matters only if a stored prefix that
       // agrees so far goes on (Open vSwitch's leaf rule).
-      *depth = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
+      *bits = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
       return;
     }
-    n = node.first + static_cast<unsigned>(std::popcount(node.children & ((1U << c) - 1)));
+    node = link_first(link) + std::popcount(link & ((1U << c) - 1));
   }
 }
 

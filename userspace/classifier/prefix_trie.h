@@ -1,5 +1,6 @@
 // PrefixTrie: which prefix lengths of one address field can match a key, and how many of
-// the key's bits that answer depends on.
+// the key's bits that answer depends on. Built in one batch, or grown in place one prefix at
+// a time while readers walk it without locks.
 //
 // What? The set of (prefix, length) pairs of every rule whose mask on one field (IPv4 or
 // IPv6 source or destination) is a prefix. lookup(key) answers, in one walk: the set of
@@ -7,7 +8,7 @@
 // depth d at which the key's path leaves the trie (the longest l such that some stored
 // prefix of length >= l agrees with the key's first l bits), returned as the number of
 // leading bits that answer depends on: d + 1, or just d when no stored prefix that agrees
-// on d bits is longer than d.
+// on d bits is longer than d (capped at the width).
 //
 // Why? The classifier skips every subtable whose prefix length on the field is not in
 // match_plens: no rule there can match. The skip depends only on the key's first
@@ -15,21 +16,85 @@
 // the trie at the same place, or shares the same P-bit prefix. So the skip costs a bit
 // test and un-wildcards only that many bits (Open vSwitch's prefix tries).
 //
-// Design. A multibit trie with 4-bit strides, immutable once built (the classifier
-// rebuilds it for each published snapshot). A node at depth D has, for each of the 16
-// values c of the key's bits D..D+3, one byte: the lengths D+j (0 <= j < 4) of stored
-// prefixes ending in the node that match c (low 4 bits), and the deepest j <= 4 such that
-// some stored prefix agrees with c on j bits (high bits); plus a 16-bit map of which c have
-// a child at depth D+4, children being stored contiguously (breadth-first order). Values
-// are left-aligned 128-bit integers (an IPv4 address sits in the top 32 bits).
+// Goals. (1) A fast lookup: it is on the classifier's hot path, up to two walks per packet.
+// (2) Publishing one rule must not cost O(all rules): add() puts one prefix into the trie
+// that readers are using, in O(width/4).
 //
-// Cost: 24 bytes per node; building sorts and de-duplicates the prefixes, then fills the
-// nodes breadth-first from contiguous ranges of them; a walk is at most width/4 + 1 node
-// visits.
+// Basic design. A multibit trie with 4-bit strides. A node at depth D has, for each of the
+// 16 values c of the key's bits D..D+3, one info byte:
+//   bits 0-3  lengths D+j (0 <= j < 4) of stored prefixes ending in the node that match c;
+//   bits 4-6  ext: the most bits (0..4) of c that some stored prefix through the node
+//             agrees with (a prefix of length D+j agrees with at most its j bits);
+//   bit 7     longer: some prefix that agrees on ext bits is longer than D+ext;
+// plus a map of which c have a child at depth D+4, the children being contiguous (a
+// "block", in chunk order). A walk ORs the lengths of each node into plens; where the key's
+// chunk has no child it stops with bits = D + ext + longer. Values are left-aligned
+// 128-bit integers (an IPv4 address sits in the top 32 bits).
+//
+// Optimization: build() lays the nodes out breadth-first in one array (children of a node
+// adjacent, levels in order): the best cache behaviour for a walk. It sorts and
+// de-duplicates the prefixes, then fills each node from the contiguous range of prefixes
+// below it, 16 info bytes at once with vector operations.
+//
+// Optimization: add() grows the trie in place, so the classifier need not rebuild it at
+// each publication. It folds the prefix into the info bytes of the nodes on its path
+// (at most width/4 + 1), and, where the path needs a child that does not exist, copies
+// that node's children block into fresh storage with the new child inserted, fills the new
+// child and the chain below it (single-node blocks), and only then makes them reachable by
+// one atomic store of the node's link. The old block becomes garbage (garbage_bytes()),
+// kept until the trie is destroyed: a reader may still be inside it. Cost: at most 16
+// nodes copied per add(); blocks added later live outside the breadth-first array (slightly
+// worse locality), and a node that gains k children one by one leaves k(k-1)/2 nodes of
+// garbage. The classifier never removes: a superset of the published prefixes gives valid
+// (if less precise) answers, so it rebuilds a NEW trie with build() once removed prefixes
+// or garbage pile up.
+//
+// Invariants.
+// - The structure depends only on the set of prefixes: a node exists iff some prefix goes
+//   through it, an info byte is a commutative, idempotent fold over the prefixes (ends: OR;
+//   ext: max; longer: OR over the prefixes reaching that max). So after any sequence of
+//   add() calls, lookup() gives exactly what insert()+build() of the same set gives
+//   (checked by the tests), only the layout differs.
+// - A node with no child for c has ext <= 3 at c (ext = 4 means a prefix goes through c,
+//   which makes a child), so a walk that stops at depth D answers bits <= D + 4.
+// - Links hold a 16-bit child map (bits 0-15) and the child block's address (bits 16-63;
+//   user-space addresses fit in 48 bits, checked at allocation). Node storage never moves
+//   or shrinks while the trie lives (build()'s array is never resized after build(); add()
+//   takes blocks from chunks that are never reallocated).
+//
+// Concurrency. One writer calls insert(), build(), add() (the caller serializes them);
+// build() must run before the trie is shared (the classifier builds into a new object).
+// Any number of readers call lookup() concurrently with add(). Readers load links with
+// acquire and info bytes relaxed; the writer stores them with release and relaxed atomic
+// stores (all plain moves on x86-64), and fills new blocks before the release store that
+// publishes them. Memory a reader may hold is freed only by the destructor (or build()),
+// which the classifier calls after a grace period.
+// Every field only grows: an info byte's ends gain bits, its ext never drops, and when ext
+// stays, longer only goes 0 -> 1, so ext + longer never drops (when ext grows by e >= 1,
+// longer can lose 1 at most); child maps only gain bits, and a copied block holds the same
+// nodes as the block it replaces. Hence the guarantee: a lookup running concurrently with
+// add() calls returns an answer valid for the set S0 the trie held when the lookup began
+// (every length of a prefix of S0 matching key is in plens, and bits >= the bits S0 gives):
+// along S0's path it sees the same or newer fields; where S0's walk stops at depth D, it
+// either stops there too with ext + longer at least S0's, or finds a newer child and stops
+// at depth >= D + 4 >= S0's bits. Extra lengths in plens and extra bits come only from
+// prefixes added meanwhile (a superset, which the classifier tolerates, as for removals).
+// Once add() has returned and a reader synchronizes with the writer (e.g. through the
+// classifier's snapshot pointer, or any release/acquire pair), its lookups see the prefix.
+//
+// Cost: 24 bytes per node; a walk is at most width/4 + 1 node visits, the same code for
+// built and grown tries.
+//
+// Tests. tests/unit/classifier/test_prefix_trie.cpp checks lookup() against a brute-force
+// scan of the prefix set, and add() (from empty and from a built trie) against build();
+// test_concurrency.cpp checks readers against the brute force over the set they started
+// with while a writer adds (under ThreadSanitizer).
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace vsw::classifier {
@@ -42,33 +107,72 @@ class PrefixTrie {
   using Plens = std::array<std::uint64_t, 3>;
 
   explicit PrefixTrie(unsigned width = 32) : width_(width) {}
-  // Builder: adds prefix `value` (left-aligned, bits past len zero); build() packs the trie.
-  // Lookups are valid only after build().
-  void insert(u128 value, unsigned len) { pending_.push_back({value, len}); }
-  void build();
-  [[nodiscard]] bool empty() const { return nodes_.empty(); }
+  PrefixTrie(const PrefixTrie&) = delete;
+  PrefixTrie& operator=(const PrefixTrie&) = delete;
+  // Moving is for a trie no reader uses; the source is left empty.
+  PrefixTrie(PrefixTrie&& other) noexcept;
+  PrefixTrie& operator=(PrefixTrie&& other) noexcept;
+  ~PrefixTrie();
 
-  // Readers: any number of threads, on a built trie. *bits: see above.
+  // --- Writer only, before the trie is shared (no concurrent reader). ---
+  // Adds prefix `value` (left-aligned, bits past len zero) for the next build().
+  void insert(u128 value, unsigned len) { pending_.push_back({value, len}); }
+  // Replaces the whole trie with the prefixes given to insert() since the last build(), in
+  // the compact breadth-first layout. An empty trie answers no lengths and 0 bits.
+  void build();
+
+  // --- Writer only (one thread at a time); readers may run lookup() meanwhile. ---
+  // Adds prefix `value` of `len` bits (bits past len are ignored) in place: O(width/4)
+  // node updates and at most one children block (<= 16 nodes) copied. Works on an empty or
+  // a built trie; adding a prefix already present changes nothing.
+  void add(u128 value, unsigned len);
+  // True when the trie holds no prefix.
+  [[nodiscard]] bool empty() const { return !nonempty_; }
+  // Bytes of node storage held: live nodes, garbage and unused chunk tails.
+  [[nodiscard]] std::size_t memory() const;
+  // Bytes of the blocks add() replaced (still held, since readers may be inside them).
+  [[nodiscard]] std::size_t garbage_bytes() const { return garbage_nodes_ * sizeof(Node); }
+
+  // --- Readers: any number of threads, concurrently with add(). *bits: see above. ---
   void lookup(u128 key, Plens* plens, unsigned* bits) const;
-  [[nodiscard]] std::size_t memory() const { return nodes_.capacity() * sizeof(Node); }
 
  private:
   struct Node {
-    std::array<std::uint8_t, 16>
-        info{};                  // 0-3: lengths D+j ending here; 4-6: agreeing bits; 7: longer
-    std::uint16_t children = 0;  // bit c: a child for chunk c
-    std::uint32_t first = 0;     // index of the first child
+    // Chunk c: bits 0-3 lengths D+j ending here that match c; 4-6 ext; 7 longer.
+    std::array<std::uint8_t, 16> info{};
+    // Bits 0-15: which chunks have a child; 16-63: address of the first child.
+    std::uint64_t link = 0;
   };
+  static_assert(sizeof(Node) == 24);
   static unsigned chunk(u128 v, unsigned depth) {
     return depth >= 128 ? 0 : static_cast<unsigned>(v >> (124 - depth)) & 0xf;
   }
+  static std::uint64_t make_link(unsigned map, const Node* first);
+  static Node* link_first(std::uint64_t link) {
+    return reinterpret_cast<Node*>(link >> 16);  // NOLINT(performance-no-int-to-ptr)
+  }
+  static void fold(Node& node, unsigned c, unsigned j, unsigned rest);
+  Node* allocate(std::size_t n);  // n <= 16 contiguous nodes from the chunks
+  void clear();
+
   struct Prefix {
     u128 value;
     unsigned len;
   };
+
+  // Fixed at construction.
   unsigned width_;
-  std::vector<Prefix> pending_;  // builder only
-  std::vector<Node> nodes_;      // nodes_[0] is the root
+  // Readers and writer: the root (its fields are loaded and stored atomically).
+  Node root_;
+  // Writer only.
+  bool nonempty_ = false;
+  std::vector<Prefix> pending_;  // insert()ed, for the next build()
+  std::vector<Node> built_;      // build()'s nodes below the root, breadth-first; never resized
+  std::vector<std::unique_ptr<Node[]>> chunks_;  // add()'s blocks; a chunk never moves
+  std::size_t chunk_used_ = 0;                   // nodes handed out from chunks_.back()
+  std::size_t chunk_cap_ = 0;                    // size of chunks_.back()
+  std::size_t chunk_nodes_ = 0;                  // total size of chunks_
+  std::size_t garbage_nodes_ = 0;                // nodes in replaced blocks
 };
 
 }  // namespace vsw::classifier
