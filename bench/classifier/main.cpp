@@ -98,11 +98,13 @@ struct Row {
   // Per-rule publication (per second; partial: a round ran out of --each-budget).
   double inserts_each = 0, removes_each = 0;
   bool inserts_each_partial = false, removes_each_partial = false, have_each = false;
-  std::size_t each_rules = 0;   // rules the shortest per-rule insertion round reached
-  std::size_t each_failed = 0;  // per-rule inserts or removes that failed (a bug)
-  double bits = 0;              // avg L3/L4 bits
-  double ir = 0;                // instructions per lookup
-  std::size_t mem = 0;          // heap bytes after insert
+  std::size_t each_rules = 0;       // rules the shortest per-rule insertion round reached
+  std::size_t each_failed = 0;      // per-rule inserts or removes that failed (a bug)
+  std::size_t each_mismatches = 0;  // lookups after a full per-rule insertion round that
+                                    // differ from the reference answers (a bug)
+  double bits = 0;                  // avg L3/L4 bits
+  double ir = 0;                    // instructions per lookup
+  std::size_t mem = 0;              // heap bytes after insert
   std::size_t mismatches = 0, checked = 0;
   bool have_wc = true, have_updates = true;
 };
@@ -156,7 +158,8 @@ double time_lookups(std::size_t n, std::size_t passes, Fn fn) {
 }
 
 // One per-rule round: insert(i) adds rule i and publishes it, for i = 0, 1, ...; then
-// remove(i) takes rule i out again and publishes, for every rule inserted. Each phase
+// between(inserted), untimed; then remove(i) takes rule i out again and publishes, for
+// every rule inserted. Each phase
 // stops once it has used more than `budget` seconds of CPU (checked every kCheckEvery
 // rules: reading the thread CPU clock is a system call).
 struct EachRound {
@@ -183,10 +186,11 @@ double each_phase(std::size_t count, double budget, std::size_t* done, Fn fn) {
   return static_cast<double>(i) / seconds(t - t0);
 }
 
-template <class Insert, class Remove>
-EachRound each_round(std::size_t n, double budget, Insert insert, Remove remove) {
+template <class Insert, class Between, class Remove>
+EachRound each_round(std::size_t n, double budget, Insert insert, Between between, Remove remove) {
   EachRound e;
   e.inserts = each_phase(n, budget, &e.inserted, insert);
+  between(e.inserted);
   e.removes = each_phase(e.inserted, budget, &e.removed, remove);
   return e;
 }
@@ -273,6 +277,18 @@ Row run_ours(const std::string& name, const Config& cfg, const Data& d, const Op
             failed += static_cast<bool>(
                 c.insert(d.rules[i].match, d.rules[i].priority, d.rules[i].cookie));
             c.publish();
+          },
+          [&](std::size_t inserted) {
+            // Built one publication at a time, the classifier must answer as the batch did.
+            if (pass != 0 || inserted != d.rules.size()) return;
+            for (std::size_t i = 0; i < d.keys.size(); ++i) {
+              const auto h = c.lookup(d.keys[i]);
+              const std::int64_t got = h ? static_cast<std::int64_t>(h->cookie) : -1;
+              if (d.ref[i] != -2)
+                r.each_mismatches += got != d.ref[i];
+              else if (!d.ovs.empty())
+                r.each_mismatches += got != d.ovs[i];
+            }
           },
           [&](std::size_t i) {
             failed += !c.remove(d.rules[i].match, d.rules[i].priority).has_value();
@@ -371,6 +387,7 @@ Row run_ovs(Data& d, const Options& o) {
       vsw_ovs* e = vsw_ovs_create(1, static_cast<std::uint32_t>(d.rules.size()));
       rounds.push_back(each_round(
           d.rules.size(), o.each_budget, [&](std::size_t i) { ovs_insert(e, d, i, true); },
+          [](std::size_t) {},
           [&](std::size_t i) { vsw_ovs_remove_each(e, static_cast<std::uint32_t>(i)); }));
       vsw_ovs_destroy(e);  // removes what a partial round left
     }
@@ -509,6 +526,12 @@ std::vector<Row> run_set(const std::string& rules, const std::string& trace, con
     if (r.each_failed != 0) {
       std::fprintf(stderr, "classifier-bench: %s: %zu per-rule inserts/removes failed\n",
                    r.impl.c_str(), r.each_failed);
+    }
+    if (r.each_mismatches != 0) {
+      std::fprintf(stderr,
+                   "classifier-bench: %s: %zu lookups differ from the reference after the "
+                   "per-rule insertions\n",
+                   r.impl.c_str(), r.each_mismatches);
     }
   }
   return rows;
@@ -770,7 +793,7 @@ int main(int argc, char** argv) {
           ovs->mem, ovs->ir, each_json(*ovs).c_str());
     }
     std::printf("}\n");
-    return ours->mismatches == 0 && ours->each_failed == 0 ? 0 : 1;
+    return ours->mismatches == 0 && ours->each_failed == 0 && ours->each_mismatches == 0 ? 0 : 1;
   }
 
   struct Set {
@@ -814,7 +837,8 @@ int main(int argc, char** argv) {
     if (rows.empty()) return 1;
     print_rows(s.name, nf, ne, rows);
     partial |= any_partial(rows);
-    for (const Row& r : rows) rc |= r.mismatches != 0 || r.each_failed != 0;
+    for (const Row& r : rows)
+      rc |= r.mismatches != 0 || r.each_failed != 0 || r.each_mismatches != 0;
   }
   if (partial) print_partial_note(o);
   return rc;
