@@ -17,12 +17,13 @@
  *   otherwise there is nothing to publish. Tries, port tries, stage indices and the
  *   subtable's cmap are changed in place (they are RCU structures themselves), so a change
  *   costs about what it costs in a batch, plus at most one copy and sort of the subtable
- *   vector. Then one ovsrcu_quiesce() per rule: ovs-vswitchd's
- *   main loop quiesces once per iteration, and a controller that waits for each flow_mod
- *   to take effect (a barrier after each) gets one iteration per flow_mod. An iteration
- *   may serve up to 50 messages per connection, so a pipelining controller would share a
- *   grace period between rules: one quiesce per rule is OVS's worst case, which is also
- *   what our publish() per rule is (it waits for readers every time). */
+ *   vector. Then one ovsrcu_quiesce() per rule: ovs-vswitchd's main loop quiesces once
+ *   per iteration (in time_poll(), under poll_block()), and a controller that waits for
+ *   each flow_mod to take effect (a barrier after each) gets one iteration per flow_mod.
+ *   An iteration may read up to 50 messages per connection (ofconn_run()), so a
+ *   pipelining controller would share a grace period between rules: one quiesce per rule
+ *   is OVS's worst case, and also what our publish() per rule does (it waits for readers
+ *   every time). */
 #include <config.h>
 
 #include "ovs_harness.h"
