@@ -65,10 +65,38 @@ class Order {
     std::int32_t max_priority;  // of its first subtable
     std::uint32_t begin, end;   // range of order
   };
+  // Number of set bits of m below bit i.
+  static std::uint32_t rank(std::uint64_t m, int i) {
+    return static_cast<std::uint32_t>(std::popcount(m & ((1ULL << i) - 1)));
+  }
   struct Bucket {
-    std::uint8_t plen;                     // on active[0]; kNoPlen if no field is active
-    std::int32_t max_priority;             // over its groups
-    std::uint32_t group_begin, group_end;  // range of groups
+    std::uint8_t plen;                           // on active[0]; kNoPlen if no field is active
+    std::int32_t max_priority;                   // over its groups
+    std::uint32_t group_begin, group_end;        // range of groups, by ascending length
+    std::array<std::uint64_t, 4> group_present;  // bit p: a group has length p
+
+    // The proof bits (min(depth, p)) of the longest length p whose group the second
+    // field's matching lengths `pass` reject although its priority reaches best_prio; at
+    // most `known` if that is no more.
+    [[nodiscard]] unsigned rejection_bits(const std::vector<Group>& groups,
+                                          const std::array<std::uint64_t, 4>& pass,
+                                          std::int64_t best_prio, unsigned depth,
+                                          unsigned known) const {
+      std::uint32_t end = group_end;
+      for (int w = 3; w >= 0; --w) {
+        const std::uint64_t present = group_present[w];
+        const std::uint32_t base = end - static_cast<std::uint32_t>(std::popcount(present));
+        for (std::uint64_t rej = present & ~pass[w]; rej != 0;) {
+          const int top = 63 - std::countl_zero(rej);
+          const unsigned bits = std::min(depth, static_cast<unsigned>(w) * 64 + top);
+          if (bits <= known) return known;  // shorter lengths prove no more
+          if (groups[base + rank(present, top)].max_priority >= best_prio) return bits;
+          rej &= ~(1ULL << top);
+        }
+        end = base;
+      }
+      return known;
+    }
   };
   std::vector<Bucket> buckets;  // at most 130
   std::vector<Group> groups;
@@ -86,11 +114,16 @@ class Order {
     for (std::uint32_t i = 0; i < order.size(); ++i) {
       const bool new_bucket = buckets.empty() || buckets.back().plen != key0(order[i]);
       if (new_bucket) {
-        buckets.push_back(
-            {key0(order[i]), order[i].max_priority, static_cast<std::uint32_t>(groups.size()), 0});
+        buckets.push_back({key0(order[i]),
+                           order[i].max_priority,
+                           static_cast<std::uint32_t>(groups.size()),
+                           0,
+                           {}});
       }
       if (new_bucket || groups.back().plen != key1(order[i])) {
+        const unsigned p = key1(order[i]);
         groups.push_back({key1(order[i]), order[i].max_priority, i, i});
+        buckets.back().group_present[p >> 6] |= 1ULL << (p & 63);
       }
       groups.back().end = i + 1;
       buckets.back().group_end = static_cast<std::uint32_t>(groups.size());
@@ -134,32 +167,28 @@ class Order {
     const unsigned f0 = n_active > 0 ? active[0] : kTrieFields;
     const unsigned f1 = n_active > 1 ? active[1] : kTrieFields;
 
-    // Candidate groups (both fields pass), as cursors into order; groups of passing buckets
-    // that the second field rejects are remembered for their proofs.
+    // Candidate groups (both fields pass), as cursors into order. A bucket's groups are in
+    // ascending length order, so the passing ones are the set bits of its length map
+    // masked by the second field's matching lengths, found by rank.
     std::vector<Cursor>& cv = cursors();
     Cursor* cand = cv.data();
     std::size_t n_cand = 0, cap = cv.size();
-    std::uint32_t rejected_groups[256];  // NOLINT(cppcoreguidelines-avoid-c-arrays)
-    std::size_t n_rejected_groups = 0;
-    bool rejected_overflow = false;
     for (unsigned w = 0; w < 4; ++w) {
       for (std::uint64_t bits = bucket_present[w] & pm[f0][w]; bits != 0; bits &= bits - 1) {
         const Bucket& b = buckets[bucket_index[w * 64 + std::countr_zero(bits)]];
-        for (std::uint32_t g = b.group_begin; g < b.group_end; ++g) {
-          const Group& gr = groups[g];
-          if (!pass(f1, gr.plen)) {
-            if (n_rejected_groups < std::size(rejected_groups))
-              rejected_groups[n_rejected_groups++] = g;
-            else
-              rejected_overflow = true;
-            continue;
+        std::uint32_t base = b.group_begin;
+        for (unsigned w1 = 0; w1 < 4; ++w1) {
+          const std::uint64_t present = b.group_present[w1];
+          for (std::uint64_t g = present & pm[f1][w1]; g != 0; g &= g - 1) {
+            const Group& gr = groups[base + rank(present, std::countr_zero(g))];
+            if (n_cand == cap) {
+              cv.resize(cap * 2);
+              cand = cv.data();
+              cap = cv.size();
+            }
+            cand[n_cand++] = {gr.begin, gr.end, gr.max_priority};
           }
-          if (n_cand == cap) {
-            cv.resize(cap * 2);
-            cand = cv.data();
-            cap = cv.size();
-          }
-          cand[n_cand++] = {gr.begin, gr.end, gr.max_priority};
+          base += static_cast<std::uint32_t>(std::popcount(present));
         }
       }
     }
@@ -255,16 +284,14 @@ class Order {
           bits &= ~(1ULL << top_bit);
         }
       }
-      const auto group_proof = [&](const Group& gr) {
-        if (gr.max_priority >= best_prio) need[f1] = std::max(need[f1], proof_bits(f1, gr.plen));
-      };
-      if (!rejected_overflow) {
-        for (std::size_t i = 0; i < n_rejected_groups; ++i) group_proof(groups[rejected_groups[i]]);
-      } else {
-        for (const Bucket& b : buckets) {
-          if (!pass(f0, b.plen)) continue;
-          for (std::uint32_t g = b.group_begin; g < b.group_end; ++g)
-            if (!pass(f1, groups[g].plen)) group_proof(groups[g]);
+      // Second field, within the passing buckets: likewise the longest qualifying rejected
+      // length decides, and nothing can need more than depth[f1] bits.
+      for (unsigned w = 0; w < 4 && n_active > 1 && need[f1] < depth[f1]; ++w) {
+        for (std::uint64_t bits = bucket_present[w] & pm[f0][w]; bits != 0; bits &= bits - 1) {
+          const Bucket& b = buckets[bucket_index[w * 64 + std::countr_zero(bits)]];
+          need[f1] =
+              std::max(need[f1], b.rejection_bits(groups, pm[f1], best_prio, depth[f1], need[f1]));
+          if (need[f1] >= depth[f1]) break;
         }
       }
       for (std::uint8_t f : active) unwildcard_prefix(*wc, f, need[f]);
@@ -323,12 +350,19 @@ std::error_code Classifier::insert(const Match& match, std::int32_t priority,
   if (std::error_code ec = st.insert(m.value, priority, cookie, next, &retired_)) return ec;
   ++n_rules_;
   note_change(st);
-  // Tries may hold more prefixes than the visible rules have, never fewer: add first.
+  // Tries may hold more prefixes than the visible rules have, never fewer: add in place
+  // now, before publish() makes the rule visible (readers tolerate the superset), unless
+  // publish() will rebuild the trie anyway.
   for (unsigned f = 0; f < kTrieFields; ++f) {
     if (st.plen()[f] == kNoPlen) continue;
     TrieState& ts = tries_[f];
-    ++ts.prefixes;
-    ts.dirty = true;
+    if (!ts.trie || ts.rebuild) {
+      ts.rebuild = true;
+      continue;
+    }
+    ts.trie->add(trie_key(m.value, f), st.plen()[f]);
+    // Added blocks lie outside the compact layout: rebuild once they are many.
+    if (++ts.added > std::max<std::size_t>(64, ts.built / 2)) ts.rebuild = true;
   }
   return {};
 }
@@ -352,7 +386,11 @@ std::optional<std::uint64_t> Classifier::remove(const Match& match, std::int32_t
   --n_rules_;
   note_change(st);
   for (unsigned f = 0; f < kTrieFields; ++f)
-    if (st.plen()[f] != kNoPlen) ++tries_[f].stale;  // left in the trie until a rebuild
+    if (st.plen()[f] != kNoPlen) {
+      // Left in the trie (a superset is safe) until it is rebuilt.
+      TrieState& ts = tries_[f];
+      if (++ts.stale > std::max<std::size_t>(64, ts.built / 2)) ts.rebuild = true;
+    }
   return cookie;
 }
 
@@ -371,9 +409,10 @@ void Classifier::rebuild_trie(unsigned f) {
   }
   t->build();
   ts.trie = n == 0 ? nullptr : std::move(t);
-  ts.prefixes = n;
+  ts.built = n;
+  ts.added = 0;
   ts.stale = 0;
-  ts.dirty = false;
+  ts.rebuild = false;
 }
 
 std::uint64_t Classifier::publish() {
@@ -397,7 +436,10 @@ std::uint64_t Classifier::publish() {
   if (stale_max > cur->order.size() / 8) new_order = true;
   for (unsigned f = 0; f < kTrieFields; ++f) {
     TrieState& ts = tries_[f];
-    if (ts.dirty || ts.stale > std::max<std::size_t>(64, ts.prefixes / 2)) {
+    if (ts.trie &&
+        ts.trie->garbage_bytes() > std::max<std::size_t>(64 * 1024, ts.trie->memory() / 2))
+      ts.rebuild = true;
+    if (ts.rebuild) {
       rebuild_trie(f);
       new_order = true;
     }

@@ -157,9 +157,10 @@ class Classifier {
  private:
   struct TrieState {
     std::shared_ptr<PrefixTrie> trie;  // null while no subtable has a prefix on the field
-    std::size_t prefixes = 0;          // added since the last rebuild, or rebuilt with
-    std::size_t stale = 0;             // removed since the last rebuild (still in the trie)
-    bool dirty = false;                // rules added since the last rebuild
+    std::size_t built = 0;             // prefixes at the last rebuild
+    std::size_t added = 0;             // added in place since
+    std::size_t stale = 0;             // removed since (still in the trie)
+    bool rebuild = false;              // publish() must build a new trie
   };
   Config config_;
   // Writer-only state.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <new>
 
 namespace vsw::classifier::detail {
 namespace {
@@ -104,34 +105,54 @@ struct Subtable::PrefixIndex {
   }
 };
 
-struct Subtable::Table {
+struct alignas(64) Subtable::Table {
   struct Meta {
     Hit hit;
     Version from;                // first version that sees the entry
     std::atomic<Version> until;  // first version that no longer does
   };
-  std::uint32_t capacity = 0;   // entries
-  std::uint32_t used = 0;       // entries written (writer)
-  std::uint32_t sorted_n = 0;   // entries covered by `sorted`
+  struct Free {
+    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  // What find() reads, in the first cache line.
   std::uint64_t slot_mask = 0;  // slots and stage sets have slot_mask + 1 words
   std::unique_ptr<std::atomic<std::uint64_t>[]> slots;  // (tag << 32) | (entry + 1); 0 = empty
   std::array<std::unique_ptr<std::atomic<std::uint64_t>[]>, kStages - 1> stage_sets;
-  std::unique_ptr<std::uint64_t[]> values;  // n_words per entry
-  std::unique_ptr<Meta[]> meta;
+  // The entries, `stride` bytes each: the Meta, then the n_words masked words, so that a
+  // hit reads one cache line (64 bytes for the common 4 words).
+  std::size_t stride = 0;
+  std::unique_ptr<std::byte[], Free> block;
+  std::uint32_t capacity = 0;             // entries
+  std::uint32_t used = 0;                 // entries written (writer)
+  std::uint32_t sorted_n = 0;             // entries covered by `sorted`
   std::vector<std::vector<u128>> sorted;  // per prefix index: reduced values, sorted, unique
 
   Table(std::uint32_t cap, unsigned n_words, unsigned n_sets, std::size_t n_prefixes)
-      : capacity(cap), slot_mask(table_size(cap) - 1) {
+      : slot_mask(table_size(cap) - 1), stride(sizeof(Meta) + 8 * n_words), capacity(cap) {
     slots = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
     for (unsigned s = 0; s < n_sets; ++s)
       stage_sets[s] = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
-    values = std::make_unique<std::uint64_t[]>(std::size_t{cap} * n_words);
-    meta = std::make_unique<Meta[]>(cap);
+    block.reset(static_cast<std::byte*>(::operator new[](stride* cap, std::align_val_t{64})));
+    for (std::uint32_t e = 0; e < cap; ++e) new (&block[stride * e]) Meta{};
     sorted.resize(n_prefixes);
   }
-  [[nodiscard]] std::size_t memory(unsigned n_words, unsigned n_sets) const {
-    std::size_t n = sizeof(*this) + (slot_mask + 1) * 8 * (1 + n_sets) +
-                    std::size_t{capacity} * (n_words * 8 + sizeof(Meta));
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+  ~Table() {
+    for (std::uint32_t e = 0; e < capacity; ++e) meta(e).~Meta();
+  }
+  Meta& meta(std::size_t e) { return *std::launder(reinterpret_cast<Meta*>(&block[stride * e])); }
+  [[nodiscard]] const Meta& meta(std::size_t e) const {
+    return *std::launder(reinterpret_cast<const Meta*>(&block[stride * e]));
+  }
+  std::uint64_t* vals(std::size_t e) {
+    return reinterpret_cast<std::uint64_t*>(&block[stride * e + sizeof(Meta)]);
+  }
+  [[nodiscard]] const std::uint64_t* vals(std::size_t e) const {
+    return reinterpret_cast<const std::uint64_t*>(&block[stride * e + sizeof(Meta)]);
+  }
+  [[nodiscard]] std::size_t memory(unsigned n_sets) const {
+    std::size_t n = sizeof(*this) + (slot_mask + 1) * 8 * (1 + n_sets) + stride * capacity;
     for (const auto& s : sorted) n += sizeof(s) + s.capacity() * sizeof(u128);
     return n;
   }
@@ -147,7 +168,8 @@ Subtable::Subtable(const FlowKey& mask, const Config& cfg) : staged_(cfg.staged)
       ++n_words_;
       any = true;
     }
-    if (any) stage_end_[n_stages_++] = n_words_;
+    if (any && n_stages_ < kStages - 1) stage_end_[n_stages_] = n_words_;
+    if (any) ++n_stages_;
   }
   const auto word_pos = [&](unsigned word) {
     for (unsigned i = 0; i < n_words_; ++i)
@@ -188,6 +210,8 @@ Subtable::Subtable(const FlowKey& mask, const Config& cfg) : staged_(cfg.staged)
 }
 
 Subtable::~Subtable() = default;
+static_assert(sizeof(std::atomic<const void*>) + 2 + (kStages - 1) + kWords == 32,
+              "find()'s fields and four masks share the first cache line");
 
 // ---------------------------------------------------------------------------------------
 // Readers.
@@ -213,11 +237,11 @@ const Hit* Subtable::find(const FlowKey& k, Version v, bool staged, unsigned* mi
     if (sl == 0) break;
     if ((sl >> 32) != tag) continue;
     const std::size_t e = static_cast<std::uint32_t>(sl) - 1;
-    const std::uint64_t* val = &t->values[e * n_words_];
+    const std::uint64_t* val = t->vals(e);
     bool eq = true;
     for (unsigned j = 0; j < n_words_; ++j) eq &= (k.w[word_idx_[j]] & word_mask_[j]) == val[j];
     if (!eq) continue;
-    const Table::Meta& m = t->meta[e];
+    const Table::Meta& m = t->meta(e);
     if (m.from <= v && v < m.until.load(std::memory_order_relaxed)) return &m.hit;
   }
   *miss_end = n_words_;
@@ -247,7 +271,7 @@ void Subtable::prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc,
     if (it != sorted.begin()) d = std::max(d, lcp(x, *(it - 1)));
     bool present = false;
     for (std::uint32_t e = t->sorted_n; e < t->used; ++e) {
-      const unsigned l = lcp(x, p.reduce_entry(&t->values[std::size_t{e} * n_words_]));
+      const unsigned l = lcp(x, p.reduce_entry(t->vals(e)));
       if (l >= p.n_bits) {
         present = true;
         break;
@@ -296,10 +320,9 @@ std::int64_t Subtable::find_live(const FlowKey& value, std::uint64_t h) const {
     if (sl == 0) return -1;
     if ((sl >> 32) != tag) continue;
     const std::size_t e = static_cast<std::uint32_t>(sl) - 1;
-    if (t.meta[e].until.load(std::memory_order_relaxed) != kForever) continue;
+    if (t.meta(e).until.load(std::memory_order_relaxed) != kForever) continue;
     bool eq = true;
-    for (unsigned j = 0; j < n_words_; ++j)
-      eq &= t.values[e * n_words_ + j] == value.w[word_idx_[j]];
+    for (unsigned j = 0; j < n_words_; ++j) eq &= t.vals(e)[j] == value.w[word_idx_[j]];
     if (eq) return static_cast<std::int64_t>(e);
   }
 }
@@ -315,11 +338,10 @@ std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit&
   }
   Table& t = *owned_;
   const std::uint32_t e = t.used++;
-  for (unsigned j = 0; j < n_words_; ++j)
-    t.values[std::size_t{e} * n_words_ + j] = value.w[word_idx_[j]];
-  t.meta[e].hit = hit;
-  t.meta[e].from = from;
-  t.meta[e].until.store(kForever, std::memory_order_relaxed);
+  for (unsigned j = 0; j < n_words_; ++j) t.vals(e)[j] = value.w[word_idx_[j]];
+  t.meta(e).hit = hit;
+  t.meta(e).from = from;
+  t.meta(e).until.store(kForever, std::memory_order_relaxed);
   if (n_sets() != 0) {
     std::uint64_t ph = kSeed;
     unsigned wi = 0;
@@ -340,7 +362,7 @@ std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit&
 }
 
 void Subtable::retire_entry(std::uint32_t e, Version next) {
-  owned_->meta[e].until.store(next, std::memory_order_relaxed);
+  owned_->meta(e).until.store(next, std::memory_order_relaxed);
   if (next != dead_version_) {  // a publish happened: earlier retirements are droppable now
     dead_old_ += dead_new_;
     dead_new_ = 0;
@@ -359,7 +381,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
     return until > published && m.from < until;  // else seen by no reader any more
   };
   std::uint32_t n_kept = 0;
-  for (std::uint32_t e = 0; e < old.used; ++e) n_kept += kept(old.meta[e]) ? 1 : 0;
+  for (std::uint32_t e = 0; e < old.used; ++e) n_kept += kept(old.meta(e)) ? 1 : 0;
   std::size_t capacity = 0;
   switch (resize) {
     case Resize::kGrow:
@@ -377,15 +399,15 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
   std::unordered_map<std::uint32_t, std::vector<Hit>> more;
   FlowKey k;
   for (std::uint32_t e = 0; e < old.used; ++e) {
-    const Table::Meta& m = old.meta[e];
+    const Table::Meta& m = old.meta(e);
     if (!kept(m)) continue;
     const Version until = m.until.load(std::memory_order_relaxed);
     const std::uint32_t n = t->used++;
-    std::uint64_t* val = &t->values[std::size_t{n} * n_words_];
-    std::copy_n(&old.values[std::size_t{e} * n_words_], n_words_, val);
-    t->meta[n].hit = m.hit;
-    t->meta[n].from = m.from;
-    t->meta[n].until.store(until, std::memory_order_relaxed);
+    std::uint64_t* val = t->vals(n);
+    std::copy_n(old.vals(e), n_words_, val);
+    t->meta(n).hit = m.hit;
+    t->meta(n).from = m.from;
+    t->meta(n).until.store(until, std::memory_order_relaxed);
     if (auto it = more_.find(e); it != more_.end()) more.emplace(n, std::move(it->second));
     for (unsigned j = 0; j < n_words_; ++j) k.w[word_idx_[j]] = val[j];
     std::uint64_t ph = kSeed;
@@ -415,8 +437,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
     const Table& src = resize == Resize::kKeep ? old : *t;
     const std::uint32_t to = resize == Resize::kKeep ? old.used : t->used;
     add.reserve(to - from);
-    for (std::uint32_t e = from; e < to; ++e)
-      add.push_back(prefixes_[p].reduce_entry(&src.values[std::size_t{e} * n_words_]));
+    for (std::uint32_t e = from; e < to; ++e) add.push_back(prefixes_[p].reduce_entry(src.vals(e)));
     std::sort(add.begin(), add.end());
     if (resize == Resize::kKeep) {
       s.reserve(old.sorted[p].size() + add.size());
@@ -433,7 +454,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
   dead_old_ = 0;
   dead_new_ = 0;
   for (std::uint32_t e = 0; e < t->used; ++e)
-    dead_new_ += t->meta[e].until.load(std::memory_order_relaxed) != kForever ? 1 : 0;
+    dead_new_ += t->meta(e).until.load(std::memory_order_relaxed) != kForever ? 1 : 0;
   table_.store(t.get(), std::memory_order_release);
   retired->push_back(std::shared_ptr<const Table>(std::move(owned_)));
   owned_ = std::move(t);
@@ -448,7 +469,7 @@ std::error_code Subtable::insert(const FlowKey& value, std::int32_t priority, st
     append(value, h, add, next, next, retired);
   } else {
     const auto e = static_cast<std::uint32_t>(found);
-    Table::Meta& m = owned_->meta[e];
+    Table::Meta& m = owned_->meta(e);
     if (m.hit.priority == priority) return std::make_error_code(std::errc::file_exists);
     auto it = more_.find(e);
     if (it != more_.end()) {
@@ -488,7 +509,7 @@ std::optional<std::uint64_t> Subtable::remove(const FlowKey& value, std::int32_t
   const std::int64_t found = find_live(value, h);
   if (found < 0) return std::nullopt;
   const auto e = static_cast<std::uint32_t>(found);
-  Table::Meta& m = owned_->meta[e];
+  Table::Meta& m = owned_->meta(e);
   auto it = more_.find(e);
   std::uint64_t cookie = 0;
   if (m.hit.priority == priority) {
@@ -544,8 +565,8 @@ void Subtable::recompute_max() {
   const Table& t = *owned_;
   max_bound = std::numeric_limits<std::int32_t>::min();
   for (std::uint32_t e = 0; e < t.used; ++e) {
-    if (t.meta[e].until.load(std::memory_order_relaxed) == kForever)
-      max_bound = std::max(max_bound, t.meta[e].hit.priority);
+    if (t.meta(e).until.load(std::memory_order_relaxed) == kForever)
+      max_bound = std::max(max_bound, t.meta(e).hit.priority);
   }
   max_stale = false;
 }
@@ -554,16 +575,15 @@ void Subtable::for_each_live_value(const std::function<void(const FlowKey&)>& fn
   const Table& t = *owned_;
   FlowKey k;
   for (std::uint32_t e = 0; e < t.used; ++e) {
-    if (t.meta[e].until.load(std::memory_order_relaxed) != kForever) continue;
-    for (unsigned j = 0; j < n_words_; ++j)
-      k.w[word_idx_[j]] = t.values[std::size_t{e} * n_words_ + j];
+    if (t.meta(e).until.load(std::memory_order_relaxed) != kForever) continue;
+    for (unsigned j = 0; j < n_words_; ++j) k.w[word_idx_[j]] = t.vals(e)[j];
     fn(k);
   }
 }
 
 std::size_t Subtable::memory() const {
-  std::size_t n = sizeof(*this) + prefixes_.capacity() * sizeof(PrefixIndex) +
-                  owned_->memory(n_words_, n_sets());
+  std::size_t n =
+      sizeof(*this) + prefixes_.capacity() * sizeof(PrefixIndex) + owned_->memory(n_sets());
   for (const auto& [e, v] : more_) n += 48 + v.capacity() * sizeof(Hit);
   return n;
 }

@@ -85,7 +85,17 @@ u128 trie_key(const FlowKey& k, unsigned f);
 // Memory a Table no longer reachable by new readers holds until a grace period has passed.
 using Retired = std::vector<std::shared_ptr<const void>>;
 
-class Subtable {
+class alignas(64) Subtable {
+  struct Table;
+  struct PrefixIndex;
+  // What find() reads, in the first cache line (with the first four masks).
+  std::atomic<const Table*> table_{nullptr};
+  std::uint8_t n_words_ = 0;                           // words with mask bits, in stage order
+  std::uint8_t n_stages_ = 0;                          // stages with mask bits
+  std::array<std::uint8_t, kStages - 1> stage_end_{};  // end of each stage but the last
+  std::array<std::uint8_t, kWords> word_idx_{};
+  std::array<std::uint64_t, kWords> word_mask_{};
+
  public:
   Subtable(const FlowKey& mask, const Config& cfg);
   ~Subtable();
@@ -133,18 +143,8 @@ class Subtable {
   [[nodiscard]] std::size_t memory() const;
 
  private:
-  struct Table;
-  struct PrefixIndex;
-
-  // Reader-side constants, from the mask.
-  std::uint8_t n_words_ = 0;   // words with mask bits, in stage order
-  std::uint8_t n_stages_ = 0;  // stages with mask bits
-  std::array<std::uint8_t, kStages> stage_end_{};
   std::array<std::uint8_t, kTrieFields> plen_{kNoPlen, kNoPlen, kNoPlen, kNoPlen};
-  std::array<std::uint8_t, kWords> word_idx_{};
-  std::array<std::uint64_t, kWords> word_mask_{};
   std::vector<PrefixIndex> prefixes_;  // ports and non-prefix address masks
-  std::atomic<const Table*> table_{nullptr};
 
   // Writer-only.
   std::unique_ptr<Table> owned_;                              // the table table_ points to
