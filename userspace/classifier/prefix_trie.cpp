@@ -45,8 +45,11 @@ inline void fold_info(Info& in, unsigned c, unsigned j, unsigned rest) {
   const V16 eq = agree == in.ext;
   in.ext = (gt & agree) | (~gt & in.ext);
   in.longer = (gt & beyond) | (~gt & (in.longer | (eq & beyond)));
-  if (j < 4)
-    in.ends |= (agree == static_cast<std::uint8_t>(j)) & static_cast<std::uint8_t>(1U << j);
+  if (j < 4) {
+    const V16 hit = agree == static_cast<std::uint8_t>(j);
+    const V16 one = V16{} + 1;  // a vector, not an int, so that it compiles at -O0 too
+    in.ends |= hit & (one << j);
+  }
 }
 
 inline V16 pack(const Info& in) {
@@ -63,8 +66,8 @@ void store(T& x, T v, std::memory_order mo) {
   std::atomic_ref<T>(x).store(v, mo);
 }
 
-constexpr std::size_t kMinChunk = 64;     // nodes in add()'s first chunk
-constexpr std::size_t kMaxChunk = 16384;  // chunks grow with the trie up to this (384 KiB)
+constexpr std::size_t kMinChunk = 64;    // nodes in add()'s first chunk
+constexpr std::size_t kMaxChunk = 1024;  // chunks grow with the trie up to this (24 KiB)
 
 }  // namespace
 
@@ -116,7 +119,7 @@ std::size_t PrefixTrie::memory() const {
 
 std::uint64_t PrefixTrie::make_link(unsigned map, const Node* first) {
   static_assert(sizeof(void*) == 8, "links pack a 48-bit address");
-  const auto addr = reinterpret_cast<std::uintptr_t>(first);
+  const auto addr = reinterpret_cast<std::uintptr_t>(first);  // NOLINT(*-reinterpret-cast)
   if ((addr >> 48) != 0) std::abort();  // user-space addresses fit in 48 bits on x86-64
   return (std::uint64_t{addr} << 16) | (map & 0xffffU);
 }
@@ -124,8 +127,8 @@ std::uint64_t PrefixTrie::make_link(unsigned map, const Node* first) {
 PrefixTrie::Node* PrefixTrie::allocate(std::size_t n) {
   if (chunk_cap_ - chunk_used_ < n) {
     const std::size_t cap = std::clamp(chunk_nodes_, kMinChunk, kMaxChunk);
-    chunks_.push_back(std::make_unique<Node[]>(cap));
-    make_link(0, chunks_.back().get() + cap);  // checks the whole chunk is addressable
+    chunks_.push_back(std::make_unique<Node[]>(cap));  // NOLINT(*-avoid-c-arrays)
+    make_link(0, chunks_.back().get() + cap);          // checks the whole chunk is addressable
     chunk_used_ = 0;
     chunk_cap_ = cap;
     chunk_nodes_ += cap;

@@ -149,7 +149,8 @@ class PrefixTrie {
   }
   static std::uint64_t make_link(unsigned map, const Node* first);
   static Node* link_first(std::uint64_t link) {
-    return reinterpret_cast<Node*>(link >> 16);  // NOLINT(performance-no-int-to-ptr)
+    // NOLINTNEXTLINE(performance-no-int-to-ptr,*-reinterpret-cast): a packed address
+    return reinterpret_cast<Node*>(link >> 16);
   }
   static void fold(Node& node, unsigned c, unsigned j, unsigned rest);
   Node* allocate(std::size_t n);  // n <= 16 contiguous nodes from the chunks
@@ -168,11 +169,12 @@ class PrefixTrie {
   bool nonempty_ = false;
   std::vector<Prefix> pending_;  // insert()ed, for the next build()
   std::vector<Node> built_;      // build()'s nodes below the root, breadth-first; never resized
-  std::vector<std::unique_ptr<Node[]>> chunks_;  // add()'s blocks; a chunk never moves
-  std::size_t chunk_used_ = 0;                   // nodes handed out from chunks_.back()
-  std::size_t chunk_cap_ = 0;                    // size of chunks_.back()
-  std::size_t chunk_nodes_ = 0;                  // total size of chunks_
-  std::size_t garbage_nodes_ = 0;                // nodes in replaced blocks
+  // add()'s blocks: chunks that never move. NOLINTNEXTLINE(*-avoid-c-arrays)
+  std::vector<std::unique_ptr<Node[]>> chunks_;
+  std::size_t chunk_used_ = 0;     // nodes handed out from chunks_.back()
+  std::size_t chunk_cap_ = 0;      // size of chunks_.back()
+  std::size_t chunk_nodes_ = 0;    // total size of chunks_
+  std::size_t garbage_nodes_ = 0;  // nodes in replaced blocks
 };
 
 }  // namespace vsw::classifier

@@ -20,6 +20,8 @@ u128 v4(std::uint32_t a) {
   return u128{a} << 96;
 }
 
+constexpr std::size_t kNode = 24;  // bytes per trie node
+
 PrefixTrie built(unsigned width, const std::vector<TriePrefix>& set) {
   PrefixTrie t(width);
   for (const auto& p : set) t.insert(p.value, p.len);
@@ -74,7 +76,7 @@ TEST_CASE("prefix trie: built trie answers as the brute-force definition") {
   for (unsigned width : {32U, 128U}) {
     for (int round = 0; round < 6; ++round) {
       INFO("seed " << seed << " width " << width << " round " << round);
-      TrieGen gen(seed * 131 + width * 7 + static_cast<unsigned>(round), width);
+      TrieGen gen(seed * 131 + width * 7ULL + static_cast<unsigned>(round), width);
       const auto set = gen.prefixes(static_cast<std::size_t>(1) << (2 * round));  // 1..1024
       const PrefixTrie t = built(width, set);
       const auto keys = keys_for(gen, set, 400);
@@ -92,7 +94,8 @@ TEST_CASE("prefix trie: add() one at a time answers exactly as build() of the sa
       for (bool from_built : {false, true}) {
         INFO("seed " << seed << " width " << width << " round " << round << " from_built "
                      << from_built);
-        TrieGen gen(seed * 977 + width * 3 + static_cast<unsigned>(round) * 2 + from_built, width);
+        TrieGen gen(seed * 977 + width * 3ULL + static_cast<unsigned>(round) * 2ULL + from_built,
+                    width);
         const auto set = gen.prefixes(round == 0 ? 40 : 600);
         // From a built trie with the first half (or from an empty one), add the rest.
         const std::size_t start = from_built ? set.size() / 2 : 0;
@@ -164,6 +167,15 @@ TEST_CASE("prefix trie: empty trie, bits past the length, zero and full lengths"
   CHECK(t.memory() == 0);
   moved.lookup(v4(0x0a000001), &plens, &bits);
   CHECK(bits == 32);
+  // Move assignment replaces the target's contents (its old nodes are freed).
+  w = std::move(moved);
+  CHECK(moved.empty());  // NOLINT(bugprone-use-after-move): moved-from is specified empty
+  w.lookup(v4(0x0a000003), &plens, &bits);
+  CHECK(plens == PrefixTrie::Plens{(1ULL << 0) | (1ULL << 8), 0, 0});
+  CHECK(bits == 31);
+  w.add(v4(0x0a000003), 32);  // still growable after the move
+  w.lookup(v4(0x0a000003), &plens, &bits);
+  CHECK(plens == PrefixTrie::Plens{(1ULL << 0) | (1ULL << 8) | (1ULL << 32), 0, 0});
 }
 
 TEST_CASE("prefix trie: replaced blocks are counted as garbage and in memory()") {
@@ -172,24 +184,24 @@ TEST_CASE("prefix trie: replaced blocks are counted as garbage and in memory()")
   t.insert(v4(0x0b000000), 8);
   t.build();
   // Root, its child for nibble 0, and that node's children for nibbles a and b.
-  CHECK(t.memory() == 4 * 24);
+  CHECK(t.memory() == 4 * kNode);
   CHECK(t.garbage_bytes() == 0);
 
   // 12/8 needs a third child next to a and b: the block of two is copied and replaced.
   t.add(v4(0x0c000000), 8);
-  CHECK(t.garbage_bytes() == 2 * 24);
+  CHECK(t.garbage_bytes() == 2 * kNode);
   const std::size_t after_first = t.memory();
-  CHECK(after_first >= 4 * 24 + 3 * 24);  // the built nodes (now partly garbage) plus 3 new
+  CHECK(after_first >= 4 * kNode + 3 * kNode);  // the built nodes (now partly garbage) plus 3 new
   // 13/8: the block of three is replaced.
   t.add(v4(0x0d000000), 8);
-  CHECK(t.garbage_bytes() == 5 * 24);
+  CHECK(t.garbage_bytes() == 5 * kNode);
   // 12.16/16 hangs a new chain under the childless node for 12: no block is replaced.
   t.add(v4(0x0c100000), 16);
-  CHECK(t.garbage_bytes() == 5 * 24);
+  CHECK(t.garbage_bytes() == 5 * kNode);
   // Already present: nothing.
   t.add(v4(0x0a000000), 8);
-  CHECK(t.garbage_bytes() == 5 * 24);
-  CHECK(t.memory() >= 4 * 24 + t.garbage_bytes());
+  CHECK(t.garbage_bytes() == 5 * kNode);
+  CHECK(t.memory() >= 4 * kNode + t.garbage_bytes());
   CHECK(t.memory() == after_first);  // all fit into the first chunk
 
   // A rebuild compacts: no garbage, exactly the live nodes (root, 0, a, b, c, d, c.1, c.1.0).
@@ -198,7 +210,7 @@ TEST_CASE("prefix trie: replaced blocks are counted as garbage and in memory()")
   r.insert(v4(0x0c100000), 16);
   r.build();
   CHECK(r.garbage_bytes() == 0);
-  CHECK(r.memory() == 8 * 24);
+  CHECK(r.memory() == 8 * kNode);
 
   // And the grown trie answers like the rebuilt one.
   for (std::uint32_t a : {0x0a000001U, 0x0c100001U, 0x0c200000U, 0x0e000000U, 0x00000000U}) {
