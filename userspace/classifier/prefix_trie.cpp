@@ -65,6 +65,8 @@ template <class T>
 void store(T& x, T v, std::memory_order mo) {
   std::atomic_ref<T>(x).store(v, mo);
 }
+static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free &&
+              std::atomic_ref<std::uint8_t>::is_always_lock_free);
 
 constexpr std::size_t kMinChunk = 64;    // nodes in add()'s first chunk
 constexpr std::size_t kMaxChunk = 1024;  // chunks grow with the trie up to this (24 KiB)
@@ -119,6 +121,7 @@ std::size_t PrefixTrie::memory() const {
 
 std::uint64_t PrefixTrie::make_link(unsigned map, const Node* first) {
   static_assert(sizeof(void*) == 8, "links pack a 48-bit address");
+  static_assert(alignof(Node) >= std::atomic_ref<std::uint64_t>::required_alignment);
   const auto addr = reinterpret_cast<std::uintptr_t>(first);  // NOLINT(*-reinterpret-cast)
   if ((addr >> 48) != 0) std::abort();  // user-space addresses fit in 48 bits on x86-64
   return (std::uint64_t{addr} << 16) | (map & 0xffffU);

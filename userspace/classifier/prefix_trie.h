@@ -67,18 +67,30 @@
 // Any number of readers call lookup() concurrently with add(). Readers load links with
 // acquire and info bytes relaxed; the writer stores them with release and relaxed atomic
 // stores (all plain moves on x86-64), and fills new blocks before the release store that
-// publishes them. Memory a reader may hold is freed only by the destructor (or build()),
-// which the classifier calls after a grace period.
-// Every field only grows: an info byte's ends gain bits, its ext never drops, and when ext
-// stays, longer only goes 0 -> 1, so ext + longer never drops (when ext grows by e >= 1,
-// longer can lose 1 at most); child maps only gain bits, and a copied block holds the same
-// nodes as the block it replaces. Hence the guarantee: a lookup running concurrently with
-// add() calls returns an answer valid for the set S0 the trie held when the lookup began
-// (every length of a prefix of S0 matching key is in plens, and bits >= the bits S0 gives):
-// along S0's path it sees the same or newer fields; where S0's walk stops at depth D, it
-// either stops there too with ext + longer at least S0's, or finds a newer child and stops
-// at depth >= D + 4 >= S0's bits. Extra lengths in plens and extra bits come only from
-// prefixes added meanwhile (a superset, which the classifier tolerates, as for removals).
+// publishes them. Memory a reader may hold is freed only by the destructor (or build(), or
+// a move assignment), which the classifier calls after a grace period.
+// Why a concurrent lookup stays valid: every field a reader loads only grows, one field at a
+// time, so whatever mix of old and new fields a walk sees is at least as informative as S0,
+// the set the trie held when the lookup began, and still only tells the truth about S_now.
+// - Lengths ending here (bits 0-3): an OR over the prefixes; add() only sets bits, and each
+//   set bit is the length of a stored prefix that matches c.
+// - Agreeing bits (ext): a max over the prefixes; it never drops.
+// - Longer (bit 7): an OR over the prefixes that reach the max. A new prefix agreeing on
+//   fewer than ext bits changes nothing; on exactly ext bits it can only set the bit; on
+//   more, ext grows by e >= 1 and longer may drop from 1 to 0. So ext + longer, the bits a
+//   walk stopping here answers, never drops.
+// - Child maps only gain bits. A block is replaced by a copy holding the same nodes plus one;
+//   the old block is no longer updated, but a reader only reaches it through a link loaded
+//   after the lookup began, so it already held every update of S0.
+// - A block is filled before the release store that links it, and the reader's acquire load
+//   of that link makes the filling visible: no walk sees a half-made node.
+// Hence the guarantee: a lookup running concurrently with add() calls returns an answer valid
+// for S0 (every length of a prefix of S0 that matches key is in plens, and bits >= the bits
+// S0 gives). Along S0's path it finds the same children; where S0's walk stops at depth D
+// (ext <= 3 there, so S0's bits <= D + 4), it either stops too, with ext + longer at least
+// S0's, or finds a newer child and stops at depth >= D + 4. Extra lengths and bits come only
+// from prefixes added meanwhile: a superset, which the classifier tolerates as it does for
+// removals.
 // Once add() has returned and a reader synchronizes with the writer (e.g. through the
 // classifier's snapshot pointer, or any release/acquire pair), its lookups see the prefix.
 //
@@ -86,9 +98,10 @@
 // built and grown tries.
 //
 // Tests. tests/unit/classifier/test_prefix_trie.cpp checks lookup() against a brute-force
-// scan of the prefix set, and add() (from empty and from a built trie) against build();
-// test_concurrency.cpp checks readers against the brute force over the set they started
-// with while a writer adds (under ThreadSanitizer).
+// scan of the prefix set (prefix_trie_ref.h), and add() (from empty and from a built trie)
+// against build(); test_prefix_trie_concurrency.cpp (under ThreadSanitizer) checks every
+// lookup that overlapped an add() against the brute force over the prefixes added before
+// and after it.
 #pragma once
 
 #include <array>
