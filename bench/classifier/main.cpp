@@ -161,7 +161,8 @@ double time_lookups(std::size_t n, std::size_t passes, Fn fn) {
 // between(inserted), untimed; then remove(i) takes rule i out again and publishes, for
 // every rule inserted. Each phase
 // stops once it has used more than `budget` seconds of CPU (checked every kCheckEvery
-// rules: reading the thread CPU clock is a system call).
+// rules: reading the thread CPU clock is a system call of about 0.5 us, close to OVS's whole
+// time per rule; read every 64th rule, it adds about 1%).
 struct EachRound {
   double inserts = 0, removes = 0;  // per second
   std::size_t inserted = 0, removed = 0;
@@ -169,7 +170,7 @@ struct EachRound {
 
 template <class Fn>
 double each_phase(std::size_t count, double budget, std::size_t* done, Fn fn) {
-  constexpr std::size_t kCheckEvery = 16;
+  constexpr std::size_t kCheckEvery = 64;
   *done = 0;
   if (count == 0) return 0;
   const auto t0 = Clock::now();
