@@ -28,6 +28,10 @@ std::size_t Epoch::acquire_slot() {
     bool expected = false;
     if (!slots_[i].used.load(std::memory_order_relaxed) &&
         slots_[i].used.compare_exchange_strong(expected, true)) {
+      // synchronize() scans slots below the high-water mark only.
+      std::size_t hw = high_.load();
+      while (hw < i + 1 && !high_.compare_exchange_weak(hw, i + 1)) {
+      }
       return i;
     }
   }
@@ -58,7 +62,9 @@ Epoch::ReadGuard::~ReadGuard() {
 
 void Epoch::synchronize() {
   const std::uint64_t now = epoch_.fetch_add(1) + 1;
-  for (Slot& s : slots_) {
+  const std::size_t n = high_.load();
+  for (std::size_t i = 0; i < n; ++i) {
+    Slot& s = slots_[i];
     unsigned spins = 0;
     for (;;) {
       const std::uint64_t e = s.epoch.load();

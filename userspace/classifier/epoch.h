@@ -13,6 +13,9 @@
 // pointer after the writer's replacement and so sees the new object.
 //
 // Cost: a reader pays one seq_cst store on entry and one on exit (guards nest for free).
+// synchronize() reads only the slots below the highest ever taken (a reader raises that
+// mark before it can enter a guard), so its cost grows with the number of reader threads,
+// not with kMaxReaders.
 // A writer blocks in synchronize() while any older reader is still inside its guard;
 // readers never block.
 #pragma once
@@ -56,6 +59,7 @@ class Epoch {
   std::size_t acquire_slot();
 
   std::atomic<std::uint64_t> epoch_{1};
+  std::atomic<std::size_t> high_{0};  // slots ever taken are below it
   std::array<Slot, kMaxReaders> slots_{};
 };
 

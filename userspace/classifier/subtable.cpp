@@ -9,8 +9,8 @@
 namespace vsw::classifier::detail {
 namespace {
 
-// Appends since the last build that a subtable with prefix indices scans unsorted.
-constexpr std::uint32_t kMaxUnsorted = 32;
+// Values a subtable's sorted sets keep apart from the main array before merging them in.
+constexpr std::size_t kMaxDelta = 64;
 
 std::size_t table_size(std::size_t n) {
   return std::bit_ceil(std::max<std::size_t>(2 * n, 4));
@@ -122,19 +122,16 @@ struct alignas(64) Subtable::Table {
   // hit reads one cache line (64 bytes for the common 4 words).
   std::size_t stride = 0;
   std::unique_ptr<std::byte[], Free> block;
-  std::uint32_t capacity = 0;             // entries
-  std::uint32_t used = 0;                 // entries written (writer)
-  std::uint32_t sorted_n = 0;             // entries covered by `sorted`
-  std::vector<std::vector<u128>> sorted;  // per prefix index: reduced values, sorted, unique
+  std::uint32_t capacity = 0;  // entries
+  std::uint32_t used = 0;      // entries written (writer)
 
-  Table(std::uint32_t cap, unsigned n_words, unsigned n_sets, std::size_t n_prefixes)
+  Table(std::uint32_t cap, unsigned n_words, unsigned n_sets)
       : slot_mask(table_size(cap) - 1), stride(sizeof(Meta) + 8 * n_words), capacity(cap) {
     slots = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
     for (unsigned s = 0; s < n_sets; ++s)
       stage_sets[s] = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
     block.reset(static_cast<std::byte*>(::operator new[](stride* cap, std::align_val_t{64})));
     for (std::uint32_t e = 0; e < cap; ++e) new (&block[stride * e]) Meta{};
-    sorted.resize(n_prefixes);
   }
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
@@ -153,7 +150,6 @@ struct alignas(64) Subtable::Table {
   }
   [[nodiscard]] std::size_t memory(unsigned n_sets) const {
     std::size_t n = sizeof(*this) + (slot_mask + 1) * 8 * (1 + n_sets) + stride * capacity;
-    for (const auto& s : sorted) n += sizeof(s) + s.capacity() * sizeof(u128);
     return n;
   }
 };
@@ -205,7 +201,8 @@ Subtable::Subtable(const FlowKey& mask, const Config& cfg) : staged_(cfg.staged)
     }
     prefixes_.push_back(p);
   }
-  owned_ = std::make_unique<Table>(4, n_words_, n_sets(), prefixes_.size());
+  owned_ = std::make_unique<Table>(1, n_words_, n_sets());
+  pending_.resize(prefixes_.size());
   table_.store(owned_.get(), std::memory_order_release);
 }
 
@@ -254,31 +251,30 @@ void Subtable::prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc,
   for (unsigned i = 0; i < miss_end; ++i)
     best_cost += std::popcount(word_mask_[i] & ~wc.w[word_idx_[i]]);
   if (best_cost == 0) return;
-  const Table* t = table_.load(std::memory_order_acquire);
+  const Sorted* so = sorted_.load(std::memory_order_acquire);
   const PrefixIndex* best = nullptr;
+  const std::size_t n_prefixes = so == nullptr ? 0 : prefixes_.size();
   std::array<std::uint64_t, 2> best_bits{};
-  for (std::size_t pi_idx = 0; pi_idx < prefixes_.size(); ++pi_idx) {
+  for (std::size_t pi_idx = 0; pi_idx < n_prefixes; ++pi_idx) {
     const PrefixIndex& p = prefixes_[pi_idx];
     if (!(fields & (1U << static_cast<unsigned>(p.field)))) continue;
-    // The sorted values of the entries the table was built with, plus those appended since
-    // (a superset of the visible ones: absence from it proves absence).
+    // The values of the entries visible to any reader (and maybe more: a superset proves
+    // as well) in two sorted arrays; a sorted neighbour has the longest common prefix.
     const u128 x = p.reduce_key(k);
-    const std::vector<u128>& sorted = t->sorted[pi_idx];
-    const auto it = std::lower_bound(sorted.begin(), sorted.end(), x);
-    if (it != sorted.end() && *it == x) continue;  // present: this field proves nothing
     unsigned d = 0;
-    if (it != sorted.end()) d = std::max(d, lcp(x, *it));
-    if (it != sorted.begin()) d = std::max(d, lcp(x, *(it - 1)));
     bool present = false;
-    for (std::uint32_t e = t->sorted_n; e < t->used; ++e) {
-      const unsigned l = lcp(x, p.reduce_entry(t->vals(e)));
-      if (l >= p.n_bits) {
-        present = true;
-        break;
+    const auto search = [&](const u128* begin, const u128* end) {
+      const u128* it = std::lower_bound(begin, end, x);
+      if (it != end) {
+        present |= *it == x;
+        d = std::max(d, lcp(x, *it));
       }
-      d = std::max(d, l);
-    }
-    if (present) continue;
+      if (it != begin) d = std::max(d, lcp(x, *(it - 1)));
+    };
+    const Sorted::Part& part = so->parts[pi_idx];
+    search(part.main, part.main + part.main_n);
+    if (part.delta_n != 0) search(part.delta, part.delta + part.delta_n);
+    if (present) continue;  // this field proves nothing
     unsigned k_bits = std::min<unsigned>(d + 1, p.n_bits);
     const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(p.field)];
     std::array<std::uint64_t, 2> bits{};
@@ -329,12 +325,10 @@ std::int64_t Subtable::find_live(const FlowKey& value, std::uint64_t h) const {
 
 std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit& hit, Version from,
                                Version next, Retired* retired) {
+  // (A replacement entry repeats a value the sorted sets hold already; adding it is harmless.)
   {
     const Table& t = *owned_;
-    if (t.used == t.capacity)
-      rebuild(Resize::kGrow, next, retired);
-    else if (!prefixes_.empty() && t.used - t.sorted_n >= std::max(kMaxUnsorted, t.sorted_n))
-      rebuild(Resize::kKeep, next, retired);  // compact() brings it under kMaxUnsorted
+    if (t.used == t.capacity) rebuild(Resize::kGrow, next, retired);
   }
   Table& t = *owned_;
   const std::uint32_t e = t.used++;
@@ -385,17 +379,13 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
   std::size_t capacity = 0;
   switch (resize) {
     case Resize::kGrow:
-      capacity = std::max<std::size_t>(8, 2 * std::size_t{n_kept});
-      break;
-    case Resize::kKeep:
-      capacity = std::max<std::size_t>(old.capacity, n_kept + kMaxUnsorted + 4);
+      capacity = std::max<std::size_t>(2, 2 * std::size_t{n_kept});
       break;
     case Resize::kCompact:
-      capacity = n_kept + n_kept / 8 + 4;
+      capacity = n_kept + n_kept / 8 + 1;
       break;
   }
-  auto t = std::make_unique<Table>(static_cast<std::uint32_t>(capacity), n_words_, n_sets(),
-                                   prefixes_.size());
+  auto t = std::make_unique<Table>(static_cast<std::uint32_t>(capacity), n_words_, n_sets());
   std::unordered_map<std::uint32_t, std::vector<Hit>> more;
   FlowKey k;
   for (std::uint32_t e = 0; e < old.used; ++e) {
@@ -427,29 +417,6 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
       }
     }
   }
-  // The sorted values: a growing or compacting rebuild sorts the kept entries; otherwise the
-  // old array (a superset: dropped entries' values may stay, which only weakens no proof)
-  // is merged with the values appended since it was built.
-  for (std::size_t p = 0; p < prefixes_.size(); ++p) {
-    std::vector<u128>& s = t->sorted[p];
-    std::vector<u128> add;
-    const std::uint32_t from = resize == Resize::kKeep ? old.sorted_n : 0;
-    const Table& src = resize == Resize::kKeep ? old : *t;
-    const std::uint32_t to = resize == Resize::kKeep ? old.used : t->used;
-    add.reserve(to - from);
-    for (std::uint32_t e = from; e < to; ++e) add.push_back(prefixes_[p].reduce_entry(src.vals(e)));
-    std::sort(add.begin(), add.end());
-    if (resize == Resize::kKeep) {
-      s.reserve(old.sorted[p].size() + add.size());
-      std::merge(old.sorted[p].begin(), old.sorted[p].end(), add.begin(), add.end(),
-                 std::back_inserter(s));
-    } else {
-      s = std::move(add);
-    }
-    s.erase(std::unique(s.begin(), s.end()), s.end());
-    s.shrink_to_fit();
-  }
-  t->sorted_n = t->used;
   more_ = std::move(more);
   dead_old_ = 0;
   dead_new_ = 0;
@@ -467,6 +434,8 @@ std::error_code Subtable::insert(const FlowKey& value, std::int32_t priority, st
   const Hit add{priority, cookie};
   if (found < 0) {
     append(value, h, add, next, next, retired);
+    for (std::size_t p = 0; p < prefixes_.size(); ++p)
+      pending_[p].push_back(prefixes_[p].reduce_key(value));
   } else {
     const auto e = static_cast<std::uint32_t>(found);
     Table::Meta& m = owned_->meta(e);
@@ -551,14 +520,60 @@ std::optional<std::uint64_t> Subtable::remove(const FlowKey& value, std::int32_t
 }
 
 void Subtable::compact(Version next, Retired* retired) {
-  const Table& t = *owned_;
   // Shrinking is O(entries), so only after Θ(entries) changes since the last one.
-  if (ops_ >= live_ / 8 + 4 && t.capacity > live_ + live_ / 4 + 8) {
+  if (ops_ >= live_ / 8 + 4 && owned_->capacity > live_ + live_ / 4 + 1) {
     rebuild(Resize::kCompact, next, retired);
     ops_ = 0;
-  } else if (!prefixes_.empty() && t.used - t.sorted_n > kMaxUnsorted) {
-    rebuild(Resize::kKeep, next, retired);  // a batch appended more than readers should scan
   }
+  if (pending_.empty() || pending_[0].empty()) return;
+  const Table& t = *owned_;
+  // The values added since the last publish join the delta, or, once that is large, the
+  // main array is rebuilt from the entries any reader may see (dropping retired values).
+  const Sorted* old = sorted_owned_.get();
+  auto so = std::make_unique<Sorted>();
+  for (std::size_t p = 0; p < prefixes_.size(); ++p) {
+    std::vector<u128>& add = pending_[p];
+    std::sort(add.begin(), add.end());
+    std::vector<u128> delta;
+    if (old != nullptr) {
+      delta.reserve(old->deltas[p].size() + add.size());
+      std::merge(old->deltas[p].begin(), old->deltas[p].end(), add.begin(), add.end(),
+                 std::back_inserter(delta));
+    } else {
+      delta = std::move(add);
+    }
+    add.clear();
+    delta.erase(std::unique(delta.begin(), delta.end()), delta.end());
+    const std::size_t main_n = old != nullptr ? old->mains[p]->size() : 0;
+    if (old == nullptr || delta.size() > std::max(kMaxDelta, main_n / 16)) {
+      std::vector<u128> main;
+      main.reserve(live_ + t.used / 8);
+      for (std::uint32_t e = 0; e < t.used; ++e) {
+        const Table::Meta& m = t.meta(e);
+        const Version until = m.until.load(std::memory_order_relaxed);
+        if (until > next - 1 && m.from < until)
+          main.push_back(prefixes_[p].reduce_entry(t.vals(e)));
+      }
+      std::sort(main.begin(), main.end());
+      main.erase(std::unique(main.begin(), main.end()), main.end());
+      main.shrink_to_fit();
+      so->mains.push_back(std::make_shared<const std::vector<u128>>(std::move(main)));
+      so->deltas.emplace_back();
+    } else {
+      delta.shrink_to_fit();
+      so->mains.push_back(old->mains[p]);
+      so->deltas.push_back(std::move(delta));
+    }
+  }
+  for (std::size_t p = 0; p < prefixes_.size(); ++p) {
+    const auto& m = *so->mains[p];
+    const auto& d = so->deltas[p];
+    so->parts.push_back({m.data(), static_cast<std::uint32_t>(m.size()),
+                         static_cast<std::uint32_t>(d.size()), d.data()});
+  }
+  sorted_.store(so.get(), std::memory_order_release);
+  if (sorted_owned_) retired->push_back(std::shared_ptr<const Sorted>(std::move(sorted_owned_)));
+  sorted_owned_ = std::move(so);
 }
 
 void Subtable::recompute_max() {
@@ -585,6 +600,12 @@ std::size_t Subtable::memory() const {
   std::size_t n =
       sizeof(*this) + prefixes_.capacity() * sizeof(PrefixIndex) + owned_->memory(n_sets());
   for (const auto& [e, v] : more_) n += 48 + v.capacity() * sizeof(Hit);
+  if (sorted_owned_) {
+    n += sizeof(Sorted) + sorted_owned_->parts.capacity() * sizeof(Sorted::Part);
+    for (const auto& m : sorted_owned_->mains) n += 56 + m->capacity() * sizeof(u128);
+    for (const auto& d : sorted_owned_->deltas) n += sizeof(d) + d.capacity() * sizeof(u128);
+  }
+  for (const auto& v : pending_) n += sizeof(v) + v.capacity() * sizeof(u128);
   return n;
 }
 

@@ -12,16 +12,18 @@
 // rule appends a new entry for the same value and retires the old one; an entry not yet
 // visible to anyone (from = next) is changed in place.
 //
-// Storage. A Table holds the entries in an array filled in order, the open-addressing
-// slots that index them (tag and index in one atomic word, published with a release store
-// after the entry is written), one hash set per lookup stage (partial hashes; they only
-// grow, and a stale member only costs a probe), and, per prefix index, the sorted reduced
-// values of the entries it was built with; the entries appended since are scanned (at most
-// kMaxUnsorted of them). When the array is full, too many entries are dead, or too many
-// are unsorted, the writer builds a new Table from the live entries, stores its pointer
-// and hands the old one to the classifier's retire list, freed after a grace period.
-// Appends are O(1) amortized; a rebuild is O(entries) and comes after Θ(entries) appends
-// or removals, or kMaxUnsorted appends in a subtable with prefix indices.
+// Storage. A Table holds the entries in an array filled in order (each entry's metadata
+// and masked words in one cache line), the open-addressing slots that index them (tag and
+// index in one atomic word, published with a release store after the entry is written),
+// one hash set per lookup stage (partial hashes; they only grow, and a stale member only
+// costs a probe), and, per prefix index, the sorted reduced values of the entries in a
+// main array plus a small delta, extended at each publish(): pending entries are seen by
+// no reader, so the arrays need not cover them before then. When the array is full or too
+// many entries are dead, the writer builds a new Table from the live entries (and those
+// the published version still sees), stores its pointer and hands the old one to the
+// classifier's retire list, freed after a grace period. Appends are O(1) amortized; a
+// rebuild is O(entries) and comes after Θ(entries) appends or removals; publish() merges
+// a delta into its main array once it outgrows max(64, main/16) values.
 //
 // Invariants. Values have no bits outside the mask. At most one entry per value has
 // until = kForever (the live one). max_bound is at least the priority of every rule
@@ -143,11 +145,26 @@ class alignas(64) Subtable {
   [[nodiscard]] std::size_t memory() const;
 
  private:
+  // Per prefix index, the reduced values of the entries readers may see (a superset), sorted
+  // and unique: a main array and a small delta. Immutable once published.
+  struct Sorted {
+    struct Part {
+      const u128* main;
+      std::uint32_t main_n, delta_n;
+      const u128* delta;
+    };
+    std::vector<Part> parts;                                      // what prove_miss() reads
+    std::vector<std::shared_ptr<const std::vector<u128>>> mains;  // shared across versions
+    std::vector<std::vector<u128>> deltas;
+  };
   std::array<std::uint8_t, kTrieFields> plen_{kNoPlen, kNoPlen, kNoPlen, kNoPlen};
-  std::vector<PrefixIndex> prefixes_;  // ports and non-prefix address masks
+  std::vector<PrefixIndex> prefixes_;           // ports and non-prefix address masks
+  std::atomic<const Sorted*> sorted_{nullptr};  // null until the first publish()
 
   // Writer-only.
-  std::unique_ptr<Table> owned_;                              // the table table_ points to
+  std::unique_ptr<Table> owned_;                // the table table_ points to
+  std::unique_ptr<const Sorted> sorted_owned_;  // what sorted_ points to
+  std::vector<std::vector<u128>> pending_;      // per prefix index: values added since
   std::unordered_map<std::uint32_t, std::vector<Hit>> more_;  // by entry: other rules
   std::uint32_t live_ = 0;                                    // entries with until = kForever
   std::uint32_t ops_ = 0;  // appends and retirements since the last compaction
@@ -163,7 +180,7 @@ class alignas(64) Subtable {
   std::uint32_t append(const FlowKey& value, std::uint64_t h, const Hit& hit, Version from,
                        Version next, Retired* retired);
   void retire_entry(std::uint32_t e, Version next);
-  enum class Resize { kGrow, kKeep, kCompact };  // capacity: 2x kept, unchanged, kept + 1/8
+  enum class Resize { kGrow, kCompact };  // capacity: 2x the kept entries, or 1/8 more
   void rebuild(Resize resize, Version next, Retired* retired);
 };
 
