@@ -61,6 +61,14 @@ void set_insert(std::atomic<std::uint64_t>* set, std::uint64_t mask, std::uint64
   }
 }
 
+// The blocked Bloom filter's bits and word for a stage-set member f.
+inline std::uint64_t bloom_bits(std::uint64_t f) {
+  return (1ULL << (f >> 58)) | (1ULL << ((f >> 52) & 63));
+}
+inline std::size_t bloom_word(std::uint64_t f, std::uint64_t mask) {
+  return (f >> 20) & mask;
+}
+
 }  // namespace
 
 u128 trie_key(const FlowKey& k, unsigned f) {
@@ -118,6 +126,11 @@ struct alignas(64) Subtable::Table {
   std::uint64_t slot_mask = 0;  // slots and stage sets have slot_mask + 1 words
   std::unique_ptr<std::atomic<std::uint64_t>[]> slots;  // (tag << 32) | (entry + 1); 0 = empty
   std::array<std::unique_ptr<std::atomic<std::uint64_t>[]>, kStages - 1> stage_sets;
+  // A blocked Bloom filter (a byte per entry, two bits in one word) over the stage sets'
+  // members: small enough to stay in cache, it rejects most stage misses without reading
+  // the sets, which are then read only to tell where a final miss begins.
+  std::unique_ptr<std::atomic<std::uint64_t>[]> bloom;
+  std::uint64_t bloom_mask = 0;  // words - 1
   // The entries, `stride` bytes each: the Meta, then the n_words masked words, so that a
   // hit reads one cache line (64 bytes for the common 4 words).
   std::size_t stride = 0;
@@ -130,6 +143,10 @@ struct alignas(64) Subtable::Table {
     slots = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
     for (unsigned s = 0; s < n_sets; ++s)
       stage_sets[s] = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
+    if (n_sets != 0) {
+      bloom_mask = std::bit_ceil(std::max<std::size_t>(std::size_t{cap} / 8, 1)) - 1;
+      bloom = std::make_unique<std::atomic<std::uint64_t>[]>(bloom_mask + 1);
+    }
     block.reset(static_cast<std::byte*>(::operator new[](stride* cap, std::align_val_t{64})));
     for (std::uint32_t e = 0; e < cap; ++e) new (&block[stride * e]) Meta{};
   }
@@ -149,7 +166,8 @@ struct alignas(64) Subtable::Table {
     return reinterpret_cast<const std::uint64_t*>(&block[stride * e + sizeof(Meta)]);
   }
   [[nodiscard]] std::size_t memory(unsigned n_sets) const {
-    std::size_t n = sizeof(*this) + (slot_mask + 1) * 8 * (1 + n_sets) + stride * capacity;
+    std::size_t n = sizeof(*this) + (slot_mask + 1) * 8 * (1 + n_sets) + stride * capacity +
+                    (bloom ? (bloom_mask + 1) * 8 : 0);
     return n;
   }
 };
@@ -217,13 +235,16 @@ const Hit* Subtable::find(const FlowKey& k, Version v, bool staged, unsigned* mi
   const Table* t = table_.load(std::memory_order_acquire);
   std::uint64_t h = kSeed;
   unsigned wi = 0;
-  if (staged) {
-    for (unsigned s = 0; s + 1 < n_stages_; ++s) {
-      for (; wi < stage_end_[s]; ++wi) h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]);
-      if (!set_contains(t->stage_sets[s].get(), t->slot_mask, finish(h))) {
-        *miss_end = wi;
-        return nullptr;
-      }
+  std::array<std::uint64_t, kStages - 1> partial{};
+  const unsigned n_sets = staged ? this->n_sets() : 0;
+  for (unsigned s = 0; s < n_sets; ++s) {
+    for (; wi < stage_end_[s]; ++wi) h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]);
+    const std::uint64_t f = finish(h);
+    partial[s] = f;
+    const std::uint64_t b = bloom_bits(f);
+    if ((t->bloom[bloom_word(f, t->bloom_mask)].load(std::memory_order_relaxed) & b) != b) {
+      *miss_end = wi;  // no entry agrees with k on the stages so far
+      return nullptr;
     }
   }
   for (; wi < n_words_; ++wi) h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]);
@@ -240,6 +261,13 @@ const Hit* Subtable::find(const FlowKey& k, Version v, bool staged, unsigned* mi
     if (!eq) continue;
     const Table::Meta& m = t->meta(e);
     if (m.from <= v && v < m.until.load(std::memory_order_relaxed)) return &m.hit;
+  }
+  // A miss: the exact stage sets tell the earliest stage that already proves it.
+  for (unsigned s = 0; s < n_sets; ++s) {
+    if (!set_contains(t->stage_sets[s].get(), t->slot_mask, partial[s])) {
+      *miss_end = stage_end_[s];
+      return nullptr;
+    }
   }
   *miss_end = n_words_;
   return nullptr;
@@ -342,6 +370,8 @@ std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit&
     for (unsigned s = 0; s + 1 < n_stages_; ++s) {
       for (; wi < stage_end_[s]; ++wi) ph = mix(ph, value.w[word_idx_[wi]]);
       set_insert(t.stage_sets[s].get(), t.slot_mask, finish(ph));
+      t.bloom[bloom_word(finish(ph), t.bloom_mask)].fetch_or(bloom_bits(finish(ph)),
+                                                             std::memory_order_relaxed);
     }
   }
   for (std::size_t i = h & t.slot_mask;; i = (i + 1) & t.slot_mask) {
@@ -406,6 +436,8 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
       for (unsigned s = 0; s + 1 < n_stages_; ++s) {
         for (; wi < stage_end_[s]; ++wi) ph = mix(ph, k.w[word_idx_[wi]]);
         set_insert(t->stage_sets[s].get(), t->slot_mask, finish(ph));
+        t->bloom[bloom_word(finish(ph), t->bloom_mask)].fetch_or(bloom_bits(finish(ph)),
+                                                                 std::memory_order_relaxed);
       }
     }
     for (; wi < n_words_; ++wi) ph = mix(ph, k.w[word_idx_[wi]]);
