@@ -82,6 +82,7 @@ class Order {
                                           const std::array<std::uint64_t, 4>& pass,
                                           std::int64_t best_prio, unsigned depth,
                                           unsigned known) const {
+      if (max_priority < best_prio) return known;  // no group of it qualifies
       std::uint32_t end = group_end;
       for (int w = 3; w >= 0; --w) {
         const std::uint64_t present = group_present[w];
@@ -167,31 +168,41 @@ class Order {
     const unsigned f0 = n_active > 0 ? active[0] : kTrieFields;
     const unsigned f1 = n_active > 1 ? active[1] : kTrieFields;
 
-    // Candidate groups (both fields pass), as cursors into order. A bucket's groups are in
-    // ascending length order, so the passing ones are the set bits of its length map
-    // masked by the second field's matching lengths, found by rank.
+    // The buckets the first field passes, by descending maximum priority. The groups of a
+    // bucket that the second field passes become cursors into order only once the merge
+    // below reaches the bucket's priority: most buckets are never opened. A bucket's groups
+    // are in ascending length order, so the passing ones are the set bits of its length
+    // map masked by the second field's matching lengths, found by rank.
+    std::array<std::uint8_t, 256> open_order;  // bucket indices; left uninitialized
+    std::size_t n_pass = 0, next_open = 0;
+    for (unsigned w = 0; w < 4; ++w) {
+      for (std::uint64_t bits = bucket_present[w] & pm[f0][w]; bits != 0; bits &= bits - 1) {
+        const std::uint8_t bi = bucket_index[w * 64 + std::countr_zero(bits)];
+        std::size_t i = n_pass++;
+        for (; i > 0 && buckets[open_order[i - 1]].max_priority < buckets[bi].max_priority; --i)
+          open_order[i] = open_order[i - 1];
+        open_order[i] = bi;
+      }
+    }
     std::vector<Cursor>& cv = cursors();
     Cursor* cand = cv.data();
     std::size_t n_cand = 0, cap = cv.size();
-    for (unsigned w = 0; w < 4; ++w) {
-      for (std::uint64_t bits = bucket_present[w] & pm[f0][w]; bits != 0; bits &= bits - 1) {
-        const Bucket& b = buckets[bucket_index[w * 64 + std::countr_zero(bits)]];
-        std::uint32_t base = b.group_begin;
-        for (unsigned w1 = 0; w1 < 4; ++w1) {
-          const std::uint64_t present = b.group_present[w1];
-          for (std::uint64_t g = present & pm[f1][w1]; g != 0; g &= g - 1) {
-            const Group& gr = groups[base + rank(present, std::countr_zero(g))];
-            if (n_cand == cap) {
-              cv.resize(cap * 2);
-              cand = cv.data();
-              cap = cv.size();
-            }
-            cand[n_cand++] = {gr.begin, gr.end, gr.max_priority};
+    const auto open_bucket = [&](const Bucket& b) {
+      std::uint32_t base = b.group_begin;
+      for (unsigned w1 = 0; w1 < 4; ++w1) {
+        const std::uint64_t present = b.group_present[w1];
+        for (std::uint64_t g = present & pm[f1][w1]; g != 0; g &= g - 1) {
+          const Group& gr = groups[base + rank(present, std::countr_zero(g))];
+          if (n_cand == cap) {
+            cv.resize(cap * 2);
+            cand = cv.data();
+            cap = cv.size();
           }
-          base += static_cast<std::uint32_t>(std::popcount(present));
+          cand[n_cand++] = {gr.begin, gr.end, gr.max_priority};
         }
+        base += static_cast<std::uint32_t>(std::popcount(present));
       }
-    }
+    };
 
     const Hit* best = nullptr;
     std::int64_t best_prio = std::numeric_limits<std::int64_t>::min();
@@ -241,13 +252,14 @@ class Order {
           sub->prove_miss(key, miss_end, *wc, cfg.prefix_fields);
       }
     };
-    // Merge the candidates in priority order, stopping as soon as nothing left can beat
-    // the best hit.
-    while (n_cand != 0) {
+    // Merge the cursors in priority order, opening buckets as their turn comes, and stop
+    // as soon as nothing left can beat the best hit.
+    constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
+    for (;;) {
       // The cursor with the highest next priority, and the runner-up's: keep taking from
       // the first while it stays strictly ahead (no rescan per subtable).
       std::size_t pick = 0;
-      std::int64_t runner = std::numeric_limits<std::int64_t>::min();
+      std::int64_t runner = kNone;
       for (std::size_t i = 1; i < n_cand; ++i) {
         if (cand[i].top > cand[pick].top) {
           runner = cand[pick].top;
@@ -256,7 +268,16 @@ class Order {
           runner = std::max<std::int64_t>(runner, cand[i].top);
         }
       }
-      if (cand[pick].top <= best_prio) break;
+      const std::int64_t top = n_cand != 0 ? cand[pick].top : kNone;
+      const std::int64_t unopened =
+          next_open < n_pass ? buckets[open_order[next_open]].max_priority : kNone;
+      if (unopened > top) {
+        if (unopened <= best_prio) break;
+        open_bucket(buckets[open_order[next_open++]]);
+        continue;
+      }
+      if (top <= best_prio) break;
+      runner = std::max(runner, unopened);
       for (;;) {
         visit(order[cand[pick].pos++]);
         if (cand[pick].pos == cand[pick].end) {  // exhausted: drop it, keeping the order
