@@ -104,14 +104,23 @@ class Order {
   std::array<std::uint64_t, 4> bucket_present{};  // bit p: a bucket has length p
   std::array<std::uint8_t, 256> bucket_index{};   // its index in buckets
 
-  void build_buckets() {
-    const auto key0 = [&](const Ref& r) { return active.empty() ? kNoPlen : r.plen[active[0]]; };
-    const auto key1 = [&](const Ref& r) { return active.size() < 2 ? kNoPlen : r.plen[active[1]]; };
-    std::stable_sort(order.begin(), order.end(), [&](const Ref& a, const Ref& b) {
+  [[nodiscard]] std::uint8_t key0(const Ref& r) const {
+    return active.empty() ? kNoPlen : r.plen[active[0]];
+  }
+  [[nodiscard]] std::uint8_t key1(const Ref& r) const {
+    return active.size() < 2 ? kNoPlen : r.plen[active[1]];
+  }
+  // The order's sort: by bucket, then group, then descending maximum priority, then age.
+  [[nodiscard]] auto before() const {
+    return [this](const Ref& a, const Ref& b) {
       if (key0(a) != key0(b)) return key0(a) < key0(b);
       if (key1(a) != key1(b)) return key1(a) < key1(b);
-      return a.max_priority > b.max_priority;
-    });
+      if (a.max_priority != b.max_priority) return a.max_priority > b.max_priority;
+      return a.sub->seq < b.sub->seq;
+    };
+  }
+  // Buckets and groups over `order`, which is sorted by before().
+  void build_buckets() {
     for (std::uint32_t i = 0; i < order.size(); ++i) {
       const bool new_bucket = buckets.empty() || buckets.back().plen != key0(order[i]);
       if (new_bucket) {
@@ -341,13 +350,25 @@ Classifier::Classifier(Config config) : config_(config) {
 
 Classifier::~Classifier() = default;
 
+std::size_t Classifier::SubtableHash::operator()(const FlowKey& mask) const noexcept {
+  return FlowKeyHash{}(mask);
+}
+std::size_t Classifier::SubtableHash::operator()(
+    const std::unique_ptr<Subtable>& s) const noexcept {
+  return s->mask_hash;
+}
+bool Classifier::SubtableEq::operator()(const FlowKey& m,
+                                        const std::unique_ptr<Subtable>& s) const noexcept {
+  return s->has_mask(m);
+}
+
 Subtable* Classifier::writer_subtable(const FlowKey& mask) {
   // Consecutive flow_mods often share a mask: try the last subtable before hashing.
-  if (last_.second != nullptr && *last_.first == mask) return last_.second;
+  if (last_ != nullptr && last_->has_mask(mask)) return last_;
   auto it = subtables_.find(mask);
   if (it == subtables_.end()) return nullptr;
-  last_ = {&it->first, it->second.get()};
-  return last_.second;
+  last_ = it->get();
+  return last_;
 }
 
 void Classifier::note_change(Subtable& st) {
@@ -362,9 +383,12 @@ std::error_code Classifier::insert(const Match& match, std::int32_t priority,
   m.normalize();
   Subtable* found = writer_subtable(m.mask);
   if (found == nullptr) {
-    auto it = subtables_.emplace(m.mask, std::make_unique<Subtable>(m.mask, config_)).first;
-    found = it->second.get();
-    last_ = {&it->first, found};
+    auto st = std::make_unique<Subtable>(m.mask, config_);
+    st->mask_hash = FlowKeyHash{}(m.mask);
+    st->seq = next_seq_++;
+    found = st.get();
+    subtables_.insert(std::move(st));
+    last_ = found;
   }
   Subtable& st = *found;
   const Version next = owned_->version + 1;
@@ -420,7 +444,7 @@ void Classifier::rebuild_trie(unsigned f) {
   TrieState& ts = tries_[f];
   auto t = std::make_shared<PrefixTrie>(kTrieWidth[f]);
   std::size_t n = 0;
-  for (const auto& [mask, st] : subtables_) {
+  for (const auto& st : subtables_) {
     const unsigned plen = st->plen()[f];
     if (plen == kNoPlen || st->n_rules == 0) continue;
     st->for_each_live_value([&](const FlowKey& v) {
@@ -440,21 +464,27 @@ std::uint64_t Classifier::publish() {
   const std::shared_ptr<const Order>& cur = owned_->order;
   if (changed_.empty()) return owned_->version;
   const Version next = owned_->version + 1;
-  bool new_order = false;
+  // Subtables that leave the order (emptied) or take a new place in it (new, or a raised
+  // maximum). Bounds left high by removals only cost early exits; they are refreshed when
+  // many are stale or the order is rebuilt from scratch.
+  std::vector<Subtable*> empty, moved;
   std::size_t stale_max = 0;
   for (Subtable* st : changed_) {
     st->listed = false;
     if (st->n_rules == 0) {
-      new_order = true;
+      empty.push_back(st);
+      st->moving = true;
       continue;
     }
     st->compact(next, &retired_);
-    if (!st->in_order || st->max_bound > st->published_max) new_order = true;
+    if (!st->in_order || st->max_bound > st->published_max) {
+      moved.push_back(st);
+      st->moving = true;
+    }
     if (st->max_stale) ++stale_max;
   }
-  changed_.clear();
-  // Bounds left high by removals only cost early exits: refresh them with the order.
-  if (stale_max > cur->order.size() / 8) new_order = true;
+  bool full = stale_max > cur->order.size() / 8;
+  bool new_order = full || !empty.empty() || !moved.empty();
   for (unsigned f = 0; f < kTrieFields; ++f) {
     TrieState& ts = tries_[f];
     if (ts.trie &&
@@ -471,27 +501,49 @@ std::uint64_t Classifier::publish() {
     snap->order = cur;
   } else {
     auto order = std::make_shared<Order>();
-    order->order.reserve(subtables_.size());
-    for (auto it = subtables_.begin(); it != subtables_.end();) {
-      Subtable& st = *it->second;
-      if (st.n_rules == 0) {
-        if (last_.second == &st) last_ = {nullptr, nullptr};
-        retired_.push_back(std::shared_ptr<const Subtable>(std::move(it->second)));
-        it = subtables_.erase(it);
-        continue;
-      }
-      if (st.max_stale) st.recompute_max();
-      st.in_order = true;
-      st.published_max = st.max_bound;
-      order->order.push_back({st.max_bound, st.plen(), &st});
-      ++it;
-    }
     for (unsigned f = 0; f < kTrieFields; ++f) {
       order->tries[f] = tries_[f].trie;
       if (order->tries[f]) order->active.push_back(static_cast<std::uint8_t>(f));
     }
+    full = full || order->active != cur->active;  // the sort keys changed
+    const auto ref = [](Subtable& st) {
+      st.in_order = true;
+      st.published_max = st.max_bound;
+      return Order::Ref{st.max_bound, st.plen(), &st};
+    };
+    if (full) {
+      order->order.reserve(subtables_.size());
+      for (const auto& st : subtables_) {
+        if (st->n_rules == 0) continue;
+        if (st->max_stale) st->recompute_max();
+        order->order.push_back(ref(*st));
+      }
+      std::sort(order->order.begin(), order->order.end(), order->before());
+    } else {
+      // The published order without the subtables that move, merged with them.
+      std::vector<Order::Ref> in;
+      in.reserve(moved.size());
+      for (Subtable* st : moved) in.push_back(ref(*st));
+      std::sort(in.begin(), in.end(), order->before());
+      order->order.reserve(cur->order.size() + in.size());
+      auto it = in.begin();
+      for (const Order::Ref& r : cur->order) {
+        if (r.sub->moving) continue;
+        while (it != in.end() && order->before()(*it, r)) order->order.push_back(*it++);
+        order->order.push_back(r);
+      }
+      order->order.insert(order->order.end(), it, in.end());
+    }
     order->build_buckets();
     snap->order = std::move(order);
+  }
+  for (Subtable* st : changed_) st->moving = false;
+  changed_.clear();
+  // Emptied subtables leave the writer's map now and are freed after the grace period.
+  for (Subtable* st : empty) {
+    if (last_ == st) last_ = nullptr;
+    auto node = subtables_.extract(subtables_.find(st->mask()));
+    retired_.push_back(std::shared_ptr<const Subtable>(std::move(node.value())));
   }
   std::shared_ptr<const Snapshot> old = std::move(owned_);
   owned_ = std::move(snap);
@@ -508,7 +560,7 @@ Stats Classifier::stats() const {
   st.subtables = owned_->order->order.size();
   st.memory_bytes = sizeof(*this) + subtables_.bucket_count() * sizeof(void*) +
                     owned_->order->order.capacity() * sizeof(Order::Ref);
-  for (const auto& [mask, s] : subtables_) st.memory_bytes += sizeof(FlowKey) + 16 + s->memory();
+  for (const auto& s : subtables_) st.memory_bytes += 3 * sizeof(void*) + s->memory();
   for (const auto& t : tries_)
     if (t.trie) st.memory_bytes += t.trie->memory();
   return st;

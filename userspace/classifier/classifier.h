@@ -80,7 +80,7 @@
 #include <memory>
 #include <optional>
 #include <system_error>
-#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -164,12 +164,30 @@ class Classifier {
   };
   Config config_;
   // Writer-only state.
-  std::unordered_map<FlowKey, std::unique_ptr<detail::Subtable>, FlowKeyHash> subtables_;
-  std::vector<detail::Subtable*> changed_;  // changed since the last publish
-  std::pair<const FlowKey*, detail::Subtable*> last_{nullptr, nullptr};  // last one used
+  // The subtables, found by mask (each subtable knows its own).
+  struct SubtableHash {
+    using is_transparent = void;
+    std::size_t operator()(const FlowKey& mask) const noexcept;
+    std::size_t operator()(const std::unique_ptr<detail::Subtable>& s) const noexcept;
+  };
+  struct SubtableEq {
+    using is_transparent = void;
+    bool operator()(const std::unique_ptr<detail::Subtable>& a,
+                    const std::unique_ptr<detail::Subtable>& b) const noexcept {
+      return a == b;
+    }
+    bool operator()(const FlowKey& m, const std::unique_ptr<detail::Subtable>& s) const noexcept;
+    bool operator()(const std::unique_ptr<detail::Subtable>& s, const FlowKey& m) const noexcept {
+      return (*this)(m, s);
+    }
+  };
+  std::unordered_set<std::unique_ptr<detail::Subtable>, SubtableHash, SubtableEq> subtables_;
+  std::vector<detail::Subtable*> changed_;            // changed since the last publish
+  detail::Subtable* last_ = nullptr;                  // the last one used
   std::array<TrieState, 4> tries_;                    // ipv4_src, ipv4_dst, ipv6_src, ipv6_dst
   std::vector<std::shared_ptr<const void>> retired_;  // unlinked, freed after a grace period
   std::size_t n_rules_ = 0;
+  std::uint64_t next_seq_ = 0;             // numbers subtables in creation order
   std::shared_ptr<const Snapshot> owned_;  // keeps the published snapshot alive
   detail::Subtable* writer_subtable(const FlowKey& mask);
   void note_change(detail::Subtable& st);

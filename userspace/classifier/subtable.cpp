@@ -225,6 +225,21 @@ Subtable::Subtable(const FlowKey& mask, const Config& cfg) : staged_(cfg.staged)
 }
 
 Subtable::~Subtable() = default;
+
+bool Subtable::has_mask(const FlowKey& mask) const {
+  unsigned nonzero = 0;
+  for (std::uint64_t w : mask.w) nonzero += w != 0 ? 1 : 0;
+  if (nonzero != n_words_) return false;
+  for (unsigned j = 0; j < n_words_; ++j)
+    if (mask.w[word_idx_[j]] != word_mask_[j]) return false;
+  return true;
+}
+
+FlowKey Subtable::mask() const {
+  FlowKey m;
+  for (unsigned j = 0; j < n_words_; ++j) m.w[word_idx_[j]] = word_mask_[j];
+  return m;
+}
 static_assert(sizeof(std::atomic<const void*>) + 2 + (kStages - 1) + kWords == 32,
               "find()'s fields and four masks share the first cache line");
 
@@ -416,7 +431,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
       break;
   }
   auto t = std::make_unique<Table>(static_cast<std::uint32_t>(capacity), n_words_, n_sets());
-  std::unordered_map<std::uint32_t, std::vector<Hit>> more;
+  Others more;
   FlowKey k;
   for (std::uint32_t e = 0; e < old.used; ++e) {
     const Table::Meta& m = old.meta(e);
@@ -428,7 +443,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
     t->meta(n).hit = m.hit;
     t->meta(n).from = m.from;
     t->meta(n).until.store(until, std::memory_order_relaxed);
-    if (auto it = more_.find(e); it != more_.end()) more.emplace(n, std::move(it->second));
+    if (std::vector<Hit>* o = others(e)) more.emplace(n, std::move(*o));
     for (unsigned j = 0; j < n_words_; ++j) k.w[word_idx_[j]] = val[j];
     std::uint64_t ph = kSeed;
     unsigned wi = 0;
@@ -449,7 +464,8 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
       }
     }
   }
-  more_ = std::move(more);
+  more_.reset();
+  if (!more.empty()) more_ = std::make_unique<Others>(std::move(more));
   dead_old_ = 0;
   dead_new_ = 0;
   for (std::uint32_t e = 0; e < t->used; ++e)
@@ -457,6 +473,29 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
   table_.store(t.get(), std::memory_order_release);
   retired->push_back(std::shared_ptr<const Table>(std::move(owned_)));
   owned_ = std::move(t);
+}
+
+std::vector<Hit>* Subtable::others(std::uint32_t e) {
+  if (!more_) return nullptr;
+  auto it = more_->find(e);
+  return it == more_->end() ? nullptr : &it->second;
+}
+
+std::vector<Hit> Subtable::take_others(std::uint32_t e) {
+  std::vector<Hit> v;
+  if (!more_) return v;
+  auto it = more_->find(e);
+  if (it == more_->end()) return v;
+  v = std::move(it->second);
+  more_->erase(it);
+  if (more_->empty()) more_.reset();
+  return v;
+}
+
+void Subtable::put_others(std::uint32_t e, std::vector<Hit> v) {
+  if (v.empty()) return;
+  if (!more_) more_ = std::make_unique<Others>();
+  (*more_)[e] = std::move(v);
 }
 
 std::error_code Subtable::insert(const FlowKey& value, std::int32_t priority, std::uint64_t cookie,
@@ -472,31 +511,26 @@ std::error_code Subtable::insert(const FlowKey& value, std::int32_t priority, st
     const auto e = static_cast<std::uint32_t>(found);
     Table::Meta& m = owned_->meta(e);
     if (m.hit.priority == priority) return std::make_error_code(std::errc::file_exists);
-    auto it = more_.find(e);
-    if (it != more_.end()) {
-      for (const Hit& x : it->second)
+    if (const std::vector<Hit>* o = others(e)) {
+      for (const Hit& x : *o)
         if (x.priority == priority) return std::make_error_code(std::errc::file_exists);
     }
+    std::vector<Hit> o = take_others(e);
     if (priority > m.hit.priority) {
       // A new best rule: the old best joins the others.
-      std::vector<Hit> others;
-      if (it != more_.end()) {
-        others = std::move(it->second);
-        more_.erase(it);
-      }
-      others.insert(others.begin(), m.hit);
+      o.insert(o.begin(), m.hit);
       if (m.from == next) {
         m.hit = add;  // not visible to anyone yet: change in place
-        more_[e] = std::move(others);
+        put_others(e, std::move(o));
       } else {
         retire_entry(e, next);
-        more_[append(value, h, add, next, next, retired)] = std::move(others);
+        put_others(append(value, h, add, next, next, retired), std::move(o));
       }
     } else {
-      std::vector<Hit>& others = more_[e];
-      others.insert(std::find_if(others.begin(), others.end(),
-                                 [&](const Hit& x) { return x.priority < priority; }),
-                    add);
+      o.insert(
+          std::find_if(o.begin(), o.end(), [&](const Hit& x) { return x.priority < priority; }),
+          add);
+      put_others(e, std::move(o));
     }
   }
   ++n_rules;
@@ -511,34 +545,32 @@ std::optional<std::uint64_t> Subtable::remove(const FlowKey& value, std::int32_t
   if (found < 0) return std::nullopt;
   const auto e = static_cast<std::uint32_t>(found);
   Table::Meta& m = owned_->meta(e);
-  auto it = more_.find(e);
   std::uint64_t cookie = 0;
   if (m.hit.priority == priority) {
     cookie = m.hit.cookie;
-    if (it == more_.end()) {
+    std::vector<Hit> o = take_others(e);
+    if (o.empty()) {
       retire_entry(e, next);
     } else {
-      std::vector<Hit> others = std::move(it->second);
-      more_.erase(it);
-      const Hit promoted = others.front();
-      others.erase(others.begin());
+      const Hit promoted = o.front();
+      o.erase(o.begin());
       if (m.from == next) {
         m.hit = promoted;
-        if (!others.empty()) more_[e] = std::move(others);
+        put_others(e, std::move(o));
       } else {
         retire_entry(e, next);
-        const std::uint32_t n = append(value, h, promoted, next, next, retired);
-        if (!others.empty()) more_[n] = std::move(others);
+        put_others(append(value, h, promoted, next, next, retired), std::move(o));
       }
     }
   } else {
-    if (it == more_.end()) return std::nullopt;
-    auto x = std::find_if(it->second.begin(), it->second.end(),
-                          [&](const Hit& r) { return r.priority == priority; });
-    if (x == it->second.end()) return std::nullopt;
+    std::vector<Hit>* o = others(e);
+    if (o == nullptr) return std::nullopt;
+    auto x =
+        std::find_if(o->begin(), o->end(), [&](const Hit& r) { return r.priority == priority; });
+    if (x == o->end()) return std::nullopt;
     cookie = x->cookie;
-    it->second.erase(x);
-    if (it->second.empty()) more_.erase(it);
+    o->erase(x);
+    if (o->empty()) (void)take_others(e);
   }
   --n_rules;
   if (priority == max_bound) max_stale = true;
@@ -631,7 +663,10 @@ void Subtable::for_each_live_value(const std::function<void(const FlowKey&)>& fn
 std::size_t Subtable::memory() const {
   std::size_t n =
       sizeof(*this) + prefixes_.capacity() * sizeof(PrefixIndex) + owned_->memory(n_sets());
-  for (const auto& [e, v] : more_) n += 48 + v.capacity() * sizeof(Hit);
+  if (more_) {
+    n += sizeof(Others) + more_->bucket_count() * sizeof(void*);
+    for (const auto& [e, v] : *more_) n += 48 + v.capacity() * sizeof(Hit);
+  }
   if (sorted_owned_) {
     n += sizeof(Sorted) + sorted_owned_->parts.capacity() * sizeof(Sorted::Part);
     for (const auto& m : sorted_owned_->mains) n += 56 + m->capacity() * sizeof(u128);

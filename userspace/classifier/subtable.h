@@ -138,9 +138,14 @@ class alignas(64) Subtable {
   std::size_t n_rules = 0;
   std::int32_t max_bound = std::numeric_limits<std::int32_t>::min();
   std::int32_t published_max = std::numeric_limits<std::int32_t>::min();  // in the order
-  bool max_stale = false;  // max_bound may exceed the true maximum
-  bool listed = false;     // in the classifier's changed list
-  bool in_order = false;   // referenced by the published order
+  bool max_stale = false;     // max_bound may exceed the true maximum
+  bool listed = false;        // in the classifier's changed list
+  bool in_order = false;      // referenced by the published order
+  bool moving = false;        // publish(): leaves or moves within the order
+  std::uint64_t seq = 0;      // creation order: the last key of the order's sort
+  std::size_t mask_hash = 0;  // FlowKeyHash of the mask (the classifier's set)
+  [[nodiscard]] bool has_mask(const FlowKey& mask) const;
+  [[nodiscard]] FlowKey mask() const;
 
   [[nodiscard]] std::size_t memory() const;
 
@@ -165,9 +170,11 @@ class alignas(64) Subtable {
   std::unique_ptr<Table> owned_;                // the table table_ points to
   std::unique_ptr<const Sorted> sorted_owned_;  // what sorted_ points to
   std::vector<std::vector<u128>> pending_;      // per prefix index: values added since
-  std::unordered_map<std::uint32_t, std::vector<Hit>> more_;  // by entry: other rules
-  std::uint32_t live_ = 0;                                    // entries with until = kForever
-  std::uint32_t ops_ = 0;  // appends and retirements since the last compaction
+  // By entry: the rules under its best one, priority-descending (allocated when needed).
+  using Others = std::unordered_map<std::uint32_t, std::vector<Hit>>;
+  std::unique_ptr<Others> more_;
+  std::uint32_t live_ = 0;  // entries with until = kForever
+  std::uint32_t ops_ = 0;   // appends and retirements since the last compaction
   // Retired entries: dead_new_ at version dead_version_ (still seen by the published
   // version's readers), dead_old_ before it (dropped by the next rebuild).
   std::uint32_t dead_new_ = 0, dead_old_ = 0;
@@ -175,6 +182,9 @@ class alignas(64) Subtable {
   bool staged_ = true;
   [[nodiscard]] unsigned n_sets() const { return staged_ && n_stages_ > 1 ? n_stages_ - 1 : 0; }
 
+  std::vector<Hit>* others(std::uint32_t e);
+  std::vector<Hit> take_others(std::uint32_t e);  // and forget them
+  void put_others(std::uint32_t e, std::vector<Hit> v);
   [[nodiscard]] std::uint64_t hash(const FlowKey& value) const;
   [[nodiscard]] std::int64_t find_live(const FlowKey& value, std::uint64_t h) const;
   std::uint32_t append(const FlowKey& value, std::uint64_t h, const Hit& hit, Version from,
