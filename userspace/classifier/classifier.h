@@ -15,30 +15,32 @@
 //
 // Basic design (what would still be correct without the optimizations below). Tuple
 // space search: rules are grouped into subtables by mask; each subtable is a hash table
-// of the masked values. A lookup hashes key & mask in every subtable and keeps the best
-// hit; wc is the union of the masks of all subtables visited.
+// of the masked values (subtable.h). A lookup hashes key & mask in every subtable and keeps
+// the best hit; wc is the union of the masks of all subtables visited.
 //
 // Optimizations, each switchable in Config so the benchmark can show what it buys:
-// - Priority order with early exit (always on). Subtables are kept sorted by the highest
-//   priority they hold; once a hit has priority >= the next subtable's maximum, no later
-//   subtable can improve it and the lookup stops without un-wildcarding anything more.
-//   Cost: sorting at publication.
+// - Priority order with early exit (always on). Subtables are visited in order of the
+//   highest priority they hold; once a hit has priority >= the next subtable's maximum,
+//   no later subtable can improve it and the lookup stops without un-wildcarding anything
+//   more. Cost: keeping the order at publication.
 // - Staged lookup (Config::staged). The hash of a subtable is computed stage by stage
 //   (metadata, L2, L3, L4; see flow_key.h) and, after each stage but the last, looked up
 //   in a set of the partial hashes of the subtable's rules. A miss at stage s proves that
 //   no rule matches any key agreeing on the mask bits of stages 0..s, so only those bits
-//   are un-wildcarded, e.g. a packet of another in_port does not un-wildcard L4 ports.
-//   Cost: one hash set per stage per subtable (memory, build time) and a probe per stage.
+//   are un-wildcarded, e.g. a packet of another in_port does not un-wildcard L4 ports. A
+//   small Bloom filter over the sets answers most misses from cache. Cost: one hash set
+//   per stage and 8 filter bits per entry per subtable, a filter probe per stage.
 // - Prefix tries (Config::prefix_fields, IPv4/IPv6 source and destination; see
-//   prefix_trie.h). One trie per field per snapshot over the prefixes of every subtable
-//   whose mask on the field is a prefix. One walk per field gives the matching prefix
-//   lengths and how many leading bits that answer depends on; a subtable whose length is
-//   not among them cannot match and is skipped without hashing, un-wildcarding only
-//   those leading bits (Open vSwitch's prefix tracking). Subtables are bucketed by their
-//   length on the first active field and grouped by their length on the second, so a
-//   whole bucket or group is rejected with one bit test and the survivors are merged in
-//   priority order. Cost: 24 bytes per trie node, rebuilt at publication; two walks per
-//   lookup.
+//   prefix_trie.h). One trie per field over the prefixes of every subtable whose mask on
+//   the field is a prefix. One walk per field gives the matching prefix lengths and how
+//   many leading bits that answer depends on; a subtable whose length is not among them
+//   cannot match and is skipped without hashing, un-wildcarding only those leading bits
+//   (Open vSwitch's prefix tracking). Subtables are bucketed by their length on the first
+//   active field and grouped by their length on the second, so a whole bucket or group is
+//   rejected with one bit test; buckets are opened in priority order only when the merge
+//   of the surviving groups reaches them. Cost: 24 bytes per trie node; two walks per
+//   lookup; insert() adds a rule's prefix in place, and publish() rebuilds a trie once its
+//   removed prefixes or in-place growth pile up.
 // - Port and non-prefix proofs (also Config::prefix_fields). A subtable keeps, for the
 //   transport ports (tp_src:tp_dst as one 32-bit field) and for address fields whose mask
 //   is not a prefix, the sorted set of its rules' values reduced to its mask bits. When
@@ -51,27 +53,32 @@
 //   a binary search per missed subtable, only when wc is asked for.
 //
 // Invariants.
-// - A published Snapshot is immutable; a subtable's hash tables hold only the best rule
-//   of each distinct masked value (lower-priority duplicates can never win).
-// - Within a group, subtables are sorted by max_priority, descending, and max_priority is
-//   the true maximum of the subtable (WriterSubtable::build).
-// - A trie holds exactly the prefixes of the published subtables with a prefix mask on its
-//   field (Snapshot::build_tries).
+// - Every lookup sees exactly the rules of one published version (see Concurrency).
+// - A subtable's live entries hold one entry per distinct masked value, with its best
+//   rule (lower-priority rules with the same value can never win, and wait aside).
+// - In the published order, a subtable's recorded maximum priority is >= the priority of
+//   every rule it shows at that version (raised at once, lowered lazily).
+// - A trie and a subtable's proof sets hold a superset of what the published rules need:
+//   extra prefixes or values only cost a visit or a bit of precision, never correctness.
 // - No two rules have the same match and priority (insert() rejects the duplicate).
 // - Match values have no bits outside their masks (insert() normalizes).
 //
 // Concurrency. One writer thread calls insert/remove/replace/publish (the caller serializes
-// writers). Changes go into writer-only state and are invisible until publish(), which
-// rebuilds the snapshot of every changed subtable, builds a new Snapshot (sharing the
-// unchanged subtables), stores it with one atomic pointer store and bumps version(). Any
-// number of reader threads call lookup(): each takes an Epoch::ReadGuard, loads the
-// current Snapshot and works on it without locks; every lookup sees exactly one version.
-// After the store the writer waits for a grace period (Epoch::synchronize()) and then
-// frees the old Snapshot and any subtable snapshots only it referenced.
+// writers); any number of reader threads call lookup() without locks, inside an
+// Epoch::ReadGuard. Changes are applied in place, but versioned: each subtable entry is
+// visible to the versions [from, until), insert() appends entries visible from the next
+// version and remove() ends them there, so they stay invisible until publish(). publish()
+// makes the batch visible at once: it brings the proof sets and, when a subtable appeared,
+// emptied or raised its maximum, the order up to date, stores one new Snapshot pointer
+// (version + order) and bumps version(). Then it waits for a grace period
+// (Epoch::synchronize()) and frees what the writer unlinked meanwhile: old tables of
+// rebuilt subtables, emptied subtables, old tries and orders. Publishing after every rule
+// costs O(1) amortized for the subtable and trie, plus O(subtables) when the order changes.
 //
 // Tests. tests/unit/classifier/ checks lookups against LinearClassifier (linear.h), a
-// trivial scan, on seeded random rule sets and on ClassBench sets; it checks the megaflow
-// contract on every lookup; a TSan-built test runs readers against a publishing writer.
+// trivial scan, on seeded random rule sets (published in batches and after every change)
+// and on ClassBench sets; it checks the megaflow contract on every lookup; TSan-built tests
+// run readers against a writer publishing batches and single changes.
 #pragma once
 
 #include <array>

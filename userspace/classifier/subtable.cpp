@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <new>
 
 namespace vsw::classifier::detail {
@@ -122,24 +123,25 @@ struct alignas(64) Subtable::Table {
   struct Free {
     void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{64}); }
   };
-  // What find() reads, in the first cache line.
-  std::uint64_t slot_mask = 0;  // slots and stage sets have slot_mask + 1 words
+  // What find() reads on its common paths, in the first cache line.
+  std::uint64_t slot_mask = 0;   // slots and stage sets have slot_mask + 1 words
+  std::uint64_t bloom_mask = 0;  // words - 1
   std::unique_ptr<std::atomic<std::uint64_t>[]> slots;  // (tag << 32) | (entry + 1); 0 = empty
-  std::array<std::unique_ptr<std::atomic<std::uint64_t>[]>, kStages - 1> stage_sets;
   // A blocked Bloom filter (a byte per entry, two bits in one word) over the stage sets'
   // members: small enough to stay in cache, it rejects most stage misses without reading
   // the sets, which are then read only to tell where a final miss begins.
   std::unique_ptr<std::atomic<std::uint64_t>[]> bloom;
-  std::uint64_t bloom_mask = 0;  // words - 1
   // The entries, `stride` bytes each: the Meta, then the n_words masked words, so that a
   // hit reads one cache line (64 bytes for the common 4 words).
-  std::size_t stride = 0;
   std::unique_ptr<std::byte[], Free> block;
+  std::size_t stride = 0;
+  std::array<std::unique_ptr<std::atomic<std::uint64_t>[]>, kStages - 1> stage_sets;
   std::uint32_t capacity = 0;  // entries
   std::uint32_t used = 0;      // entries written (writer)
 
   Table(std::uint32_t cap, unsigned n_words, unsigned n_sets)
       : slot_mask(table_size(cap) - 1), stride(sizeof(Meta) + 8 * n_words), capacity(cap) {
+    static_assert(offsetof(Table, stride) < 64, "find()'s fields share the first cache line");
     slots = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
     for (unsigned s = 0; s < n_sets; ++s)
       stage_sets[s] = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
@@ -172,7 +174,8 @@ struct alignas(64) Subtable::Table {
   }
 };
 
-Subtable::Subtable(const FlowKey& mask, const Config& cfg) : staged_(cfg.staged) {
+Subtable::Subtable(const FlowKey& mask, const Config& cfg) {
+  unsigned n_stages = 0;
   for (std::size_t s = 0; s < kStages; ++s) {
     bool any = false;
     for (std::size_t i = kStageBegin[s]; i < kStageBegin[s + 1]; ++i) {
@@ -182,9 +185,11 @@ Subtable::Subtable(const FlowKey& mask, const Config& cfg) : staged_(cfg.staged)
       ++n_words_;
       any = true;
     }
-    if (any && n_stages_ < kStages - 1) stage_end_[n_stages_] = n_words_;
-    if (any) ++n_stages_;
+    if (any && n_stages < kStages - 1) stage_end_[n_stages] = n_words_;
+    if (any) ++n_stages;
   }
+  // Staged lookup probes a set after each stage but the last.
+  n_sets_ = static_cast<std::uint8_t>(cfg.staged && n_stages > 1 ? n_stages - 1 : 0);
   const auto word_pos = [&](unsigned word) {
     for (unsigned i = 0; i < n_words_; ++i)
       if (word_idx_[i] == word) return static_cast<std::uint8_t>(i);
@@ -219,7 +224,7 @@ Subtable::Subtable(const FlowKey& mask, const Config& cfg) : staged_(cfg.staged)
     }
     prefixes_.push_back(p);
   }
-  owned_ = std::make_unique<Table>(1, n_words_, n_sets());
+  owned_ = std::make_unique<Table>(1, n_words_, n_sets_);
   pending_.resize(prefixes_.size());
   table_.store(owned_.get(), std::memory_order_release);
 }
@@ -251,7 +256,7 @@ const Hit* Subtable::find(const FlowKey& k, Version v, bool staged, unsigned* mi
   std::uint64_t h = kSeed;
   unsigned wi = 0;
   std::array<std::uint64_t, kStages - 1> partial{};
-  const unsigned n_sets = staged ? this->n_sets() : 0;
+  const unsigned n_sets = staged ? n_sets_ : 0;
   for (unsigned s = 0; s < n_sets; ++s) {
     for (; wi < stage_end_[s]; ++wi) h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]);
     const std::uint64_t f = finish(h);
@@ -379,10 +384,10 @@ std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit&
   t.meta(e).hit = hit;
   t.meta(e).from = from;
   t.meta(e).until.store(kForever, std::memory_order_relaxed);
-  if (n_sets() != 0) {
+  if (n_sets_ != 0) {
     std::uint64_t ph = kSeed;
     unsigned wi = 0;
-    for (unsigned s = 0; s + 1 < n_stages_; ++s) {
+    for (unsigned s = 0; s < n_sets_; ++s) {
       for (; wi < stage_end_[s]; ++wi) ph = mix(ph, value.w[word_idx_[wi]]);
       set_insert(t.stage_sets[s].get(), t.slot_mask, finish(ph));
       t.bloom[bloom_word(finish(ph), t.bloom_mask)].fetch_or(bloom_bits(finish(ph)),
@@ -430,7 +435,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
       capacity = n_kept + n_kept / 8 + 1;
       break;
   }
-  auto t = std::make_unique<Table>(static_cast<std::uint32_t>(capacity), n_words_, n_sets());
+  auto t = std::make_unique<Table>(static_cast<std::uint32_t>(capacity), n_words_, n_sets_);
   Others more;
   FlowKey k;
   for (std::uint32_t e = 0; e < old.used; ++e) {
@@ -447,8 +452,8 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
     for (unsigned j = 0; j < n_words_; ++j) k.w[word_idx_[j]] = val[j];
     std::uint64_t ph = kSeed;
     unsigned wi = 0;
-    if (n_sets() != 0) {
-      for (unsigned s = 0; s + 1 < n_stages_; ++s) {
+    if (n_sets_ != 0) {
+      for (unsigned s = 0; s < n_sets_; ++s) {
         for (; wi < stage_end_[s]; ++wi) ph = mix(ph, k.w[word_idx_[wi]]);
         set_insert(t->stage_sets[s].get(), t->slot_mask, finish(ph));
         t->bloom[bloom_word(finish(ph), t->bloom_mask)].fetch_or(bloom_bits(finish(ph)),
@@ -662,7 +667,7 @@ void Subtable::for_each_live_value(const std::function<void(const FlowKey&)>& fn
 
 std::size_t Subtable::memory() const {
   std::size_t n =
-      sizeof(*this) + prefixes_.capacity() * sizeof(PrefixIndex) + owned_->memory(n_sets());
+      sizeof(*this) + prefixes_.capacity() * sizeof(PrefixIndex) + owned_->memory(n_sets_);
   if (more_) {
     n += sizeof(Others) + more_->bucket_count() * sizeof(void*);
     for (const auto& [e, v] : *more_) n += 48 + v.capacity() * sizeof(Hit);

@@ -16,14 +16,19 @@
 // and masked words in one cache line), the open-addressing slots that index them (tag and
 // index in one atomic word, published with a release store after the entry is written),
 // one hash set per lookup stage (partial hashes; they only grow, and a stale member only
-// costs a probe), and, per prefix index, the sorted reduced values of the entries in a
-// main array plus a small delta, extended at each publish(): pending entries are seen by
-// no reader, so the arrays need not cover them before then. When the array is full or too
-// many entries are dead, the writer builds a new Table from the live entries (and those
-// the published version still sees), stores its pointer and hands the old one to the
-// classifier's retire list, freed after a grace period. Appends are O(1) amortized; a
-// rebuild is O(entries) and comes after Θ(entries) appends or removals; publish() merges
-// a delta into its main array once it outgrows max(64, main/16) values.
+// costs a probe) and a blocked Bloom filter over those sets that answers most stage misses
+// without reading them. When the array is full or too many entries are dead, the writer
+// builds a new Table from the live entries (and those the published version still sees),
+// stores its pointer and hands the old one to the classifier's retire list, freed after a
+// grace period; publish() also shrinks a table with much slack after many changes.
+// Appends are O(1) amortized: a rebuild is O(entries) and comes after Θ(entries) appends,
+// removals or changes.
+//
+// Proof sets. Per prefix index (ports, non-prefix address masks) the subtable keeps the
+// sorted reduced values of its entries in a main array and a small delta (Sorted),
+// replaced as a whole at publish(): pending entries are seen by no reader, so they need not
+// be covered before then. The delta is merged, and the main array rebuilt from the
+// entries readers may see, once it outgrows max(64, main/16) values.
 //
 // Invariants. Values have no bits outside the mask. At most one entry per value has
 // until = kForever (the live one). max_bound is at least the priority of every rule
@@ -92,8 +97,8 @@ class alignas(64) Subtable {
   struct PrefixIndex;
   // What find() reads, in the first cache line (with the first four masks).
   std::atomic<const Table*> table_{nullptr};
-  std::uint8_t n_words_ = 0;                           // words with mask bits, in stage order
-  std::uint8_t n_stages_ = 0;                          // stages with mask bits
+  std::uint8_t n_words_ = 0;  // words with mask bits, in stage order
+  std::uint8_t n_sets_ = 0;   // stage sets probed: stages with mask bits - 1, if staged
   std::array<std::uint8_t, kStages - 1> stage_end_{};  // end of each stage but the last
   std::array<std::uint8_t, kWords> word_idx_{};
   std::array<std::uint64_t, kWords> word_mask_{};
@@ -179,8 +184,6 @@ class alignas(64) Subtable {
   // version's readers), dead_old_ before it (dropped by the next rebuild).
   std::uint32_t dead_new_ = 0, dead_old_ = 0;
   Version dead_version_ = 0;
-  bool staged_ = true;
-  [[nodiscard]] unsigned n_sets() const { return staged_ && n_stages_ > 1 ? n_stages_ - 1 : 0; }
 
   std::vector<Hit>* others(std::uint32_t e);
   std::vector<Hit> take_others(std::uint32_t e);  // and forget them
