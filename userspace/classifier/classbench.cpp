@@ -34,9 +34,10 @@ std::pair<std::error_code, std::string> for_each_line(const std::string& path, F
     if (buf[0] == '\n' || buf[0] == '\0') continue;
     std::string err = fn(buf);
     if (!err.empty()) {
-      return {std::make_error_code(std::errc::invalid_argument),
-              path + ":" + std::to_string(line) + ": " + err + ": \"" +
-                  std::string(buf, strcspn(buf, "\n")) + "\""};
+      std::string what = path;
+      what.append(":").append(std::to_string(line)).append(": ").append(err).append(": \"");
+      what.append(buf, strcspn(buf, "\n")).append("\"");
+      return {std::make_error_code(std::errc::invalid_argument), std::move(what)};
     }
   }
   return {};

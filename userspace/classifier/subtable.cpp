@@ -97,8 +97,8 @@ struct Subtable::PrefixIndex {
   [[nodiscard]] u128 reduce(const std::uint64_t* w0, const std::uint64_t* w1) const {
     const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(field)];
     u128 out = 0;
-    const std::uint64_t* w[2] = {w0, w1};  // NOLINT(cppcoreguidelines-avoid-c-arrays)
-    for (unsigned p = 0; p < pi.n_parts; ++p) {
+    const std::array<const std::uint64_t*, 2> w = {w0, w1};
+    for (unsigned p = 0; p < w.size() && p < pi.n_parts; ++p) {
       const int n = std::popcount(mask[p]);
       if (n == 0) continue;
       out = (n == 64 ? out << 64 : out << n) | extract(*w[p], mask[p]);
@@ -140,7 +140,9 @@ struct alignas(64) Subtable::Table {
   std::uint32_t used = 0;      // entries written (writer)
 
   Table(std::uint32_t cap, unsigned n_words, unsigned n_sets)
-      : slot_mask(table_size(cap) - 1), stride(sizeof(Meta) + 8 * n_words), capacity(cap) {
+      : slot_mask(table_size(cap) - 1),
+        stride(sizeof(Meta) + std::size_t{8} * n_words),
+        capacity(cap) {
     static_assert(offsetof(Table, stride) < 64, "find()'s fields share the first cache line");
     slots = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
     for (unsigned s = 0; s < n_sets; ++s)
@@ -157,11 +159,14 @@ struct alignas(64) Subtable::Table {
   ~Table() {
     for (std::uint32_t e = 0; e < capacity; ++e) meta(e).~Meta();
   }
-  Meta& meta(std::size_t e) { return *std::launder(reinterpret_cast<Meta*>(&block[stride * e])); }
+  // The writer's accessors (non-const: they hand out mutable entries).
+  Meta& meta(std::size_t e) {  // NOLINT(readability-make-member-function-const)
+    return *std::launder(reinterpret_cast<Meta*>(&block[stride * e]));
+  }
   [[nodiscard]] const Meta& meta(std::size_t e) const {
     return *std::launder(reinterpret_cast<const Meta*>(&block[stride * e]));
   }
-  std::uint64_t* vals(std::size_t e) {
+  std::uint64_t* vals(std::size_t e) {  // NOLINT(readability-make-member-function-const)
     return reinterpret_cast<std::uint64_t*>(&block[stride * e + sizeof(Meta)]);
   }
   [[nodiscard]] const std::uint64_t* vals(std::size_t e) const {
@@ -675,9 +680,10 @@ std::size_t Subtable::memory() const {
   if (sorted_owned_) {
     n += sizeof(Sorted) + sorted_owned_->parts.capacity() * sizeof(Sorted::Part);
     for (const auto& m : sorted_owned_->mains) n += 56 + m->capacity() * sizeof(u128);
-    for (const auto& d : sorted_owned_->deltas) n += sizeof(d) + d.capacity() * sizeof(u128);
+    for (const auto& d : sorted_owned_->deltas)
+      n += sizeof(std::vector<u128>) + d.capacity() * sizeof(u128);
   }
-  for (const auto& v : pending_) n += sizeof(v) + v.capacity() * sizeof(u128);
+  for (const auto& v : pending_) n += sizeof(std::vector<u128>) + v.capacity() * sizeof(u128);
   return n;
 }
 

@@ -132,9 +132,9 @@ class alignas(64) Subtable {
                          Version next, Retired* retired);
   std::optional<std::uint64_t> remove(const FlowKey& value, std::int32_t priority, Version next,
                                       Retired* retired);
-  // At publish(): rebuilds a table that has grown well past its last build with slack to
-  // spare (so a batch of inserts ends compact). `published` is the version being published.
-  void compact(Version published, Retired* retired);
+  // At publish() of version `next`: extends the proof sets with the values added since the
+  // last publish, and shrinks a table left with much slack after many changes.
+  void compact(Version next, Retired* retired);
   // The exact maximum priority of the live rules (O(entries)); sets max_bound to it.
   void recompute_max();
   // Calls fn(value) for the value of every live entry (trie rebuilds).
