@@ -2,7 +2,8 @@
 // tests/suites/20-classifier-tsan, CTest label tsan). The writer changes subtables' hash
 // tables in place (entries with a visibility window [from, until)), grows and rebuilds
 // them, extends or rebuilds the sorted proof sets and the prefix tries, and rebuilds the
-// subtable order only sometimes; readers look up all the while. Three properties:
+// subtable order only sometimes; readers look up all the while, and the writer waits for
+// some lookups while its changes are made in place but not yet published. Properties:
 // 1. Versions are whole: a lookup that reads version() == V before and after gets the
 //    answer of a linear scan of the rules of version V (the writer logs every change, the
 //    check replays the log once the readers have stopped).
@@ -10,8 +11,12 @@
 //    and empties most of another (each batch moves a "generation" of rules).
 // 3. The megaflow contract holds within a version: k and any k' that agrees with k on
 //    the wildcards lookup(k) returned get the same answer.
-// Reproduce a failure with --rng-seed N (or VSW_SEED=N); the thread interleaving is not
-// reproducible, but the rules, keys and changes are.
+// 4. The same for the sorted proof sets that publish() replaces before the snapshot:
+//    readers of the old version may use the new sets and must get proofs valid for it.
+// Each was checked by breaking the classifier on purpose (e.g. a retirement visible before
+// publish(), a rebuild dropping entries the published version sees, a proof set without
+// them): the matching test fails. Reproduce a failure with --rng-seed N (or VSW_SEED=N);
+// the rules, keys and changes follow the seed, the thread interleaving does not.
 #include <catch2/catch_test_macros.hpp>
 
 #include <algorithm>
@@ -77,8 +82,9 @@ class Readers {
   std::vector<std::thread> threads_;
 };
 
-// Tells readers whether a lookup overlapped the writer's work (changes or publish()):
-// odd while the writer works. Only for counting: the tests check what they check anyway.
+// Tells readers whether a lookup overlapped the writer's work (changes or publish()): a
+// sequence number, odd while the writer works. The tests count such lookups to show that
+// they checked some.
 class Activity {
  public:
   void begin() { seq_.fetch_add(1); }
@@ -109,6 +115,7 @@ class Failures {
   }
   [[nodiscard]] std::uint64_t count() const { return n_.load(); }
   [[nodiscard]] std::string first() const {
+    const std::lock_guard lock(mu_);
     std::string s;
     for (const std::string& f : first_) s += f + "\n";
     return s;
@@ -116,7 +123,7 @@ class Failures {
 
  private:
   std::atomic<std::uint64_t> n_{0};
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<std::string> first_;
 };
 
