@@ -123,36 +123,43 @@ struct alignas(64) Subtable::Table {
   struct Free {
     void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{64}); }
   };
-  // What find() reads on its common paths, in the first cache line.
+  using Word = std::atomic<std::uint64_t>;
+  // What find() reads on its common paths, in the first cache line. The arrays share one
+  // allocation, `block`: the entries, then the slots, the stage sets and the Bloom filter.
   std::uint64_t slot_mask = 0;   // slots and stage sets have slot_mask + 1 words
   std::uint64_t bloom_mask = 0;  // words - 1
-  std::unique_ptr<std::atomic<std::uint64_t>[]> slots;  // (tag << 32) | (entry + 1); 0 = empty
+  Word* slots = nullptr;         // (tag << 32) | (entry + 1); 0 = empty
   // A blocked Bloom filter (a byte per entry, two bits in one word) over the stage sets'
   // members: small enough to stay in cache, it rejects most stage misses without reading
   // the sets, which are then read only to tell where a final miss begins.
-  std::unique_ptr<std::atomic<std::uint64_t>[]> bloom;
+  Word* bloom = nullptr;
   // The entries, `stride` bytes each: the Meta, then the n_words masked words, so that a
   // hit reads one cache line (64 bytes for the common 4 words).
-  std::unique_ptr<std::byte[], Free> block;
+  std::byte* entries = nullptr;
   std::size_t stride = 0;
-  std::array<std::unique_ptr<std::atomic<std::uint64_t>[]>, kStages - 1> stage_sets;
+  std::array<Word*, kStages - 1> stage_sets{};
   std::uint32_t capacity = 0;  // entries
   std::uint32_t used = 0;      // entries written (writer)
+  std::size_t bytes = 0;       // of block
+  std::unique_ptr<std::byte[], Free> block;
 
   Table(std::uint32_t cap, unsigned n_words, unsigned n_sets)
       : slot_mask(table_size(cap) - 1),
         stride(sizeof(Meta) + std::size_t{8} * n_words),
         capacity(cap) {
     static_assert(offsetof(Table, stride) < 64, "find()'s fields share the first cache line");
-    slots = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
-    for (unsigned s = 0; s < n_sets; ++s)
-      stage_sets[s] = std::make_unique<std::atomic<std::uint64_t>[]>(slot_mask + 1);
-    if (n_sets != 0) {
-      bloom_mask = std::bit_ceil(std::max<std::size_t>(std::size_t{cap} / 8, 1)) - 1;
-      bloom = std::make_unique<std::atomic<std::uint64_t>[]>(bloom_mask + 1);
-    }
-    block.reset(static_cast<std::byte*>(::operator new[](stride* cap, std::align_val_t{64})));
-    for (std::uint32_t e = 0; e < cap; ++e) new (&block[stride * e]) Meta{};
+    if (n_sets != 0) bloom_mask = std::bit_ceil(std::max<std::size_t>(std::size_t{cap} / 8, 1)) - 1;
+    const std::size_t n_slots = slot_mask + 1;
+    const std::size_t n_words_total = n_slots * (1 + n_sets) + (n_sets != 0 ? bloom_mask + 1 : 0);
+    bytes = stride * cap + n_words_total * sizeof(Word);
+    block.reset(static_cast<std::byte*>(::operator new[](bytes, std::align_val_t{64})));
+    entries = block.get();
+    for (std::uint32_t e = 0; e < cap; ++e) new (&entries[stride * e]) Meta{};
+    auto* words = reinterpret_cast<Word*>(entries + stride * cap);
+    for (std::size_t i = 0; i < n_words_total; ++i) new (&words[i]) Word(0);
+    slots = words;
+    for (unsigned st = 0; st < n_sets; ++st) stage_sets[st] = words + n_slots * (1 + st);
+    if (n_sets != 0) bloom = words + n_slots * (1 + n_sets);
   }
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
@@ -161,22 +168,18 @@ struct alignas(64) Subtable::Table {
   }
   // The writer's accessors (non-const: they hand out mutable entries).
   Meta& meta(std::size_t e) {  // NOLINT(readability-make-member-function-const)
-    return *std::launder(reinterpret_cast<Meta*>(&block[stride * e]));
+    return *std::launder(reinterpret_cast<Meta*>(&entries[stride * e]));
   }
   [[nodiscard]] const Meta& meta(std::size_t e) const {
-    return *std::launder(reinterpret_cast<const Meta*>(&block[stride * e]));
+    return *std::launder(reinterpret_cast<const Meta*>(&entries[stride * e]));
   }
   std::uint64_t* vals(std::size_t e) {  // NOLINT(readability-make-member-function-const)
-    return reinterpret_cast<std::uint64_t*>(&block[stride * e + sizeof(Meta)]);
+    return reinterpret_cast<std::uint64_t*>(&entries[stride * e + sizeof(Meta)]);
   }
   [[nodiscard]] const std::uint64_t* vals(std::size_t e) const {
-    return reinterpret_cast<const std::uint64_t*>(&block[stride * e + sizeof(Meta)]);
+    return reinterpret_cast<const std::uint64_t*>(&entries[stride * e + sizeof(Meta)]);
   }
-  [[nodiscard]] std::size_t memory(unsigned n_sets) const {
-    std::size_t n = sizeof(*this) + (slot_mask + 1) * 8 * (1 + n_sets) + stride * capacity +
-                    (bloom ? (bloom_mask + 1) * 8 : 0);
-    return n;
-  }
+  [[nodiscard]] std::size_t memory() const { return sizeof(*this) + bytes; }
 };
 
 Subtable::Subtable(const FlowKey& mask, const Config& cfg) {
@@ -289,7 +292,7 @@ const Hit* Subtable::find(const FlowKey& k, Version v, bool staged, unsigned* mi
   }
   // A miss: the exact stage sets tell the earliest stage that already proves it.
   for (unsigned s = 0; s < n_sets; ++s) {
-    if (!set_contains(t->stage_sets[s].get(), t->slot_mask, partial[s])) {
+    if (!set_contains(t->stage_sets[s], t->slot_mask, partial[s])) {
       *miss_end = stage_end_[s];
       return nullptr;
     }
@@ -394,7 +397,7 @@ std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit&
     unsigned wi = 0;
     for (unsigned s = 0; s < n_sets_; ++s) {
       for (; wi < stage_end_[s]; ++wi) ph = mix(ph, value.w[word_idx_[wi]]);
-      set_insert(t.stage_sets[s].get(), t.slot_mask, finish(ph));
+      set_insert(t.stage_sets[s], t.slot_mask, finish(ph));
       t.bloom[bloom_word(finish(ph), t.bloom_mask)].fetch_or(bloom_bits(finish(ph)),
                                                              std::memory_order_relaxed);
     }
@@ -460,7 +463,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
     if (n_sets_ != 0) {
       for (unsigned s = 0; s < n_sets_; ++s) {
         for (; wi < stage_end_[s]; ++wi) ph = mix(ph, k.w[word_idx_[wi]]);
-        set_insert(t->stage_sets[s].get(), t->slot_mask, finish(ph));
+        set_insert(t->stage_sets[s], t->slot_mask, finish(ph));
         t->bloom[bloom_word(finish(ph), t->bloom_mask)].fetch_or(bloom_bits(finish(ph)),
                                                                  std::memory_order_relaxed);
       }
@@ -671,8 +674,7 @@ void Subtable::for_each_live_value(const std::function<void(const FlowKey&)>& fn
 }
 
 std::size_t Subtable::memory() const {
-  std::size_t n =
-      sizeof(*this) + prefixes_.capacity() * sizeof(PrefixIndex) + owned_->memory(n_sets_);
+  std::size_t n = sizeof(*this) + prefixes_.capacity() * sizeof(PrefixIndex) + owned_->memory();
   if (more_) {
     n += sizeof(Others) + more_->bucket_count() * sizeof(void*);
     for (const auto& [e, v] : *more_) n += 48 + v.capacity() * sizeof(Hit);
