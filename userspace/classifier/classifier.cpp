@@ -77,13 +77,13 @@ class Order {
     std::array<std::uint64_t, 4> group_present;  // bit p: a group has length p
 
     // The proof bits (min(depth, p)) of the longest length p whose group the second
-    // field's matching lengths `pass` reject although its priority reaches best_prio; at
+    // field's matching lengths `pass` reject although its priority reaches proof_min; at
     // most `known` if that is no more.
     [[nodiscard]] unsigned rejection_bits(const std::vector<Group>& groups,
                                           const std::array<std::uint64_t, 4>& pass,
-                                          std::int64_t best_prio, unsigned depth,
+                                          std::int64_t proof_min, unsigned depth,
                                           unsigned known) const {
-      if (max_priority < best_prio) return known;  // no group of it qualifies
+      if (max_priority < proof_min) return known;  // no group of it qualifies
       std::uint32_t end = group_end;
       for (int w = 3; w >= 0; --w) {
         const std::uint64_t present = group_present[w];
@@ -92,7 +92,7 @@ class Order {
           const int top = 63 - std::countl_zero(rej);
           const unsigned bits = std::min(depth, static_cast<unsigned>(w) * 64 + top);
           if (bits <= known) return known;  // shorter lengths prove no more
-          if (groups[base + rank(present, top)].max_priority >= best_prio) return bits;
+          if (groups[base + rank(present, top)].max_priority >= proof_min) return bits;
           rej &= ~(1ULL << top);
         }
         end = base;
@@ -216,6 +216,7 @@ class Order {
 
     const Hit* best = nullptr;
     std::int64_t best_prio = std::numeric_limits<std::int64_t>::min();
+    std::int64_t best_top = best_prio;  // maximum priority of the subtable best came from
     std::array<unsigned, kTrieFields + 1> need{};  // leading bits the rejections depend on
     // Subtables that missed, with the staged-lookup bits that prove it. Their proofs are
     // chosen at the end, once the trie bits are in wc, so that bits needed anyway count
@@ -254,6 +255,7 @@ class Order {
         if (h->priority > best_prio) {
           best = h;
           best_prio = h->priority;
+          best_top = r.max_priority;
         }
       } else if (wc) {
         if (n_missed < std::size(missed))
@@ -301,14 +303,19 @@ class Order {
     }
     if (wc != nullptr && n_active != 0) {
       // Rejected buckets and groups that a plain priority-ordered scan would have reached
-      // (top priority >= the answer's: a superset of what it visits) need their proof.
+      // (a superset of what it visits) need their proof: those whose top priority is above
+      // the answer's, and those equal to it when the answer's subtable has nothing higher.
+      // (A key agreeing on wc visits the answer's subtable before anything whose top is
+      // lower than that subtable's, and stops there; with an equal top either could come
+      // first, and a tie would pick another rule.)
+      const std::int64_t proof_min = best_top > best_prio ? best_prio + 1 : best_prio;
       // First field: the proof bits grow with the length, so the longest rejected length
       // whose bucket qualifies decides; scan from the longest down.
       for (int w = 3; w >= 0 && need[f0] == 0; --w) {
         for (std::uint64_t bits = bucket_present[w] & ~pm[f0][w]; bits != 0;) {
           const unsigned top_bit = 63 - static_cast<unsigned>(std::countl_zero(bits));
           const unsigned p = static_cast<unsigned>(w) * 64 + top_bit;
-          if (buckets[bucket_index[p]].max_priority >= best_prio) {
+          if (buckets[bucket_index[p]].max_priority >= proof_min) {
             need[f0] = proof_bits(f0, p);
             break;
           }
@@ -321,7 +328,7 @@ class Order {
         for (std::uint64_t bits = bucket_present[w] & pm[f0][w]; bits != 0; bits &= bits - 1) {
           const Bucket& b = buckets[bucket_index[w * 64 + std::countr_zero(bits)]];
           need[f1] =
-              std::max(need[f1], b.rejection_bits(groups, pm[f1], best_prio, depth[f1], need[f1]));
+              std::max(need[f1], b.rejection_bits(groups, pm[f1], proof_min, depth[f1], need[f1]));
           if (need[f1] >= depth[f1]) break;
         }
       }

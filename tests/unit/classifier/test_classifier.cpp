@@ -386,3 +386,54 @@ TEST_CASE("publishing after every change or in batches agrees with a linear scan
   CHECK(t.lookups >= 4 * publishes);
   CHECK(publishes >= 2000 / batch);  // a few ops are skipped (priority ties)
 }
+
+TEST_CASE("many equal priorities: one answer per megaflow, of the highest priority") {
+  // Ties are allowed to pick either rule, but always the same one for every key of a
+  // megaflow: each lookup's answer must be of the highest matching priority (checked
+  // against the linear scan) and every key agreeing on wc must get the same rule.
+  const std::uint64_t seed = vsw::classifier::test::seed();
+  const auto round = GENERATE(range(0, 8));
+  const Config cfg = kConfigs[round % 4];
+  INFO("seed " << seed << " round " << round);
+  RuleGen gen(seed * 977 + static_cast<std::uint64_t>(round));
+  auto& rng = gen.rng();
+  std::vector<Match> masks;
+  for (std::size_t i = 0; i < 5 + rng() % 30; ++i) masks.push_back(gen.random_mask());
+  Classifier cls(cfg);
+  LinearClassifier lin;
+  std::vector<Match> rules;
+  FlowKey used;
+  for (std::size_t i = 0; i < 300 + rng() % 900; ++i) {
+    const Match m = gen.fill(masks[rng() % masks.size()]);
+    const auto prio = static_cast<std::int32_t>(rng() % 6);  // few priorities: many ties
+    if (cls.insert(m, prio, i)) continue;                    // a duplicate
+    lin.insert(m, prio, i);
+    rules.push_back(m);
+    used |= m.mask;
+  }
+  cls.publish();
+  lin.sort();
+  std::size_t checked = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const FlowKey k = rng() % 4 == 0 ? gen.random_key() : gen.key_near(rules[rng() % rules.size()]);
+    FlowKey wc;
+    const auto got = cls.lookup(k, &wc);
+    const auto want = lin.lookup(k);
+    INFO("key " << to_string(k) << " wc " << to_string(wc));
+    REQUIRE(got.has_value() == want.has_value());
+    if (got) REQUIRE(got->priority == want->priority);
+    for (int j = 0; j < 8; ++j) {
+      FlowKey k2 = k;
+      for (std::size_t w = 0; w < kWords; ++w) {
+        const std::uint64_t flip = j < 4 ? (1ULL << (rng() % 64)) : rng();
+        k2.w[w] ^= flip & ~wc.w[w] & used.w[w];
+      }
+      const auto got2 = cls.lookup(k2);
+      INFO("variant " << to_string(k2));
+      REQUIRE(got2.has_value() == got.has_value());
+      if (got) REQUIRE(got2->cookie == got->cookie);
+      ++checked;
+    }
+  }
+  CHECK(checked == 16000);
+}
