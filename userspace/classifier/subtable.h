@@ -89,7 +89,8 @@ inline constexpr std::array<PrefixFieldInfo, static_cast<std::size_t>(PrefixFiel
 // A trie field's value of k, left-aligned.
 u128 trie_key(const FlowKey& k, unsigned f);
 
-// Memory a Table no longer reachable by new readers holds until a grace period has passed.
+// What the writer unlinked while readers may still use it (tables, proof sets, subtables),
+// freed by publish() after a grace period.
 using Retired = std::vector<std::shared_ptr<const void>>;
 
 class alignas(64) Subtable {
