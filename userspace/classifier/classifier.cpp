@@ -216,7 +216,6 @@ class Order {
 
     const Hit* best = nullptr;
     std::int64_t best_prio = std::numeric_limits<std::int64_t>::min();
-    std::int64_t best_top = best_prio;  // maximum priority of the subtable best came from
     std::array<unsigned, kTrieFields + 1> need{};  // leading bits the rejections depend on
     // Subtables that missed, with the staged-lookup bits that prove it. Their proofs are
     // chosen at the end, once the trie bits are in wc, so that bits needed anyway count
@@ -255,7 +254,6 @@ class Order {
         if (h->priority > best_prio) {
           best = h;
           best_prio = h->priority;
-          best_top = r.max_priority;
         }
       } else if (wc) {
         if (n_missed < std::size(missed))
@@ -303,12 +301,10 @@ class Order {
     }
     if (wc != nullptr && n_active != 0) {
       // Rejected buckets and groups that a plain priority-ordered scan would have reached
-      // (a superset of what it visits) need their proof: those whose top priority is above
-      // the answer's, and those equal to it when the answer's subtable has nothing higher.
-      // (A key agreeing on wc visits the answer's subtable before anything whose top is
-      // lower than that subtable's, and stops there; with an equal top either could come
-      // first, and a tie would pick another rule.)
-      const std::int64_t proof_min = best_top > best_prio ? best_prio + 1 : best_prio;
+      // (top priority >= the answer's: a superset of what it visits) need their proof. Equal
+      // tops count: a key agreeing on wc might visit such a group before the answer's
+      // subtable and find another rule of the same priority.
+      const std::int64_t proof_min = best_prio;
       // First field: the proof bits grow with the length, so the longest rejected length
       // whose bucket qualifies decides; scan from the longest down.
       for (int w = 3; w >= 0 && need[f0] == 0; --w) {
