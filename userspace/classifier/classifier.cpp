@@ -157,6 +157,33 @@ class Order {
     return v;
   }
 
+  // A subtable that missed, with the staged-lookup bits that prove it.
+  struct Missed {
+    const Subtable* sub;
+    unsigned miss_end;
+  };
+  // Chooses the missed subtables' proofs. Their stage bits often overlap (say, ip_proto for
+  // a packet of another protocol), so paying them once can beat a cheaper-looking port
+  // proof per subtable: first the subtables whose best proof is their stage bits take it;
+  // then the others take either all their stage bits or each its best proof given what wc
+  // holds by then, whichever adds fewer bits.
+  static void prove_misses(const FlowKey& key, Missed* missed, std::size_t n, FlowKey& wc,
+                           std::uint32_t fields) {
+    std::size_t n_deferred = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      unsigned cost = 0;
+      if (!missed[i].sub->prove_miss(key, missed[i].miss_end, wc, fields, &cost))
+        missed[n_deferred++] = missed[i];
+    }
+    if (n_deferred == 0) return;
+    FlowKey stage = wc;
+    for (std::size_t i = 0; i < n_deferred; ++i)
+      missed[i].sub->unwildcard(stage, missed[i].miss_end);
+    for (std::size_t i = 0; i < n_deferred; ++i)
+      missed[i].sub->prove_miss(key, missed[i].miss_end, wc, fields);
+    if (stage.popcount() < wc.popcount()) wc = stage;
+  }
+
   std::optional<Hit> lookup(const FlowKey& key, FlowKey* wc, const Config& cfg, Version v) const {
     // Per active trie field: the prefix lengths that match (pm[f], bit p; bit kNoPlen is
     // always set) and the leading bits a rejection depends on: a subtable whose length p
@@ -220,10 +247,6 @@ class Order {
     // Subtables that missed, with the staged-lookup bits that prove it. Their proofs are
     // chosen at the end, once the trie bits are in wc, so that bits needed anyway count
     // as free.
-    struct Missed {
-      const Subtable* sub;
-      unsigned miss_end;
-    };
     Missed missed[64];  // NOLINT(cppcoreguidelines-avoid-c-arrays): left uninitialized
     std::size_t n_missed = 0;
     // Visits one subtable: further active fields first (IPv6 with IPv4; on rejection keep
@@ -330,8 +353,7 @@ class Order {
       }
       for (std::uint8_t f : active) unwildcard_prefix(*wc, f, need[f]);
     }
-    for (std::size_t i = 0; i < n_missed; ++i)
-      missed[i].sub->prove_miss(key, missed[i].miss_end, *wc, cfg.prefix_fields);
+    if (n_missed != 0) prove_misses(key, missed, n_missed, *wc, cfg.prefix_fields);
     if (best == nullptr) return std::nullopt;
     return *best;
   }

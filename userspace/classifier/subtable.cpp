@@ -301,12 +301,12 @@ const Hit* Subtable::find(const FlowKey& k, Version v, bool staged, unsigned* mi
   return nullptr;
 }
 
-void Subtable::prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc,
-                          std::uint32_t fields) const {
+bool Subtable::prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc, std::uint32_t fields,
+                          unsigned* defer) const {
   unsigned best_cost = 0;
   for (unsigned i = 0; i < miss_end; ++i)
     best_cost += std::popcount(word_mask_[i] & ~wc.w[word_idx_[i]]);
-  if (best_cost == 0) return;
+  if (best_cost == 0) return true;
   const Sorted* so = sorted_.load(std::memory_order_acquire);
   const PrefixIndex* best = nullptr;
   const std::size_t n_prefixes = so == nullptr ? 0 : prefixes_.size();
@@ -349,10 +349,15 @@ void Subtable::prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc,
   }
   if (best == nullptr) {
     unwildcard(wc, miss_end);
-    return;
+    return true;
+  }
+  if (defer != nullptr) {
+    *defer = best_cost;
+    return false;
   }
   const PrefixFieldInfo& pi = kPrefixInfo[static_cast<std::size_t>(best->field)];
   for (unsigned part = 0; part < pi.n_parts; ++part) wc.w[pi.word[part]] |= best_bits[part];
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -120,8 +120,10 @@ class alignas(64) Subtable {
     for (unsigned i = 0; i < end; ++i) wc.w[word_idx_[i]] |= word_mask_[i];
   }
   // Adds to wc the cheapest proof that no rule here matches k, given that the staged
-  // lookup missed after miss_end words.
-  void prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc, std::uint32_t fields) const;
+  // lookup missed after miss_end words, and returns true. With `defer`, a proof other than
+  // the stage bits is not applied: it returns false and its cost (bits not yet in wc).
+  bool prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc, std::uint32_t fields,
+                  unsigned* defer = nullptr) const;
   [[nodiscard]] unsigned n_words() const { return n_words_; }
   // Prefix length of the mask on each trie field, or kNoPlen (also for an empty mask).
   [[nodiscard]] const std::array<std::uint8_t, kTrieFields>& plen() const { return plen_; }
