@@ -369,6 +369,32 @@ std::uint64_t Subtable::hash(const FlowKey& value) const {
   return finish(h);
 }
 
+std::uint64_t Subtable::hash_words(const std::uint64_t* v) const {
+  std::uint64_t h = kSeed;
+  for (unsigned i = 0; i < n_words_; ++i) h = mix(h, v[i]);
+  return finish(h);
+}
+
+void Subtable::index_entry(Table& t, std::uint32_t e, std::uint64_t h) const {
+  // The same hash chain as find(): the stage sets and the filter get each stage's partial
+  // hash, then the slot is published (release: the entry is written before).
+  const std::uint64_t* v = t.vals(e);
+  std::uint64_t ph = kSeed;
+  unsigned wi = 0;
+  for (unsigned s = 0; s < n_sets_; ++s) {
+    for (; wi < stage_end_[s]; ++wi) ph = mix(ph, v[wi]);
+    const std::uint64_t f = finish(ph);
+    set_insert(t.stage_sets[s], t.slot_mask, f);
+    t.bloom[bloom_word(f, t.bloom_mask)].fetch_or(bloom_bits(f), std::memory_order_relaxed);
+  }
+  for (std::size_t i = h & t.slot_mask;; i = (i + 1) & t.slot_mask) {
+    if (t.slots[i].load(std::memory_order_relaxed) == 0) {
+      t.slots[i].store(((h >> 32) << 32) | (e + 1), std::memory_order_release);
+      return;
+    }
+  }
+}
+
 std::int64_t Subtable::find_live(const FlowKey& value, std::uint64_t h) const {
   const Table& t = *owned_;
   const std::uint64_t tag = h >> 32;
@@ -397,22 +423,7 @@ std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit&
   t.meta(e).hit = hit;
   t.meta(e).from = from;
   t.meta(e).until.store(kForever, std::memory_order_relaxed);
-  if (n_sets_ != 0) {
-    std::uint64_t ph = kSeed;
-    unsigned wi = 0;
-    for (unsigned s = 0; s < n_sets_; ++s) {
-      for (; wi < stage_end_[s]; ++wi) ph = mix(ph, value.w[word_idx_[wi]]);
-      set_insert(t.stage_sets[s], t.slot_mask, finish(ph));
-      t.bloom[bloom_word(finish(ph), t.bloom_mask)].fetch_or(bloom_bits(finish(ph)),
-                                                             std::memory_order_relaxed);
-    }
-  }
-  for (std::size_t i = h & t.slot_mask;; i = (i + 1) & t.slot_mask) {
-    if (t.slots[i].load(std::memory_order_relaxed) == 0) {
-      t.slots[i].store(((h >> 32) << 32) | (e + 1), std::memory_order_release);
-      break;
-    }
-  }
+  index_entry(t, e, h);
   ++live_;
   ++ops_;
   return e;
@@ -450,7 +461,6 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
   }
   auto t = std::make_unique<Table>(static_cast<std::uint32_t>(capacity), n_words_, n_sets_);
   Others more;
-  FlowKey k;
   for (std::uint32_t e = 0; e < old.used; ++e) {
     const Table::Meta& m = old.meta(e);
     if (!kept(m)) continue;
@@ -462,25 +472,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
     t->meta(n).from = m.from;
     t->meta(n).until.store(until, std::memory_order_relaxed);
     if (std::vector<Hit>* o = others(e)) more.emplace(n, std::move(*o));
-    for (unsigned j = 0; j < n_words_; ++j) k.w[word_idx_[j]] = val[j];
-    std::uint64_t ph = kSeed;
-    unsigned wi = 0;
-    if (n_sets_ != 0) {
-      for (unsigned s = 0; s < n_sets_; ++s) {
-        for (; wi < stage_end_[s]; ++wi) ph = mix(ph, k.w[word_idx_[wi]]);
-        set_insert(t->stage_sets[s], t->slot_mask, finish(ph));
-        t->bloom[bloom_word(finish(ph), t->bloom_mask)].fetch_or(bloom_bits(finish(ph)),
-                                                                 std::memory_order_relaxed);
-      }
-    }
-    for (; wi < n_words_; ++wi) ph = mix(ph, k.w[word_idx_[wi]]);
-    const std::uint64_t h = finish(ph);
-    for (std::size_t i = h & t->slot_mask;; i = (i + 1) & t->slot_mask) {
-      if (t->slots[i].load(std::memory_order_relaxed) == 0) {
-        t->slots[i].store(((h >> 32) << 32) | (n + 1), std::memory_order_relaxed);
-        break;
-      }
-    }
+    index_entry(*t, n, hash_words(val));
   }
   more_.reset();
   if (!more.empty()) more_ = std::make_unique<Others>(std::move(more));

@@ -192,6 +192,9 @@ class alignas(64) Subtable {
   std::vector<Hit> take_others(std::uint32_t e);  // and forget them
   void put_others(std::uint32_t e, std::vector<Hit> v);
   [[nodiscard]] std::uint64_t hash(const FlowKey& value) const;
+  [[nodiscard]] std::uint64_t hash_words(const std::uint64_t* v) const;  // entry's words
+  // Adds entry e (written, with hash h) to the stage sets, the filter and the slots.
+  void index_entry(Table& t, std::uint32_t e, std::uint64_t h) const;
   [[nodiscard]] std::int64_t find_live(const FlowKey& value, std::uint64_t h) const;
   std::uint32_t append(const FlowKey& value, std::uint64_t h, const Hit& hit, Version from,
                        Version next, Retired* retired);
