@@ -22,13 +22,9 @@ namespace {
 
 constexpr std::uint64_t kRulesPerGen = 64;
 
+// The generation family (in_port 0-3): test_util.h.
 Match gen_rule(std::uint64_t gen, std::uint64_t i) {
-  Match m;
-  m.set_exact(Field::kInPort, i % 4);
-  m.set_prefix(Field::kIpv4Dst, (i << 24) | ((gen % 7) << 16),
-               8 + static_cast<unsigned>(gen % 7) * 2);
-  if (i % 2) m.set_exact(Field::kTpDst, 1000 + i);
-  return m;
+  return test::generation_rule(gen, i);
 }
 
 }  // namespace

@@ -386,15 +386,9 @@ constexpr std::uint64_t kGenRules = 64;
 constexpr std::uint32_t kBig = 600;  // rules a batch adds to one subtable of the big family
 constexpr std::uint64_t kBigFlag = 1ULL << 31;
 
-// The generation family (in_port 0-3): generation g's rules have prefix lengths that vary
-// with g, so subtables and trie prefixes come and go.
+// The generation family (in_port 0-3): test_util.h.
 Match gen_rule(std::uint64_t gen, std::uint64_t i) {
-  Match m;
-  m.set_exact(Field::kInPort, i % 4);
-  m.set_prefix(Field::kIpv4Dst, (i << 24) | ((gen % 7) << 16),
-               8 + static_cast<unsigned>(gen % 7) * 2);
-  if (i % 2) m.set_exact(Field::kTpDst, 1000 + i);
-  return m;
+  return test::generation_rule(gen, i);
 }
 // The big family (in_port 10): three masks taking turns; value j is 10.0.x.y = j.
 Match big_rule(std::uint64_t mask, std::uint32_t j) {

@@ -116,4 +116,16 @@ class RuleGen {
   std::array<std::uint16_t, 10> ports_{};
 };
 
+// Rule i of "generation" gen for the concurrency tests: in_port i % 4, a destination prefix
+// whose length varies with gen (so subtables and trie prefixes come and go), and an exact
+// tp_dst on odd i.
+inline Match generation_rule(std::uint64_t gen, std::uint64_t i) {
+  Match m;
+  m.set_exact(Field::kInPort, i % 4);
+  m.set_prefix(Field::kIpv4Dst, (i << 24) | ((gen % 7) << 16),
+               8 + static_cast<unsigned>(gen % 7) * 2);
+  if (i % 2) m.set_exact(Field::kTpDst, 1000 + i);
+  return m;
+}
+
 }  // namespace vsw::classifier::test
