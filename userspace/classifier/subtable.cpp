@@ -364,9 +364,9 @@ bool Subtable::prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc, std:
 // Writer.
 
 std::uint64_t Subtable::hash(const FlowKey& value) const {
-  std::uint64_t h = kSeed;
-  for (unsigned i = 0; i < n_words_; ++i) h = mix(h, value.w[word_idx_[i]]);
-  return finish(h);
+  std::array<std::uint64_t, kWords> v{};
+  for (unsigned i = 0; i < n_words_; ++i) v[i] = value.w[word_idx_[i]];
+  return hash_words(v.data());
 }
 
 std::uint64_t Subtable::hash_words(const std::uint64_t* v) const {
