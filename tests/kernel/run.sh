@@ -68,6 +68,13 @@ else
 	for t in "${TESTS[@]}"; do selected+=("${t%% *}"); done
 fi
 
+# The switch side of every topology (the datapath's internal port, the veth ends that are
+# its ports) lives in this namespace. With IPv6 on, each of those devices sends router
+# solicitations and MLD reports when it comes up, and a veth end's own packets arrive at
+# its peer in a test namespace as if the switch had forwarded them; tests that capture
+# "the next frame" would see them. Namespaces the tests create keep their own defaults.
+sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || true
+
 echo "TAP version 13"
 echo "1..${#selected[@]}"
 n=0 npass=0 nfail=0 nskip=0

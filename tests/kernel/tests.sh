@@ -420,7 +420,7 @@ test_action_vlan() {
 	n2 ip neigh add 10.0.10.1 lladdr "$MAC1" dev eth0.10 nud permanent
 	dpctl add-flow "$DP" "in_port(1)" "push_vlan(vid=10,pcp=5),2" || return 1
 	dpctl add-flow "$DP" "in_port(2),vlan(vid=10)" "pop_vlan,1" || return 1
-	bg cap n2 $PKT capture eth0 1 --timeout 20 --ready-file "$TMPD/cap.ready"
+	bg cap n2 $PKT capture eth0 1 --timeout 20 --ethertype 0x0800 --ready-file "$TMPD/cap.ready"
 	wait_for "$TMPD/cap.ready" || return 1
 	n1 ping -c 3 -i 0.3 -W 2 10.0.10.2 || return 1
 	bgwait cap || return 1
