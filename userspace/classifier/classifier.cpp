@@ -191,7 +191,18 @@ class Order {
     std::array<std::array<std::uint64_t, 4>, kTrieFields + 1> pm;
     pm[kTrieFields] = {~0ULL, ~0ULL, ~0ULL, ~0ULL};  // "no field": everything passes
     std::array<unsigned, kTrieFields + 1> depth{};
-    for (std::uint8_t f : active) {
+    std::size_t ai = 0;
+    if (active.size() >= 2) {  // the first two walks overlap their cache misses
+      const unsigned f = active[0], g = active[1];
+      PrefixTrie::Plens pf, pg;
+      PrefixTrie::lookup_pair(*tries[f], trie_key(key, f), &pf, &depth[f], *tries[g],
+                              trie_key(key, g), &pg, &depth[g]);
+      pm[f] = {pf[0], pf[1], pf[2], 1ULL << 63};
+      pm[g] = {pg[0], pg[1], pg[2], 1ULL << 63};
+      ai = 2;
+    }
+    for (; ai < active.size(); ++ai) {
+      const unsigned f = active[ai];
       PrefixTrie::Plens plens;
       tries[f]->lookup(trie_key(key, f), &plens, &depth[f]);
       pm[f] = {plens[0], plens[1], plens[2], 1ULL << 63};

@@ -169,6 +169,17 @@ void PrefixTrie::build() {
   for (std::size_t qi = 0; qi < queue.size(); ++qi) {
     const Item it = queue[qi];
     const unsigned depth = it.depth;
+    Node& out = it.node == 0 ? root_ : built_[it.node - 1];
+    if (it.node != 0) {  // one prefix below: a tail
+      const Prefix* only = nullptr;
+      std::uint32_t n = 0;
+      for (std::uint32_t i = it.begin; i < it.end && n < 2; ++i)
+        if (prefixes[i].len >= depth) only = &prefixes[i], ++n;
+      if (n == 1) {
+        make_tail(out, only->value, only->len);
+        continue;
+      }
+    }
     Info in;
     std::uint16_t through = 0, has = 0;
     std::array<std::uint32_t, 16> cb{}, ce{};
@@ -183,16 +194,15 @@ void PrefixTrie::build() {
         if (thr) through |= static_cast<std::uint16_t>(1U << c);
         fold_info(in, c, j, p.len - depth);
       }
-      if (j == 4 && depth + 4 <= width_) {
+      if (j == 4 && depth + 4 < width_) {  // a full-width prefix needs no leaf: see lookup()
         if (((has >> c) & 1) == 0) cb[c] = i;
         ce[c] = i + 1;
         has |= static_cast<std::uint16_t>(1U << c);
       }
     }
-    Node& out = it.node == 0 ? root_ : built_[it.node - 1];
     const V16 info = pack(in);
     std::memcpy(out.info.data(), &info, sizeof info);
-    out.link = (std::uint64_t{built_.size() + 1} << 16) | has;
+    out.link = has == 0 ? 0 : (std::uint64_t{built_.size() + 1} << 16) | has;
     for (unsigned c = 0; c < 16; ++c) {
       if (((has >> c) & 1) == 0) continue;
       queue.push_back({cb[c], ce[c], depth + 4, static_cast<std::uint32_t>(built_.size() + 1)});
@@ -202,7 +212,7 @@ void PrefixTrie::build() {
   built_.shrink_to_fit();
   const auto resolve = [&](Node& n) {
     const auto map = static_cast<unsigned>(n.link & 0xffff);
-    n.link = map == 0 ? 0 : make_link(map, &built_[(n.link >> 16) - 1]);
+    if (map != 0) n.link = make_link(map, &built_[(n.link >> 16) - 1]);  // else a tail or 0
   };
   resolve(root_);
   for (Node& n : built_) resolve(n);
@@ -220,44 +230,115 @@ void PrefixTrie::fold(Node& node, unsigned c, unsigned j, unsigned rest) {
     if (next[o] != cur[o]) store(node.info[o], next[o], std::memory_order_relaxed);
 }
 
+void PrefixTrie::make_tail(Node& n, u128 value, unsigned len) {
+  value = len == 0 ? 0 : value & (~u128{0} << (128 - len));
+  std::memcpy(n.info.data(), &value, sizeof value);
+  n.link = std::uint64_t{len + 1} << 16;
+}
+
+// Writer: fills n, at `depth` and not yet reachable, with the subtree of the n (1 or 2)
+// prefixes ps (sorted, distinct, all at least depth long and agreeing on depth bits).
+void PrefixTrie::fill(Node& n, unsigned depth, const Prefix* ps, std::size_t np) {
+  if (np == 1) {
+    make_tail(n, ps[0].value, ps[0].len);
+    return;
+  }
+  Info in;
+  std::uint16_t has = 0;
+  for (std::size_t i = 0; i < np; ++i) {
+    const unsigned c = chunk(ps[i].value, depth);
+    const unsigned j = std::min(ps[i].len - depth, 4U);
+    fold_info(in, c, j, ps[i].len - depth);
+    if (j == 4 && depth + 4 < width_) has |= static_cast<std::uint16_t>(1U << c);
+  }
+  const V16 info = pack(in);
+  std::memcpy(n.info.data(), &info, sizeof info);
+  n.link = 0;
+  if (has == 0) return;
+  Node* block = allocate(static_cast<std::size_t>(std::popcount(has)));
+  Node* child = block;
+  for (unsigned c = 0; c < 16; ++c) {
+    if (((has >> c) & 1) == 0) continue;
+    std::array<Prefix, 2> sub{};
+    std::size_t ns = 0;
+    for (std::size_t i = 0; i < np; ++i)
+      if (ps[i].len >= depth + 4 && chunk(ps[i].value, depth) == c) sub[ns++] = ps[i];
+    *child = Node{};
+    fill(*child++, depth + 4, sub.data(), ns);
+  }
+  n.link = make_link(has, block);
+}
+
 void PrefixTrie::add(u128 value, unsigned len) {
   len = std::min(len, width_);
+  value = len == 0 ? 0 : value & (~u128{0} << (128 - len));
   nonempty_ = true;
   Node* node = &root_;
-  // The first node that gains a child, and its new link: stored last, after everything
-  // below it is filled, so readers see the new nodes complete or not at all.
-  Node* publish = nullptr;
-  std::uint64_t publish_link = 0;
   for (unsigned depth = 0;; depth += 4) {
     const unsigned c = chunk(value, depth);
     const unsigned j = std::min(len - depth, 4U);
     fold(*node, c, j, len - depth);
-    if (j < 4 || depth + 4 > width_) break;
+    if (j < 4 || depth + 4 >= width_) return;
     const std::uint64_t link = node->link;  // only this thread writes links
-    const auto rank = static_cast<unsigned>(std::popcount(link & ((1U << c) - 1)));
+    const auto map = static_cast<unsigned>(link & 0xffff);
+    const auto rank = static_cast<unsigned>(std::popcount(map & ((1U << c) - 1)));
+    const auto k = static_cast<unsigned>(std::popcount(map));
     Node* first = link_first(link);
-    if (((link >> c) & 1) != 0) {
-      node = first + rank;
-      continue;
-    }
-    // Copy the block with the new (empty) child inserted at its rank. On a new node (after
-    // the first copy) the block is empty: the chain below gets single-node blocks.
-    const auto k = static_cast<unsigned>(std::popcount(link & 0xffff));
-    Node* block = allocate(k + 1);
-    std::copy(first, first + rank, block);
-    block[rank] = Node{};
-    std::copy(first + rank, first + k, block + rank + 1);
-    const std::uint64_t next_link = make_link(static_cast<unsigned>(link | (1U << c)), block);
-    if (publish == nullptr) {
-      publish = node;
-      publish_link = next_link;
-      garbage_nodes_ += k;
+    Node* block = nullptr;
+    if (((map >> c) & 1) != 0) {
+      const Node& child = first[rank];
+      if (!is_tail(child.link)) {
+        node = first + rank;
+        continue;
+      }
+      // The child holds one prefix: a copy of the block gets, in its place, the subtree of
+      // that prefix and this one.
+      std::array<Prefix, 2> two{Prefix{0, static_cast<unsigned>(child.link >> 16) - 1},
+                                Prefix{value, len}};
+      std::memcpy(&two[0].value, child.info.data(), sizeof two[0].value);
+      if (two[0].value == value && two[0].len == len) return;
+      if (two[1].value < two[0].value) std::swap(two[0], two[1]);
+      block = allocate(k);
+      std::copy(first, first + k, block);
+      fill(block[rank], depth + 4, two.data(), 2);
     } else {
-      node->link = next_link;  // not yet reachable
+      // A new child, a tail holding this prefix, inserted in a copy of the block.
+      block = allocate(k + 1);
+      std::copy(first, first + rank, block);
+      const Prefix one{value, len};
+      fill(block[rank], depth + 4, &one, 1);
+      std::copy(first + rank, first + k, block + rank + 1);
     }
-    node = block + rank;
+    garbage_nodes_ += k;
+    store(node->link, make_link(map | (1U << c), block), std::memory_order_release);
+    return;
   }
-  if (publish != nullptr) store(publish->link, publish_link, std::memory_order_release);
+}
+
+// Where a walk stops at depth d: bit d + 4 if that is the full width and the key's chunk
+// has ext = 4, i.e. a full-width prefix matches (such prefixes end in the last level
+// instead of in a leaf node of their own). Above the last level ext = 4 with no child only
+// happens while add() is linking a new block, and means nothing yet.
+static std::uint64_t full_width(unsigned info, unsigned d, unsigned width) {
+  return std::uint64_t{d + 4 == width && ((info >> 4) & 7) == 4} << ((d + 4) & 63);
+}
+
+// A walk (at most 60 bits wide) ending in a tail: the length bit, if its prefix matches
+// key (the top 64 bits of the key), and *bits: the length on a match, else the agreeing
+// bits plus the first one that differs (the prefix goes on past them).
+std::uint64_t PrefixTrie::tail64(const Node& n, std::uint64_t link, std::uint64_t key,
+                                 unsigned* bits) {
+  std::uint64_t v;
+  std::memcpy(&v, n.info.data() + 8, sizeof v);  // the top half of the value
+  const unsigned len = static_cast<unsigned>(link >> 16) - 1;
+  const std::uint64_t x = key ^ v;
+  const unsigned agree = x == 0 ? 64 : static_cast<unsigned>(std::countl_zero(x));
+  if (agree >= len) {
+    *bits = len;
+    return 1ULL << len;
+  }
+  *bits = agree + 1;
+  return 0;
 }
 
 void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* bits) const {
@@ -272,21 +353,45 @@ void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* bits) const {
       const unsigned c = static_cast<unsigned>(k >> (60 - d)) & 0xf;
       const unsigned info = load(node->info[c], std::memory_order_relaxed);
       const std::uint64_t link = load(node->link, std::memory_order_acquire);
-      p |= std::uint64_t{info & 0xfU} << d;  // lengths d..d+3 ending here
-      if (((link >> c) & 1) == 0) {
-        (*plens)[0] = p;
-        *bits = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
+      if (((link >> c) & 1) != 0) {
+        p |= std::uint64_t{info & 0xfU} << d;  // lengths d..d+3 ending here
+        node = link_first(link) + std::popcount(link & ((1U << c) - 1));
+        continue;
+      }
+      if (is_tail(link)) {
+        (*plens)[0] = p | tail64(*node, link, k, bits);
         return;
       }
-      node = link_first(link) + std::popcount(link & ((1U << c) - 1));
+      (*plens)[0] = p | std::uint64_t{info & 0xfU} << d | full_width(info, d, width_);
+      *bits = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
+      return;
     }
   }
   for (unsigned d = 0;; d += 4) {
     const unsigned c = chunk(key, d);
     const unsigned info = load(node->info[c], std::memory_order_relaxed);
     const std::uint64_t link = load(node->link, std::memory_order_acquire);
+    if (is_tail(link)) {
+      u128 v;
+      std::memcpy(&v, node->info.data(), sizeof v);
+      const unsigned len = static_cast<unsigned>(link >> 16) - 1;
+      const u128 x = key ^ v;
+      const auto hi = static_cast<std::uint64_t>(x >> 64);
+      const auto lo = static_cast<std::uint64_t>(x);
+      const unsigned agree = hi != 0   ? std::countl_zero(hi)
+                             : lo != 0 ? 64 + std::countl_zero(lo)
+                                       : 128;
+      if (agree >= len) {
+        (*plens)[len >> 6] |= 1ULL << (len & 63);
+        *bits = len;
+      } else {
+        *bits = agree + 1;
+      }
+      return;
+    }
     (*plens)[d >> 6] |= std::uint64_t{info & 0xfU} << (d & 63);
     if (((link >> c) & 1) == 0) {
+      (*plens)[(d + 4) >> 6] |= full_width(info, d, width_);
       // The path ends after ext bits; the next bit matters only if a stored prefix that
       // agrees so far goes on (Open vSwitch's leaf rule).
       *bits = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
@@ -294,6 +399,61 @@ void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* bits) const {
     }
     node = link_first(link) + std::popcount(link & ((1U << c) - 1));
   }
+}
+
+// The IPv4 walk of lookup(), for two tries at once. Each iteration takes one step of each
+// walk that is still going: the two chains of dependent loads are independent, so the CPU
+// overlaps their misses instead of paying them one after the other.
+void PrefixTrie::lookup_pair(const PrefixTrie& a, u128 ka, Plens* pa, unsigned* ba,
+                             const PrefixTrie& b, u128 kb, Plens* pb, unsigned* bb) {
+  if (a.width_ > 60 || b.width_ > 60) {
+    a.lookup(ka, pa, ba);
+    b.lookup(kb, pb, bb);
+    return;
+  }
+  struct Walk {
+    const Node* node;
+    std::uint64_t key, plens;
+    unsigned bits, width;
+    // One node: false once the walk has ended.
+    bool step(unsigned d) {
+      const unsigned c = static_cast<unsigned>(key >> (60 - d)) & 0xf;
+      const unsigned info = load(node->info[c], std::memory_order_relaxed);
+      const std::uint64_t link = load(node->link, std::memory_order_acquire);
+      if (((link >> c) & 1) != 0) {
+        plens |= std::uint64_t{info & 0xfU} << d;
+        node = link_first(link) + std::popcount(link & ((1U << c) - 1));
+        return true;
+      }
+      if (is_tail(link)) {
+        plens |= tail64(*node, link, key, &bits);
+        return false;
+      }
+      plens |= std::uint64_t{info & 0xfU} << d | full_width(info, d, width);
+      bits = std::min(d + ((info >> 4) & 7) + (info >> 7), width);
+      return false;
+    }
+  };
+  Walk x{&a.root_, static_cast<std::uint64_t>(ka >> 64), 0, 0, a.width_};
+  Walk y{&b.root_, static_cast<std::uint64_t>(kb >> 64), 0, 0, b.width_};
+  unsigned d = 0;
+  for (;; d += 4) {
+    const bool gx = x.step(d);
+    const bool gy = y.step(d);
+    if (!gx) {
+      if (gy)
+        for (d += 4; y.step(d); d += 4) {}
+      break;
+    }
+    if (!gy) {
+      for (d += 4; x.step(d); d += 4) {}
+      break;
+    }
+  }
+  *pa = {x.plens, 0, 0};
+  *ba = x.bits;
+  *pb = {y.plens, 0, 0};
+  *bb = y.bits;
 }
 
 }  // namespace vsw::classifier

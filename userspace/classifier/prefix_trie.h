@@ -31,6 +31,21 @@
 // chunk has no child it stops with bits = D + ext + longer. Values are left-aligned
 // 128-bit integers (an IPv4 address sits in the top 32 bits).
 //
+// Optimization: no leaves for full-width prefixes. The last level (depth width-4) has no
+// children; there ext = 4 at c says exactly that a full-width prefix matches c, so the walk
+// adds length `width` itself. (A /32 would otherwise cost a node and one more node visit.)
+//
+// Optimization: tails. A child whose subtree would hold a single prefix is one node, a
+// tail, holding that prefix's value and length: the walk ends there with one comparison
+// (length `len` matches when the key agrees on len bits; else bits = agreed bits + 1, as the
+// chain of nodes would answer). Real rule sets have many long prefixes that diverge from all
+// others early (acl1_100k: most of 99k distinct /32 sources), whose chains were most of the
+// nodes and the deepest, cache-missing visits. add() meeting a tail replaces it (in a copy of
+// its block) with the subtree of its prefix and the new one.
+//
+// Optimization: lookup_pair() walks two IPv4 tries in lock step so that the CPU overlaps
+// their cache misses (the two walks are independent chains of dependent loads).
+//
 // Optimization: build() lays the nodes out breadth-first in one array (children of a node
 // adjacent, levels in order): the best cache behaviour for a walk. It sorts and
 // de-duplicates the prefixes, then fills each node from the contiguous range of prefixes
@@ -38,29 +53,36 @@
 //
 // Optimization: add() grows the trie in place, so the classifier need not rebuild it at
 // each publication. It folds the prefix into the info bytes of the nodes on its path
-// (at most width/4 + 1), and, where the path needs a child that does not exist, copies
-// that node's children block into fresh storage with the new child inserted, fills the new
-// child and the chain below it (single-node blocks), and only then makes them reachable by
-// one atomic store of the node's link. The old block becomes garbage (garbage_bytes()),
-// kept until the trie is destroyed: a reader may still be inside it. Cost: at most 16
-// nodes copied per add(); blocks added later live outside the breadth-first array (slightly
+// (at most width/4 + 1), and, where the path needs a child that does not exist (or meets a
+// tail), copies that node's children block into fresh storage with the new child (a tail)
+// inserted (or the tail replaced by the subtree of two prefixes), and only then makes them
+// reachable by one atomic store of the node's link. The old block becomes garbage
+// (garbage_bytes()), kept until the trie is destroyed: a reader may still be inside it.
+// Cost: at most 16 nodes copied per add(), plus the nodes of a two-prefix subtree (at most
+// width/4 + 1); blocks added later live outside the breadth-first array (slightly
 // worse locality), and a node that gains k children one by one leaves k(k-1)/2 nodes of
 // garbage. The classifier never removes: a superset of the published prefixes gives valid
 // (if less precise) answers, so it rebuilds a NEW trie with build() once removed prefixes
 // or garbage pile up.
 //
 // Invariants.
-// - The structure depends only on the set of prefixes: a node exists iff some prefix goes
+// - The answers depend only on the set of prefixes (the layout does not: tails and blocks
+//   differ between build() and add()). Below the tails, a node exists iff some prefix goes
 //   through it, an info byte is a commutative, idempotent fold over the prefixes (ends: OR;
 //   ext: max; longer: OR over the prefixes reaching that max). So after any sequence of
 //   add() calls, lookup() gives exactly what insert()+build() of the same set gives
 //   (checked by the tests), only the layout differs.
-// - A node with no child for c has ext <= 3 at c (ext = 4 means a prefix goes through c,
-//   which makes a child), so a walk that stops at depth D answers bits <= D + 4.
+// - Above the last level, a node with no child for c has ext <= 3 at c (ext = 4 means a
+//   prefix goes through c, which makes a child), so a walk that stops at depth D answers
+//   bits <= D + 4. (While add() is linking a new child the node may already show ext = 4;
+//   that is why only the last level reads ext = 4 as a matching length.)
+// - A tail is immutable: add() replaces it, never changes it. It holds one prefix, at least
+//   as long as its depth; the root is never a tail.
 // - Links hold a 16-bit child map (bits 0-15) and the child block's address (bits 16-63;
-//   user-space addresses fit in 48 bits, checked at allocation). Node storage never moves
-//   or shrinks while the trie lives (build()'s array is never resized after build(); add()
-//   takes blocks from chunks that are never reallocated).
+//   user-space addresses fit in 48 bits, checked at allocation); 0 for a node without
+//   children; (len + 1) << 16 with an empty map for a tail, whose info bytes hold the
+//   value. Node storage never moves or shrinks while the trie lives (build()'s array is
+//   never resized after build(); add() takes blocks from chunks that are never reallocated).
 //
 // Concurrency. One writer calls insert(), build(), add() (the caller serializes them);
 // build() must run before the trie is shared (the classifier builds into a new object).
@@ -79,7 +101,8 @@
 //   fewer than ext bits changes nothing; on exactly ext bits it can only set the bit; on
 //   more, ext grows by e >= 1 and longer may drop from 1 to 0. So ext + longer, the bits a
 //   walk stopping here answers, never drops.
-// - Child maps only gain bits. A block is replaced by a copy holding the same nodes plus one;
+// - Child maps only gain bits. A block is replaced by a copy holding the same nodes plus one,
+//   or the same nodes with a tail replaced by a subtree holding its prefix and one more;
 //   the old block is no longer updated, but a reader only reaches it through a link loaded
 //   after the lookup began, so it already held every update of S0.
 // - A block is filled before the release store that links it, and the reader's acquire load
@@ -148,6 +171,10 @@ class PrefixTrie {
 
   // --- Readers: any number of threads, concurrently with add(). *bits: see above. ---
   void lookup(u128 key, Plens* plens, unsigned* bits) const;
+  // a.lookup(ka, pa, ba) and b.lookup(kb, pb, bb), the two walks in lock step so that their
+  // cache misses overlap (when both are at most 60 bits wide; else one after the other).
+  static void lookup_pair(const PrefixTrie& a, u128 ka, Plens* pa, unsigned* ba,
+                          const PrefixTrie& b, u128 kb, Plens* pb, unsigned* bb);
 
  private:
   struct Node {
@@ -166,6 +193,13 @@ class PrefixTrie {
     return reinterpret_cast<Node*>(link >> 16);
   }
   static void fold(Node& node, unsigned c, unsigned j, unsigned rest);
+  // A tail: a node standing for a whole subtree that holds one prefix. Its info bytes hold
+  // the prefix's value, its link (len + 1) << 16 (no child map: a node without children
+  // has link 0, a node with children has a non-zero map).
+  static bool is_tail(std::uint64_t link) { return (link & 0xffff) == 0 && link != 0; }
+  static void make_tail(Node& n, u128 value, unsigned len);
+  static std::uint64_t tail64(const Node& n, std::uint64_t link, std::uint64_t key,
+                              unsigned* bits);
   Node* allocate(std::size_t n);  // n <= 16 contiguous nodes from the chunks
   void clear();
 
@@ -173,6 +207,7 @@ class PrefixTrie {
     u128 value;
     unsigned len;
   };
+  void fill(Node& n, unsigned depth, const Prefix* ps, std::size_t np);
 
   // Fixed at construction.
   unsigned width_;

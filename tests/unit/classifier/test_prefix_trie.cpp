@@ -4,6 +4,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 #include "classifier/prefix_trie.h"
@@ -81,6 +82,37 @@ TEST_CASE("prefix trie: built trie answers as the brute-force definition") {
       const PrefixTrie t = built(width, set);
       const auto keys = keys_for(gen, set, 400);
       CHECK(differences_from_ref(t, width, set, keys) == 0);
+    }
+  }
+}
+
+TEST_CASE("prefix trie: lookup_pair() answers as two lookup() calls") {
+  const std::uint64_t seed = vsw::classifier::test::seed();
+  // Two IPv4 tries (the lock-step walk, walks of unequal depth), and mixed widths (the
+  // fallback); each trie in turn grown by add() (so tails get expanded) and built.
+  for (auto [wa, wb] : {std::pair{32U, 32U}, std::pair{32U, 128U}, std::pair{128U, 32U}}) {
+    for (int round = 0; round < 4; ++round) {
+      INFO("seed " << seed << " widths " << wa << "," << wb << " round " << round);
+      TrieGen ga(seed * 31 + wa + static_cast<unsigned>(round), wa);
+      TrieGen gb(seed * 37 + wb + static_cast<unsigned>(round) * 5ULL, wb);
+      const auto sa = ga.prefixes(static_cast<std::size_t>(1) << (3 * round));  // 1..512
+      const auto sb = gb.prefixes(static_cast<std::size_t>(3) << (2 * round));  // 3..192
+      const PrefixTrie a = built(wa, sa);
+      PrefixTrie b(wb);
+      for (const auto& p : sb) b.add(p.value, p.len);
+      const auto ka = keys_for(ga, sa, 300), kb = keys_for(gb, sb, 300);
+      std::size_t bad = 0;
+      for (std::size_t i = 0; i < ka.size(); ++i) {
+        const u128 x = ka[i], y = kb[(i * 7) % kb.size()];
+        PrefixTrie::Plens pa, pb, qa, qb;
+        unsigned ba = 0, bb = 0, ca = 0, cb = 0;
+        PrefixTrie::lookup_pair(a, x, &pa, &ba, b, y, &pb, &bb);
+        a.lookup(x, &qa, &ca);
+        b.lookup(y, &qb, &cb);
+        if (pa != qa || ba != ca || pb != qb || bb != cb) ++bad;
+      }
+      CHECK(bad == 0);
+      CHECK(differences_from_ref(b, wb, sb, kb) == 0);
     }
   }
 }
@@ -183,7 +215,8 @@ TEST_CASE("prefix trie: replaced blocks are counted as garbage and in memory()")
   t.insert(v4(0x0a000000), 8);
   t.insert(v4(0x0b000000), 8);
   t.build();
-  // Root, its child for nibble 0, and that node's children for nibbles a and b.
+  // Root, its child for nibble 0, and that node's children for nibbles a and b (tails:
+  // each holds one prefix).
   CHECK(t.memory() == 4 * kNode);
   CHECK(t.garbage_bytes() == 0);
 
@@ -195,22 +228,24 @@ TEST_CASE("prefix trie: replaced blocks are counted as garbage and in memory()")
   // 13/8: the block of three is replaced.
   t.add(v4(0x0d000000), 8);
   CHECK(t.garbage_bytes() == 5 * kNode);
-  // 12.16/16 hangs a new chain under the childless node for 12: no block is replaced.
+  // 12.16/16 goes below the tail for 12, which becomes a node with a tail child: the block
+  // of four holding that tail is replaced.
   t.add(v4(0x0c100000), 16);
-  CHECK(t.garbage_bytes() == 5 * kNode);
-  // Already present: nothing.
+  CHECK(t.garbage_bytes() == 9 * kNode);
+  // Already present (in a tail): nothing.
   t.add(v4(0x0a000000), 8);
-  CHECK(t.garbage_bytes() == 5 * kNode);
+  CHECK(t.garbage_bytes() == 9 * kNode);
   CHECK(t.memory() >= 4 * kNode + t.garbage_bytes());
   CHECK(t.memory() == after_first);  // all fit into the first chunk
 
-  // A rebuild compacts: no garbage, exactly the live nodes (root, 0, a, b, c, d, c.1, c.1.0).
+  // A rebuild compacts: no garbage, exactly the live nodes (root, 0, the tails a, b and d,
+  // c, and its tail c.1).
   PrefixTrie r(32);
   for (std::uint32_t a : {0x0a000000U, 0x0b000000U, 0x0c000000U, 0x0d000000U}) r.insert(v4(a), 8);
   r.insert(v4(0x0c100000), 16);
   r.build();
   CHECK(r.garbage_bytes() == 0);
-  CHECK(r.memory() == 8 * kNode);
+  CHECK(r.memory() == 7 * kNode);
 
   // And the grown trie answers like the rebuilt one.
   for (std::uint32_t a : {0x0a000001U, 0x0c100001U, 0x0c200000U, 0x0e000000U, 0x00000000U}) {
