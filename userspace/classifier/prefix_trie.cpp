@@ -442,11 +442,13 @@ void PrefixTrie::lookup_pair(const PrefixTrie& a, u128 ka, Plens* pa, unsigned* 
     const bool gy = y.step(d);
     if (!gx) {
       if (gy)
-        for (d += 4; y.step(d); d += 4) {}
+        for (d += 4; y.step(d); d += 4) {
+        }
       break;
     }
     if (!gy) {
-      for (d += 4; x.step(d); d += 4) {}
+      for (d += 4; x.step(d); d += 4) {
+      }
       break;
     }
   }
