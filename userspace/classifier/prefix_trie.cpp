@@ -437,21 +437,14 @@ void PrefixTrie::lookup_pair(const PrefixTrie& a, u128 ka, Plens* pa, unsigned* 
   Walk x{&a.root_, static_cast<std::uint64_t>(ka >> 64), 0, 0, a.width_};
   Walk y{&b.root_, static_cast<std::uint64_t>(kb >> 64), 0, 0, b.width_};
   unsigned d = 0;
-  for (;; d += 4) {
-    const bool gx = x.step(d);
-    const bool gy = y.step(d);
-    if (!gx) {
-      if (gy)
-        for (d += 4; y.step(d); d += 4) {
-        }
-      break;
-    }
-    if (!gy) {
-      for (d += 4; x.step(d); d += 4) {
-      }
-      break;
-    }
+  bool gx = true, gy = true;
+  while (gx && gy) {  // both walks going: one step of each
+    gx = x.step(d);
+    gy = y.step(d);
+    d += 4;
   }
+  for (unsigned e = d; gx; e += 4) gx = x.step(e);  // the longer walk alone
+  for (; gy; d += 4) gy = y.step(d);
   *pa = {x.plens, 0, 0};
   *ba = x.bits;
   *pb = {y.plens, 0, 0};
