@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <numeric>
 
 #include "classifier/epoch.h"
 #include "classifier/prefix_trie.h"
@@ -104,6 +105,10 @@ class Order {
   std::vector<Group> groups;
   std::array<std::uint64_t, 4> bucket_present{};  // bit p: a bucket has length p
   std::array<std::uint8_t, 256> bucket_index{};   // its index in buckets
+  // Buckets ranked by descending maximum priority (ties: ascending length): the rank of the
+  // bucket of length p, and the bucket at each rank (at most 130 buckets).
+  std::array<std::uint8_t, 256> bucket_rank{};
+  std::array<std::uint8_t, 192> bucket_at_rank{};
 
   [[nodiscard]] std::uint8_t key0(const Ref& r) const {
     return active.empty() ? kNoPlen : r.plen[active[0]];
@@ -140,10 +145,18 @@ class Order {
       buckets.back().group_end = static_cast<std::uint32_t>(groups.size());
       buckets.back().max_priority = std::max(buckets.back().max_priority, order[i].max_priority);
     }
-    for (std::size_t i = 0; i < buckets.size(); ++i) {
+    std::vector<std::uint8_t> by_priority(buckets.size());
+    std::iota(by_priority.begin(), by_priority.end(), std::uint8_t{0});
+    std::stable_sort(by_priority.begin(), by_priority.end(), [&](std::uint8_t a, std::uint8_t b) {
+      return buckets[a].max_priority > buckets[b].max_priority;
+    });
+    for (std::size_t r = 0; r < by_priority.size(); ++r) {
+      const std::uint8_t i = by_priority[r];
       const unsigned p = buckets[i].plen;
       bucket_present[p >> 6] |= 1ULL << (p & 63);
-      bucket_index[p] = static_cast<std::uint8_t>(i);
+      bucket_index[p] = i;
+      bucket_rank[p] = static_cast<std::uint8_t>(r);
+      bucket_at_rank[r] = i;
     }
   }
 
@@ -216,22 +229,27 @@ class Order {
     const unsigned f0 = n_active > 0 ? active[0] : kTrieFields;
     const unsigned f1 = n_active > 1 ? active[1] : kTrieFields;
 
-    // The buckets the first field passes, by descending maximum priority. The groups of a
-    // bucket that the second field passes become cursors into order only once the merge
-    // below reaches the bucket's priority: most buckets are never opened. A bucket's groups
-    // are in ascending length order, so the passing ones are the set bits of its length
-    // map masked by the second field's matching lengths, found by rank.
-    std::array<std::uint8_t, 256> open_order;  // bucket indices; left uninitialized
-    std::size_t n_pass = 0, next_open = 0;
+    // The buckets the first field passes, as a set of priority ranks: taking the lowest
+    // rank first visits them by descending maximum priority. The groups of a bucket that the
+    // second field passes become cursors into order only once the merge below reaches the
+    // bucket's priority: most buckets are never opened. A bucket's groups are in ascending
+    // length order, so the passing ones are the set bits of its length map masked by the
+    // second field's matching lengths, found by rank.
+    std::array<std::uint64_t, 3> unopened_ranks{};
     for (unsigned w = 0; w < 4; ++w) {
       for (std::uint64_t bits = bucket_present[w] & pm[f0][w]; bits != 0; bits &= bits - 1) {
-        const std::uint8_t bi = bucket_index[w * 64 + std::countr_zero(bits)];
-        std::size_t i = n_pass++;
-        for (; i > 0 && buckets[open_order[i - 1]].max_priority < buckets[bi].max_priority; --i)
-          open_order[i] = open_order[i - 1];
-        open_order[i] = bi;
+        const unsigned r = bucket_rank[w * 64 + std::countr_zero(bits)];
+        unopened_ranks[r >> 6] |= 1ULL << (r & 63);
       }
     }
+    // The passing bucket of lowest rank not yet opened, or nullptr.
+    const auto next_unopened = [&]() -> const Bucket* {
+      for (unsigned w = 0; w < 3; ++w)
+        if (unopened_ranks[w] != 0)
+          return &buckets[bucket_at_rank[w * 64 + std::countr_zero(unopened_ranks[w])]];
+      return nullptr;
+    };
+    const Bucket* next_open = next_unopened();
     std::vector<Cursor>& cv = cursors();
     Cursor* cand = cv.data();
     std::size_t n_cand = 0, cap = cv.size();
@@ -313,11 +331,13 @@ class Order {
         }
       }
       const std::int64_t top = n_cand != 0 ? cand[pick].top : kNone;
-      const std::int64_t unopened =
-          next_open < n_pass ? buckets[open_order[next_open]].max_priority : kNone;
+      const std::int64_t unopened = next_open != nullptr ? next_open->max_priority : kNone;
       if (unopened > top) {
         if (unopened <= best_prio) break;
-        open_bucket(buckets[open_order[next_open++]]);
+        open_bucket(*next_open);
+        const unsigned r = bucket_rank[next_open->plen];
+        unopened_ranks[r >> 6] &= ~(1ULL << (r & 63));
+        next_open = next_unopened();
         continue;
       }
       if (top <= best_prio) break;

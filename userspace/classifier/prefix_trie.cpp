@@ -341,31 +341,33 @@ std::uint64_t PrefixTrie::tail64(const Node& n, std::uint64_t link, std::uint64_
   return 0;
 }
 
+// The walk of a trie at most 60 bits wide, from `node` at depth d with lengths p found
+// above it: returns the lengths, sets *bits.
+std::uint64_t PrefixTrie::walk64(const Node* node, std::uint64_t k, unsigned d, std::uint64_t p,
+                                 unsigned width, unsigned* bits) {
+  for (;; d += 4) {
+    const unsigned c = static_cast<unsigned>(k >> (60 - d)) & 0xf;
+    const unsigned info = load(node->info[c], std::memory_order_relaxed);
+    const std::uint64_t link = load(node->link, std::memory_order_acquire);
+    if (((link >> c) & 1) != 0) {
+      p |= std::uint64_t{info & 0xfU} << d;  // lengths d..d+3 ending here
+      node = link_first(link) + std::popcount(link & ((1U << c) - 1));
+      continue;
+    }
+    if (is_tail(link)) return p | tail64(*node, link, k, bits);
+    *bits = std::min(d + ((info >> 4) & 7) + (info >> 7), width);
+    return p | std::uint64_t{info & 0xfU} << d | full_width(info, d, width);
+  }
+}
+
 void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* bits) const {
   *plens = {};
   // An empty trie has a zero root: no lengths, 0 bits.
   const Node* node = &root_;
   if (width_ <= 60) {
     // IPv4: 64-bit arithmetic; depths stay below 64, so every length is in plens[0].
-    const auto k = static_cast<std::uint64_t>(key >> 64);
-    std::uint64_t p = 0;
-    for (unsigned d = 0;; d += 4) {
-      const unsigned c = static_cast<unsigned>(k >> (60 - d)) & 0xf;
-      const unsigned info = load(node->info[c], std::memory_order_relaxed);
-      const std::uint64_t link = load(node->link, std::memory_order_acquire);
-      if (((link >> c) & 1) != 0) {
-        p |= std::uint64_t{info & 0xfU} << d;  // lengths d..d+3 ending here
-        node = link_first(link) + std::popcount(link & ((1U << c) - 1));
-        continue;
-      }
-      if (is_tail(link)) {
-        (*plens)[0] = p | tail64(*node, link, k, bits);
-        return;
-      }
-      (*plens)[0] = p | std::uint64_t{info & 0xfU} << d | full_width(info, d, width_);
-      *bits = std::min(d + ((info >> 4) & 7) + (info >> 7), width_);
-      return;
-    }
+    (*plens)[0] = walk64(node, static_cast<std::uint64_t>(key >> 64), 0, 0, width_, bits);
+    return;
   }
   for (unsigned d = 0;; d += 4) {
     const unsigned c = chunk(key, d);
@@ -411,44 +413,28 @@ void PrefixTrie::lookup_pair(const PrefixTrie& a, u128 ka, Plens* pa, unsigned* 
     b.lookup(kb, pb, bb);
     return;
   }
-  struct Walk {
-    const Node* node;
-    std::uint64_t key, plens;
-    unsigned bits, width;
-    // One node: false once the walk has ended.
-    bool step(unsigned d) {
-      const unsigned c = static_cast<unsigned>(key >> (60 - d)) & 0xf;
-      const unsigned info = load(node->info[c], std::memory_order_relaxed);
-      const std::uint64_t link = load(node->link, std::memory_order_acquire);
-      if (((link >> c) & 1) != 0) {
-        plens |= std::uint64_t{info & 0xfU} << d;
-        node = link_first(link) + std::popcount(link & ((1U << c) - 1));
-        return true;
-      }
-      if (is_tail(link)) {
-        plens |= tail64(*node, link, key, &bits);
-        return false;
-      }
-      plens |= std::uint64_t{info & 0xfU} << d | full_width(info, d, width);
-      bits = std::min(d + ((info >> 4) & 7) + (info >> 7), width);
-      return false;
-    }
-  };
-  Walk x{&a.root_, static_cast<std::uint64_t>(ka >> 64), 0, 0, a.width_};
-  Walk y{&b.root_, static_cast<std::uint64_t>(kb >> 64), 0, 0, b.width_};
+  // Both walks step while both nodes have a child for the key; the one that stops (or
+  // both) and the other one then finish alone from where they are.
+  const Node* x = &a.root_;
+  const Node* y = &b.root_;
+  const auto kx = static_cast<std::uint64_t>(ka >> 64), ky = static_cast<std::uint64_t>(kb >> 64);
+  std::uint64_t px = 0, py = 0;
   unsigned d = 0;
-  bool gx = true, gy = true;
-  while (gx && gy) {  // both walks going: one step of each
-    gx = x.step(d);
-    gy = y.step(d);
-    d += 4;
+  for (;; d += 4) {
+    const unsigned cx = static_cast<unsigned>(kx >> (60 - d)) & 0xf;
+    const unsigned cy = static_cast<unsigned>(ky >> (60 - d)) & 0xf;
+    const unsigned ix = load(x->info[cx], std::memory_order_relaxed);
+    const unsigned iy = load(y->info[cy], std::memory_order_relaxed);
+    const std::uint64_t lx = load(x->link, std::memory_order_acquire);
+    const std::uint64_t ly = load(y->link, std::memory_order_acquire);
+    if (((lx >> cx) & (ly >> cy) & 1) == 0) break;
+    px |= std::uint64_t{ix & 0xfU} << d;
+    py |= std::uint64_t{iy & 0xfU} << d;
+    x = link_first(lx) + std::popcount(lx & ((1U << cx) - 1));
+    y = link_first(ly) + std::popcount(ly & ((1U << cy) - 1));
   }
-  for (unsigned e = d; gx; e += 4) gx = x.step(e);  // the longer walk alone
-  for (; gy; d += 4) gy = y.step(d);
-  *pa = {x.plens, 0, 0};
-  *ba = x.bits;
-  *pb = {y.plens, 0, 0};
-  *bb = y.bits;
+  *pa = {walk64(x, kx, d, px, a.width_, ba), 0, 0};
+  *pb = {walk64(y, ky, d, py, b.width_, bb), 0, 0};
 }
 
 }  // namespace vsw::classifier

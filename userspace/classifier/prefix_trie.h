@@ -198,8 +198,9 @@ class PrefixTrie {
   // has link 0, a node with children has a non-zero map).
   static bool is_tail(std::uint64_t link) { return (link & 0xffff) == 0 && link != 0; }
   static void make_tail(Node& n, u128 value, unsigned len);
-  static std::uint64_t tail64(const Node& n, std::uint64_t link, std::uint64_t key,
-                              unsigned* bits);
+  static std::uint64_t tail64(const Node& n, std::uint64_t link, std::uint64_t key, unsigned* bits);
+  static std::uint64_t walk64(const Node* node, std::uint64_t k, unsigned d, std::uint64_t p,
+                              unsigned width, unsigned* bits);
   Node* allocate(std::size_t n);  // n <= 16 contiguous nodes from the chunks
   void clear();
 
