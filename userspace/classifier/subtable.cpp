@@ -23,9 +23,17 @@ inline std::uint64_t extract(std::uint64_t v, std::uint64_t m) {
   const int low = std::countr_zero(m);
   const std::uint64_t run = m >> low;
   if ((run & (run + 1)) == 0) return (v & m) >> low;  // contiguous mask: the common case
+  // One step per run of contiguous mask bits, from the least significant: each run's bits
+  // go right above those of the runs below it.
   std::uint64_t out = 0;
-  for (std::uint64_t b = std::bit_floor(m); b != 0; b >>= 1) {
-    if (m & b) out = (out << 1) | ((v & b) ? 1 : 0);
+  unsigned pos = 0;
+  while (m != 0) {
+    const int lo = std::countr_zero(m);
+    const int len = std::countr_one(m >> lo);  // lo + len <= 64
+    const std::uint64_t ones = len == 64 ? ~0ULL : (1ULL << len) - 1;
+    out |= ((v >> lo) & ones) << pos;
+    pos += static_cast<unsigned>(len);
+    m &= ~(ones << lo);
   }
   return out;
 }
