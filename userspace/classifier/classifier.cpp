@@ -300,7 +300,7 @@ class Order {
       }
       const Subtable* sub = r.sub;
       unsigned miss_end = 0;
-      const Hit* h = sub->find(key, v, cfg.staged, &miss_end);
+      const Hit* h = sub->find(key, v, &miss_end);
       if (h != nullptr) {
         if (wc) sub->unwildcard(*wc, sub->n_words());
         if (h->priority > best_prio) {

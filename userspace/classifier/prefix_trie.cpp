@@ -231,12 +231,12 @@ void PrefixTrie::fold(Node& node, unsigned c, unsigned j, unsigned rest) {
 }
 
 void PrefixTrie::make_tail(Node& n, u128 value, unsigned len) {
-  value = len == 0 ? 0 : value & (~u128{0} << (128 - len));
+  value = masked(value, len);
   std::memcpy(n.info.data(), &value, sizeof value);
   n.link = std::uint64_t{len + 1} << 16;
 }
 
-// Writer: fills n, at `depth` and not yet reachable, with the subtree of the n (1 or 2)
+// Writer: fills n, at `depth` and not yet reachable, with the subtree of the np (1 or 2)
 // prefixes ps (sorted, distinct, all at least depth long and agreeing on depth bits).
 void PrefixTrie::fill(Node& n, unsigned depth, const Prefix* ps, std::size_t np) {
   if (np == 1) {
@@ -271,7 +271,7 @@ void PrefixTrie::fill(Node& n, unsigned depth, const Prefix* ps, std::size_t np)
 
 void PrefixTrie::add(u128 value, unsigned len) {
   len = std::min(len, width_);
-  value = len == 0 ? 0 : value & (~u128{0} << (128 - len));
+  value = masked(value, len);
   nonempty_ = true;
   Node* node = &root_;
   for (unsigned depth = 0;; depth += 4) {
@@ -377,12 +377,7 @@ void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* bits) const {
       u128 v;
       std::memcpy(&v, node->info.data(), sizeof v);
       const unsigned len = static_cast<unsigned>(link >> 16) - 1;
-      const u128 x = key ^ v;
-      const auto hi = static_cast<std::uint64_t>(x >> 64);
-      const auto lo = static_cast<std::uint64_t>(x);
-      const unsigned agree = hi != 0   ? std::countl_zero(hi)
-                             : lo != 0 ? 64 + std::countl_zero(lo)
-                                       : 128;
+      const unsigned agree = lcp(key, v);
       if (agree >= len) {
         (*plens)[len >> 6] |= 1ULL << (len & 63);
         *bits = len;
@@ -403,9 +398,9 @@ void PrefixTrie::lookup(u128 key, Plens* plens, unsigned* bits) const {
   }
 }
 
-// The IPv4 walk of lookup(), for two tries at once. Each iteration takes one step of each
-// walk that is still going: the two chains of dependent loads are independent, so the CPU
-// overlaps their misses instead of paying them one after the other.
+// The IPv4 walk of lookup(), for two tries at once: one step of each walk per iteration
+// while both go on, then each finishes alone (walk64()). The two chains of dependent loads
+// are independent, so the CPU overlaps their misses instead of paying them one by one.
 void PrefixTrie::lookup_pair(const PrefixTrie& a, u128 ka, Plens* pa, unsigned* ba,
                              const PrefixTrie& b, u128 kb, Plens* pb, unsigned* bb) {
   if (a.width_ > 60 || b.width_ > 60) {

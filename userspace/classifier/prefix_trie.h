@@ -128,6 +128,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -136,6 +137,15 @@
 namespace vsw::classifier {
 
 using u128 = unsigned __int128;
+
+// The number of leading bits a and b share (128 if equal).
+inline unsigned lcp(u128 a, u128 b) {
+  const u128 x = a ^ b;
+  if (x == 0) return 128;
+  const auto hi = static_cast<std::uint64_t>(x >> 64);
+  return static_cast<unsigned>(hi != 0 ? std::countl_zero(hi)
+                                       : 64 + std::countl_zero(static_cast<std::uint64_t>(x)));
+}
 
 class PrefixTrie {
  public:
@@ -198,6 +208,10 @@ class PrefixTrie {
   // has link 0, a node with children has a non-zero map).
   static bool is_tail(std::uint64_t link) { return (link & 0xffff) == 0 && link != 0; }
   static void make_tail(Node& n, u128 value, unsigned len);
+  // value with the bits past len cleared.
+  static u128 masked(u128 value, unsigned len) {
+    return len == 0 ? 0 : value & (~u128{0} << (128 - len));
+  }
   static std::uint64_t tail64(const Node& n, std::uint64_t link, std::uint64_t key, unsigned* bits);
   static std::uint64_t walk64(const Node* node, std::uint64_t k, unsigned d, std::uint64_t p,
                               unsigned width, unsigned* bits);

@@ -42,12 +42,6 @@ inline std::uint64_t first_bits(std::uint64_t m, unsigned k) {
   while (static_cast<unsigned>(std::popcount(m)) > k) m &= m - 1;
   return m;
 }
-unsigned lcp(u128 a, u128 b) {
-  const u128 x = a ^ b;
-  if (x == 0) return 128;
-  const auto hi = static_cast<std::uint64_t>(x >> 64);
-  return hi ? std::countl_zero(hi) : 64 + std::countl_zero(static_cast<std::uint64_t>(x));
-}
 
 // Open addressing over partial hashes (| 1, so 0 means empty).
 bool set_contains(const std::atomic<std::uint64_t>* set, std::uint64_t mask, std::uint64_t f) {
@@ -127,6 +121,12 @@ struct alignas(64) Subtable::Table {
     Hit hit;
     Version from;                // first version that sees the entry
     std::atomic<Version> until;  // first version that no longer does
+    // Whether a reader may still see the entry once `published` is the published version
+    // (the writer asks; readers of older versions are gone or see newer ones too).
+    [[nodiscard]] bool seen_after(Version published) const {
+      const Version u = until.load(std::memory_order_relaxed);
+      return u > published && from < u;
+    }
   };
   struct Free {
     void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{64}); }
@@ -267,13 +267,12 @@ static_assert(sizeof(std::atomic<const void*>) + 2 + (kStages - 1) + kWords == 3
 // ---------------------------------------------------------------------------------------
 // Readers.
 
-const Hit* Subtable::find(const FlowKey& k, Version v, bool staged, unsigned* miss_end) const {
+const Hit* Subtable::find(const FlowKey& k, Version v, unsigned* miss_end) const {
   const Table* t = table_.load(std::memory_order_acquire);
   std::uint64_t h = kSeed;
   unsigned wi = 0;
   std::array<std::uint64_t, kStages - 1> partial{};
-  const unsigned n_sets = staged ? n_sets_ : 0;
-  for (unsigned s = 0; s < n_sets; ++s) {
+  for (unsigned s = 0; s < n_sets_; ++s) {
     for (; wi < stage_end_[s]; ++wi) h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]);
     const std::uint64_t f = finish(h);
     partial[s] = f;
@@ -299,7 +298,7 @@ const Hit* Subtable::find(const FlowKey& k, Version v, bool staged, unsigned* mi
     if (m.from <= v && v < m.until.load(std::memory_order_relaxed)) return &m.hit;
   }
   // A miss: the exact stage sets tell the earliest stage that already proves it.
-  for (unsigned s = 0; s < n_sets; ++s) {
+  for (unsigned s = 0; s < n_sets_; ++s) {
     if (!set_contains(t->stage_sets[s], t->slot_mask, partial[s])) {
       *miss_end = stage_end_[s];
       return nullptr;
@@ -437,13 +436,16 @@ std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit&
   return e;
 }
 
+void Subtable::roll_dead(Version next) {
+  if (next == dead_version_) return;
+  dead_old_ += dead_new_;  // a publish happened: earlier retirements are droppable now
+  dead_new_ = 0;
+  dead_version_ = next;
+}
+
 void Subtable::retire_entry(std::uint32_t e, Version next) {
   owned_->meta(e).until.store(next, std::memory_order_relaxed);
-  if (next != dead_version_) {  // a publish happened: earlier retirements are droppable now
-    dead_old_ += dead_new_;
-    dead_new_ = 0;
-    dead_version_ = next;
-  }
+  roll_dead(next);
   ++dead_new_;
   --live_;
   ++ops_;
@@ -452,12 +454,8 @@ void Subtable::retire_entry(std::uint32_t e, Version next) {
 void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
   const Table& old = *owned_;
   const Version published = next - 1;  // what readers may be looking at
-  const auto kept = [&](const Table::Meta& m) {
-    const Version until = m.until.load(std::memory_order_relaxed);
-    return until > published && m.from < until;  // else seen by no reader any more
-  };
   std::uint32_t n_kept = 0;
-  for (std::uint32_t e = 0; e < old.used; ++e) n_kept += kept(old.meta(e)) ? 1 : 0;
+  for (std::uint32_t e = 0; e < old.used; ++e) n_kept += old.meta(e).seen_after(published) ? 1 : 0;
   std::size_t capacity = 0;
   switch (resize) {
     case Resize::kGrow:
@@ -471,7 +469,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
   Others more;
   for (std::uint32_t e = 0; e < old.used; ++e) {
     const Table::Meta& m = old.meta(e);
-    if (!kept(m)) continue;
+    if (!m.seen_after(published)) continue;
     const Version until = m.until.load(std::memory_order_relaxed);
     const std::uint32_t n = t->used++;
     std::uint64_t* val = t->vals(n);
@@ -592,11 +590,7 @@ std::optional<std::uint64_t> Subtable::remove(const FlowKey& value, std::int32_t
   }
   --n_rules;
   if (priority == max_bound) max_stale = true;
-  if (dead_version_ != next) {
-    dead_old_ += dead_new_;
-    dead_new_ = 0;
-    dead_version_ = next;
-  }
+  roll_dead(next);
   if (dead_old_ > std::max<std::uint32_t>(16, live_)) rebuild(Resize::kGrow, next, retired);
   return cookie;
 }
@@ -631,10 +625,7 @@ void Subtable::compact(Version next, Retired* retired) {
       std::vector<u128> main;
       main.reserve(live_ + t.used / 8);
       for (std::uint32_t e = 0; e < t.used; ++e) {
-        const Table::Meta& m = t.meta(e);
-        const Version until = m.until.load(std::memory_order_relaxed);
-        if (until > next - 1 && m.from < until)
-          main.push_back(prefixes_[p].reduce_entry(t.vals(e)));
+        if (t.meta(e).seen_after(next - 1)) main.push_back(prefixes_[p].reduce_entry(t.vals(e)));
       }
       std::sort(main.begin(), main.end());
       main.erase(std::unique(main.begin(), main.end()), main.end());

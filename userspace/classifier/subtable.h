@@ -114,7 +114,7 @@ class alignas(64) Subtable {
 
   // The rule visible at version v whose value k matches, or null with *miss_end = the
   // number of words (a prefix of the stage-ordered mask words) whose bits prove the miss.
-  const Hit* find(const FlowKey& k, Version v, bool staged, unsigned* miss_end) const;
+  const Hit* find(const FlowKey& k, Version v, unsigned* miss_end) const;
   // ORs the first `end` mask words into wc.
   void unwildcard(FlowKey& wc, unsigned end) const {
     for (unsigned i = 0; i < end; ++i) wc.w[word_idx_[i]] |= word_mask_[i];
@@ -199,6 +199,7 @@ class alignas(64) Subtable {
   std::uint32_t append(const FlowKey& value, std::uint64_t h, const Hit& hit, Version from,
                        Version next, Retired* retired);
   void retire_entry(std::uint32_t e, Version next);
+  void roll_dead(Version next);           // dead_new_ joins dead_old_ once `next` moved on
   enum class Resize { kGrow, kCompact };  // capacity: 2x the kept entries, or 1/8 more
   void rebuild(Resize resize, Version next, Retired* retired);
 };

@@ -127,6 +127,14 @@ class Failures {
   std::vector<std::string> first_;
 };
 
+// Prints a case's summary (what it exercised, so that a run shows it was not vacuous) and
+// checks that no reader saw a failure, showing the first few.
+void report(const std::string& summary, const Failures& bad) {
+  std::printf("%s\n", summary.c_str());
+  INFO(bad.first());
+  CHECK(bad.count() == 0);
+}
+
 std::string str(const std::optional<Hit>& h) {
   if (!h) return "miss";
   return "prio " + std::to_string(h->priority) + " cookie " + std::to_string(h->cookie);
@@ -504,14 +512,10 @@ TEST_CASE("batches of mixed changes are atomic under rebuilds") {
     writing.end();
   }
   readers.stop();
-  std::printf(
-      "publish concurrency (batches): seed %llu: %llu lookups (%llu during a batch), %llu "
-      "big hits\n",
-      static_cast<unsigned long long>(seed), static_cast<unsigned long long>(lookups.load()),
-      static_cast<unsigned long long>(during.load()),
-      static_cast<unsigned long long>(big_hits.load()));
-  INFO(bad.first());
-  CHECK(bad.count() == 0);
+  report("publish concurrency (batches): seed " + std::to_string(seed) + ": " +
+             std::to_string(lookups.load()) + " lookups (" + std::to_string(during.load()) +
+             " during a batch), " + std::to_string(big_hits.load()) + " big hits",
+         bad);
   CHECK(big_hits.load() > 0);
   CHECK(during.load() >= kGens);  // the writer waited for some
   CHECK(cls.stats().rules == kGenRules + 3 + kBig + kBig / 8);
@@ -619,14 +623,11 @@ TEST_CASE("the megaflow contract holds within a version while the writer publish
     wait_for(progress, 16);
   }
   readers.stop();
-  std::printf(
-      "publish concurrency (megaflow): seed %llu: %llu pairs checked (%llu while the writer "
-      "worked), %llu spanning\n",
-      static_cast<unsigned long long>(seed), static_cast<unsigned long long>(checked.load()),
-      static_cast<unsigned long long>(overlapped.load()),
-      static_cast<unsigned long long>(skipped.load()));
-  INFO(bad.first());
-  CHECK(bad.count() == 0);
+  report("publish concurrency (megaflow): seed " + std::to_string(seed) + ": " +
+             std::to_string(checked.load()) + " pairs checked (" +
+             std::to_string(overlapped.load()) + " while the writer worked), " +
+             std::to_string(skipped.load()) + " spanning",
+         bad);
   CHECK(checked.load() > kPublishes);
   CHECK(overlapped.load() >= kPublishes);  // the writer waited for some
 }
@@ -729,12 +730,10 @@ TEST_CASE("proof sets rebuilt at publish still prove the misses of the version t
     cls.publish();
   }
   readers.stop();
-  std::printf("publish concurrency (proof sets): seed %llu: %llu pairs checked, %llu steered\n",
-              static_cast<unsigned long long>(seed),
-              static_cast<unsigned long long>(checked.load()),
-              static_cast<unsigned long long>(steered.load()));
-  INFO(bad.first());
-  CHECK(bad.count() == 0);
+  report("publish concurrency (proof sets): seed " + std::to_string(seed) + ": " +
+             std::to_string(checked.load()) + " pairs checked, " + std::to_string(steered.load()) +
+             " steered",
+         bad);
   CHECK(steered.load() > 0);               // some proofs took 8 bits (the third class)
   CHECK(checked.load() > steered.load());  // and some all 16
 }
