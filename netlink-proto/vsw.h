@@ -182,9 +182,14 @@ enum vsw_datapath_attr {
 	VSW_DP_ATTR_STATS,	/* struct vsw_dp_stats, read-only */
 	VSW_DP_ATTR_VERSION,	/* u32 VSW_PROTO_VERSION, read-only */
 	VSW_DP_ATTR_KEY_SIZE,	/* u32 sizeof(struct vsw_flow_key), read-only */
+	VSW_DP_ATTR_FEATURES,	/* u32 VSW_DP_F_* the kernel supports, read-only */
+	VSW_DP_ATTR_PER_CPU_PIDS, /* u32 array: upcall port id per CPU */
 	__VSW_DP_ATTR_MAX
 };
 #define VSW_DP_ATTR_MAX (__VSW_DP_ATTR_MAX - 1)
+
+/* VSW_DP_ATTR_FEATURES bits. */
+#define VSW_DP_F_PER_CPU_UPCALLS (1U << 0) /* VSW_DP_ATTR_PER_CPU_PIDS understood */
 
 struct vsw_dp_stats {
 	__u64 n_hit;	       /* packets that matched a flow */
