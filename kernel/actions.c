@@ -150,11 +150,8 @@ static void userspace(struct vsw_dp *dp, struct sk_buff *skb, const struct vsw_f
 	const struct nlattr *cookie = nla_find_nested(a, VSW_USERSPACE_ATTR_COOKIE);
 	u32 pid = nla_get_u32(nla_find_nested(a, VSW_USERSPACE_ATTR_PID));
 
-	if (!pid) {
-		struct vsw_vport *in = vsw_dp_port(dp, key->in_port);
-
-		pid = in ? READ_ONCE(in->upcall_pid) : 0;
-	}
+	if (!pid)
+		pid = vsw_dp_upcall_pid(dp, vsw_dp_port(dp, key->in_port));
 	if (vsw_upcall(dp, skb, key, VSW_PACKET_CMD_ACTION, pid, cookie))
 		vsw_dp_count_lost(dp);
 }

@@ -84,6 +84,8 @@ static void rebalance_work(struct work_struct *work)
 
 static void dp_free(struct vsw_dp *dp)
 {
+	/* No reader is left: the datapath itself is freed after a grace period. */
+	kfree(rcu_dereference_protected(dp->upcall_pids, 1));
 	free_percpu(dp->stats);
 	free_percpu(dp->mfc);
 	kvfree(dp);
@@ -189,6 +191,30 @@ void vsw_dp_destroy_list(struct list_head *dead)
 	}
 }
 
+/* Install per-CPU upcall pids (NULL: none); vsw_mutex held. Takes @pids. */
+void vsw_dp_set_upcall_pids(struct vsw_dp *dp, struct vsw_upcall_pids *pids)
+{
+	struct vsw_upcall_pids *old;
+
+	old = rcu_replace_pointer(dp->upcall_pids, pids, lockdep_is_held(&vsw_mutex));
+	if (old)
+		kfree_rcu(old, rcu);
+}
+
+/*
+ * Where an upcall for a packet that entered by @vport (may be NULL) goes: this
+ * CPU's entry of the per-CPU pids when set, else the port's pid (0: none).
+ * RCU read side, bottom halves disabled.
+ */
+u32 vsw_dp_upcall_pid(struct vsw_dp *dp, const struct vsw_vport *vport)
+{
+	const struct vsw_upcall_pids *pids = rcu_dereference(dp->upcall_pids);
+
+	if (pids)
+		return pids->pid[smp_processor_id() % pids->n];
+	return vport ? READ_ONCE(vport->upcall_pid) : 0;
+}
+
 void vsw_dp_count_lost(struct vsw_dp *dp)
 {
 	struct vsw_dp_pcpu_stats *st = this_cpu_ptr(dp->stats);
@@ -229,7 +255,7 @@ void vsw_dp_process(struct vsw_vport *vport, struct sk_buff *skb)
 	st = this_cpu_ptr(dp->stats);
 	if (unlikely(!mf)) {
 		err = vsw_upcall(dp, skb, &key.key, VSW_PACKET_CMD_MISS,
-				 READ_ONCE(vport->upcall_pid), NULL);
+				 vsw_dp_upcall_pid(dp, vport), NULL);
 		u64_stats_update_begin(&st->syncp);
 		st->missed++;
 		st->mask_hit += probed;

@@ -37,6 +37,13 @@ struct vsw_dp_pcpu_stats {
 	struct u64_stats_sync syncp;
 };
 
+/* VSW_DP_ATTR_PER_CPU_PIDS as set: @n (1..nr_cpu_ids) nonzero netlink port ids. */
+struct vsw_upcall_pids {
+	struct rcu_head rcu;
+	u32 n;
+	u32 pid[];
+};
+
 /**
  * struct vsw_dp - one datapath.
  * @node: in vsw_net.dps; vsw_mutex.
@@ -47,6 +54,8 @@ struct vsw_dp_pcpu_stats {
  * @mfc: per-CPU microflow caches; used with bottom halves disabled.
  * @stats: per-CPU counters.
  * @rebalance: periodic work that reorders masks by hits.
+ * @upcall_pids: per-CPU upcall pids, or NULL (then each port's pid is used);
+ *	replaced under vsw_mutex, read under RCU; freed with the datapath.
  * @dead: set under vsw_mutex once the datapath is being destroyed.
  */
 struct vsw_dp {
@@ -58,6 +67,7 @@ struct vsw_dp {
 	struct vsw_mfc __percpu *mfc;
 	struct vsw_dp_pcpu_stats __percpu *stats;
 	struct delayed_work rebalance;
+	struct vsw_upcall_pids __rcu *upcall_pids;
 	bool dead;
 	struct rcu_head rcu;
 };
@@ -85,6 +95,8 @@ void vsw_dp_process(struct vsw_vport *vport, struct sk_buff *skb);
 void vsw_dp_get_stats(struct vsw_dp *dp, struct vsw_dp_stats *st);
 void vsw_dp_count_lost(struct vsw_dp *dp);
 void vsw_dp_flush(struct vsw_dp *dp);
+void vsw_dp_set_upcall_pids(struct vsw_dp *dp, struct vsw_upcall_pids *pids);
+u32 vsw_dp_upcall_pid(struct vsw_dp *dp, const struct vsw_vport *vport);
 
 extern struct genl_family vsw_packet_family;
 

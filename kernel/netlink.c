@@ -57,6 +57,29 @@ static const struct nla_policy action_policy[VSW_ACTION_ATTR_MAX + 1] = {
 	[VSW_ACTION_ATTR_POP_VLAN] = { .type = NLA_FLAG },
 };
 
+/* VSW_DP_ATTR_PER_CPU_PIDS: empty (off) or 1..nr_cpu_ids nonzero u32 pids. */
+static int validate_upcall_pids(const struct nlattr *attr, struct netlink_ext_ack *extack)
+{
+	unsigned int i, n = nla_len(attr) / sizeof(u32);
+	const u32 *pid = nla_data(attr);
+
+	if (nla_len(attr) % sizeof(u32)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "per-CPU pids: length is not a multiple of 4");
+		return -EINVAL;
+	}
+	if (n > nr_cpu_ids) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "per-CPU pids: more entries than possible CPUs");
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (!pid[i]) {
+			NL_SET_ERR_MSG_ATTR(extack, attr, "per-CPU pids: pid 0 is not a socket");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static const struct nla_policy dp_get_policy[VSW_DP_ATTR_MAX + 1] = {
 	[VSW_DP_ATTR_NAME] = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
 };
@@ -64,6 +87,7 @@ static const struct nla_policy dp_get_policy[VSW_DP_ATTR_MAX + 1] = {
 static const struct nla_policy dp_new_policy[VSW_DP_ATTR_MAX + 1] = {
 	[VSW_DP_ATTR_NAME] = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
 	[VSW_DP_ATTR_UPCALL_PID] = { .type = NLA_U32 },
+	[VSW_DP_ATTR_PER_CPU_PIDS] = NLA_POLICY_VALIDATE_FN(NLA_BINARY, validate_upcall_pids),
 };
 
 static const struct nla_policy vport_get_policy[VSW_VPORT_ATTR_MAX + 1] = {
@@ -151,10 +175,35 @@ static void *put_header(struct sk_buff *skb, struct genl_family *family, struct 
 
 /* ---------------------------------------------------------------- datapath */
 
+/* A datapath message at its largest: every per-CPU pid set. */
+static size_t dp_msg_size(void)
+{
+	return NLMSG_ALIGN(sizeof(struct vsw_header)) + nla_total_size(IFNAMSIZ) +
+	       4 * nla_total_size(sizeof(u32)) + nla_total_size(sizeof(struct vsw_dp_stats)) +
+	       nla_total_size(nr_cpu_ids * sizeof(u32));
+}
+
+/* A copy of a validated PER_CPU_PIDS attribute; NULL when it is empty (off). */
+static struct vsw_upcall_pids *upcall_pids_copy(const struct nlattr *attr)
+{
+	u32 n = nla_len(attr) / sizeof(u32);
+	struct vsw_upcall_pids *pids;
+
+	if (!n)
+		return NULL;
+	pids = kmalloc(struct_size(pids, pid, n), GFP_KERNEL);
+	if (!pids)
+		return ERR_PTR(-ENOMEM);
+	pids->n = n;
+	memcpy(pids->pid, nla_data(attr), n * sizeof(u32));
+	return pids;
+}
+
 static int dp_fill(struct vsw_dp *dp, struct sk_buff *skb, u32 portid, u32 seq, int flags,
 		   u8 cmd)
 {
 	struct vsw_vport *local = vsw_dp_port(dp, VSW_PORT_LOCAL);
+	const struct vsw_upcall_pids *pids;
 	struct vsw_dp_stats st;
 	void *hdr;
 
@@ -162,11 +211,14 @@ static int dp_fill(struct vsw_dp *dp, struct sk_buff *skb, u32 portid, u32 seq, 
 	if (!hdr)
 		return -EMSGSIZE;
 	vsw_dp_get_stats(dp, &st);
+	pids = rcu_dereference_protected(dp->upcall_pids, lockdep_is_held(&vsw_mutex));
 	if (nla_put_string(skb, VSW_DP_ATTR_NAME, vsw_dp_name(dp)) ||
 	    nla_put_u32(skb, VSW_DP_ATTR_UPCALL_PID, local ? READ_ONCE(local->upcall_pid) : 0) ||
 	    nla_put(skb, VSW_DP_ATTR_STATS, sizeof(st), &st) ||
 	    nla_put_u32(skb, VSW_DP_ATTR_VERSION, VSW_PROTO_VERSION) ||
-	    nla_put_u32(skb, VSW_DP_ATTR_KEY_SIZE, sizeof(struct vsw_flow_key))) {
+	    nla_put_u32(skb, VSW_DP_ATTR_KEY_SIZE, sizeof(struct vsw_flow_key)) ||
+	    nla_put_u32(skb, VSW_DP_ATTR_FEATURES, VSW_DP_F_PER_CPU_UPCALLS) ||
+	    (pids && nla_put(skb, VSW_DP_ATTR_PER_CPU_PIDS, pids->n * sizeof(u32), pids->pid))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -184,23 +236,37 @@ static int dp_reply(struct vsw_dp *dp, struct sk_buff *reply, struct genl_info *
 
 static int dp_cmd_new(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlattr *pcpu = info->attrs[VSW_DP_ATTR_PER_CPU_PIDS];
 	struct nlattr *pid = info->attrs[VSW_DP_ATTR_UPCALL_PID];
+	struct vsw_upcall_pids *pids = NULL;
 	struct sk_buff *reply;
 	struct vsw_dp *dp;
 	int err;
 
 	if (GENL_REQ_ATTR_CHECK(info, VSW_DP_ATTR_NAME))
 		return -EINVAL;
-	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!reply)
+	if (pcpu) {
+		pids = upcall_pids_copy(pcpu);
+		if (IS_ERR(pids))
+			return PTR_ERR(pids);
+	}
+	reply = genlmsg_new(dp_msg_size(), GFP_KERNEL);
+	if (!reply) {
+		kfree(pids);
 		return -ENOMEM;
+	}
 	rtnl_lock();
 	mutex_lock(&vsw_mutex);
 	dp = vsw_dp_create(genl_info_net(info), nla_data(info->attrs[VSW_DP_ATTR_NAME]),
 			   pid ? nla_get_u32(pid) : 0, info->extack);
+	if (!IS_ERR(dp)) {
+		vsw_dp_set_upcall_pids(dp, pids);
+		pids = NULL;
+	}
 	err = IS_ERR(dp) ? PTR_ERR(dp) : dp_reply(dp, reply, info, VSW_DP_CMD_NEW);
 	mutex_unlock(&vsw_mutex);
 	rtnl_unlock();
+	kfree(pids);
 	if (err) {
 		nlmsg_free(reply);
 		return err;
@@ -226,15 +292,24 @@ static int dp_cmd_del(struct sk_buff *skb, struct genl_info *info)
 
 static int dp_cmd_get_set(struct sk_buff *skb, struct genl_info *info, u8 cmd)
 {
+	struct nlattr *pcpu = info->attrs[VSW_DP_ATTR_PER_CPU_PIDS];
 	struct nlattr *pid = info->attrs[VSW_DP_ATTR_UPCALL_PID];
+	struct vsw_upcall_pids *pids = NULL;
 	struct vsw_vport *local;
 	struct sk_buff *reply;
 	struct vsw_dp *dp;
 	int err;
 
-	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!reply)
+	if (pcpu) {
+		pids = upcall_pids_copy(pcpu);
+		if (IS_ERR(pids))
+			return PTR_ERR(pids);
+	}
+	reply = genlmsg_new(dp_msg_size(), GFP_KERNEL);
+	if (!reply) {
+		kfree(pids);
 		return -ENOMEM;
+	}
 	mutex_lock(&vsw_mutex);
 	dp = dp_from_info(info, info->attrs[VSW_DP_ATTR_NAME]);
 	err = PTR_ERR_OR_ZERO(dp);
@@ -242,9 +317,14 @@ static int dp_cmd_get_set(struct sk_buff *skb, struct genl_info *info, u8 cmd)
 		local = vsw_dp_port(dp, VSW_PORT_LOCAL);
 		WRITE_ONCE(local->upcall_pid, nla_get_u32(pid));
 	}
+	if (!err && pcpu) {
+		vsw_dp_set_upcall_pids(dp, pids);
+		pids = NULL;
+	}
 	if (!err)
 		err = dp_reply(dp, reply, info, cmd);
 	mutex_unlock(&vsw_mutex);
+	kfree(pids);
 	if (err) {
 		nlmsg_free(reply);
 		return err;

@@ -40,7 +40,12 @@
  * are only ever appended before the __MAX entry of their enum, never
  * renumbered or removed; a new optional attribute is ignored by old kernels
  * only if userspace checks the kernel's VSW_DP_ATTR_VERSION first, because
- * strict validation rejects attributes the kernel does not know. The flow key
+ * strict validation rejects attributes the kernel does not know. Optional
+ * request attributes added within a version are announced instead by a bit in
+ * VSW_DP_ATTR_FEATURES, which every datapath reply carries: userspace sends
+ * one only when the kernel reports its bit (an old kernel sends no FEATURES at
+ * all, which reads as 0). Old userspace skips reply attributes it does not
+ * know, so new reply attributes need no version. The flow key
  * is a fixed binary struct: it may only grow at its end (replacing padding
  * first), and the kernel reports sizeof(struct vsw_flow_key) in
  * VSW_DP_ATTR_KEY_SIZE so userspace built against a different layout fails
@@ -51,14 +56,28 @@
  * ------------------------------------------------------
  * VSW_DP_CMD_NEW: create a datapath. Requires VSW_DP_ATTR_NAME (a valid and
  *   unused netdev name); optional VSW_DP_ATTR_UPCALL_PID, the netlink port id
- *   that receives upcalls for the internal port. Creates port 0. -EEXIST if a
- *   netdev of that name exists. Replies like GET.
+ *   that receives upcalls for the internal port, and PER_CPU_PIDS (below).
+ *   Creates port 0. -EEXIST if a netdev of that name exists. Replies like GET.
  * VSW_DP_CMD_DEL: delete the datapath named by dp_ifindex or NAME, with all
  *   its ports and flows. -ENODEV if it does not exist.
  * VSW_DP_CMD_GET: one datapath by dp_ifindex or NAME; with NLM_F_DUMP every
  *   datapath of the namespace. The reply carries NAME, VERSION, KEY_SIZE,
- *   STATS (struct vsw_dp_stats) and UPCALL_PID.
- * VSW_DP_CMD_SET: change UPCALL_PID of the datapath. Replies like GET.
+ *   STATS (struct vsw_dp_stats), UPCALL_PID, FEATURES, and PER_CPU_PIDS when
+ *   it is set.
+ * VSW_DP_CMD_SET: change UPCALL_PID and/or PER_CPU_PIDS of the datapath.
+ *   Replies like GET.
+ *
+ * Per-CPU upcall dispatch (VSW_DP_F_PER_CPU_UPCALLS in FEATURES): NEW or SET
+ * with VSW_DP_ATTR_PER_CPU_PIDS, an array of n u32 netlink port ids (1 <= n
+ * <= the kernel's number of possible CPU ids, each nonzero; the attribute
+ * length is 4 * n), makes every upcall of the datapath that would use a
+ * port's pid go to pid[cpu % n] instead, cpu being the CPU that handles the
+ * packet: MISS upcalls, and USERSPACE actions with PID 0. Ports' UPCALL_PIDs
+ * are kept but unused while it is set. An empty attribute (length 0) turns it
+ * off again: upcalls go to the ingress port's pid. A bad array (zero pid,
+ * length not a multiple of 4, too many entries) fails with -EINVAL and an
+ * extack message and changes nothing. A replacement applies to packets
+ * processed after the reply; packets in flight may still use the old array.
  *
  * vsw_vport commands (attributes: enum vsw_vport_attr)
  * ------------------------------------------------
@@ -108,6 +127,7 @@
  *   VSW_ACTION_ATTR_OUTPUT    u32 port number; a copy of the packet leaves by
  *                             that port (may appear several times).
  *   VSW_ACTION_ATTR_USERSPACE nested enum vsw_userspace_attr: PID (u32, 0 means
+ *                             this CPU's PER_CPU_PIDS entry if set, else
  *                             the ingress port's upcall pid) and optional
  *                             COOKIE (1..VSW_MAX_COOKIE bytes); sends an
  *                             upcall of command VSW_PACKET_CMD_ACTION.
@@ -125,7 +145,8 @@
  * vsw_packet commands (attributes: enum vsw_packet_attr)
  * --------------------------------------------------
  * VSW_PACKET_CMD_MISS (kernel to user): a packet matched no flow. Sent as a
- *   unicast to the UPCALL_PID of its ingress port with PACKET (the frame from
+ *   unicast to this CPU's PER_CPU_PIDS entry when the datapath has them, else
+ *   to the UPCALL_PID of its ingress port, with PACKET (the frame from
  *   the Ethernet header, VLAN tag included, checksums completed; a GSO packet
  *   is sent as one upcall per segment), KEY (the extracted, unmasked key) and
  *   IN_PORT. If
@@ -183,7 +204,7 @@ enum vsw_datapath_attr {
 	VSW_DP_ATTR_VERSION,	/* u32 VSW_PROTO_VERSION, read-only */
 	VSW_DP_ATTR_KEY_SIZE,	/* u32 sizeof(struct vsw_flow_key), read-only */
 	VSW_DP_ATTR_FEATURES,	/* u32 VSW_DP_F_* the kernel supports, read-only */
-	VSW_DP_ATTR_PER_CPU_PIDS, /* u32 array: upcall port id per CPU */
+	VSW_DP_ATTR_PER_CPU_PIDS, /* u32[1..nr_cpu_ids] upcall port ids by CPU; empty = off */
 	__VSW_DP_ATTR_MAX
 };
 #define VSW_DP_ATTR_MAX (__VSW_DP_ATTR_MAX - 1)
@@ -336,7 +357,7 @@ enum vsw_action_attr {
 
 enum vsw_userspace_attr {
 	VSW_USERSPACE_ATTR_UNSPEC,
-	VSW_USERSPACE_ATTR_PID,	   /* u32, 0 = ingress port's upcall pid */
+	VSW_USERSPACE_ATTR_PID,	   /* u32, 0 = per-CPU or ingress port's pid */
 	VSW_USERSPACE_ATTR_COOKIE, /* binary, 1..VSW_MAX_COOKIE bytes */
 	__VSW_USERSPACE_ATTR_MAX
 };

@@ -42,6 +42,8 @@ TESTS=(
 	"veth_removal_clean     deleting an attached veth under traffic removes its port cleanly"
 	"netns_delete_clean     deleting a namespace holding a datapath under traffic is clean"
 	"rmmod_under_traffic    rmmod vsw with traffic flowing is clean; insmod works again"
+	"upcall_per_cpu         per-CPU upcall pids send each CPU's misses and userspace(pid=0) to its socket; clearing falls back to the port pid"
+	"per_cpu_pids_refused   GET shows FEATURES and the per-CPU pids; zero pid, odd length, too many entries refused with extack"
 )
 
 MAC1=02:00:00:00:00:01
@@ -624,4 +626,147 @@ test_rmmod_under_traffic() {
 	}
 	module_load || return 1
 	dpctl show || return 1
+}
+
+# wait_count FILE PATTERN N [SECONDS]: wait until N lines of FILE contain PATTERN.
+wait_count() {
+	local i
+	for ((i = 0; i < ${4:-20} * 10; i++)); do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for $3 lines matching $2 in $1; got:"
+	cat "$1"
+	return 1
+}
+
+# udp_burst CPU DPORT N...: from ns1, pinned to CPU, N datagrams to 10.0.0.2:DPORT for each
+# DPORT N pair. bash's /dev/udp: no python start per burst (seconds each under TCG).
+udp_burst() {
+	local cpu=$1 script=""
+	shift
+	while [ $# -gt 0 ]; do
+		script+="for ((i = 0; i < $2; i++)); do echo vsw >/dev/udp/10.0.0.2/$1; done; "
+		shift 2
+	done
+	n1 taskset -c "$cpu" bash -c "$script"
+}
+
+# upcalls SOCK DPORT: UDP upcalls to DPORT that socket SOCK (vport, cpu0, cpu1) received.
+upcalls() {
+	grep -F "\"sock\": \"$1\"" "$TMPD/up.out" | grep -cF "\"tp_dst\": $2}"
+}
+
+test_upcall_per_cpu() {
+	local ncpu
+	ncpu=$(nproc)
+	[ "$ncpu" -ge 2 ] || {
+		echo "SKIP: needs 2 online CPUs, have $ncpu"
+		return 4
+	}
+	topo_three 2 || return 1
+	# Upcalls of port 1 only: misses (UDP to 700x) and userspace(pid=0) actions (UDP to
+	# 710x). CPU c sends to 700c and 710c, so the key of an upcall tells its CPU.
+	local cpu
+	for cpu in 0 1; do
+		dpctl add-flow "$DP" "in_port(1),eth_type(0x0800),ipv4(proto=17),udp(dst=710$cpu)" \
+			"userspace(pid=0)" || return 1
+	done
+	bg up $NL upcall-sockets "$DP" "$P1" --per-cpu 2 --timeout 200 \
+		--ready-file "$TMPD/up.ready" --stop-file "$TMPD/up.stop"
+	wait_for "$TMPD/up.ready" || return 1
+	local cpu0 cpu1
+	read -r _ cpu0 cpu1 <"$TMPD/up.ready"
+	$NL dp-get "$DP" | tee "$TMPD/dp.json" || return 1
+	grep -qF "\"per_cpu_pids\": [$cpu0, $cpu1]" "$TMPD/dp.json" &&
+		grep -qF '"features": 1' "$TMPD/dp.json" || {
+		echo "FAIL: GET does not show FEATURES 1 and per_cpu_pids [$cpu0, $cpu1]"
+		return 1
+	}
+	udp_burst 0 7000 5 7100 3 && udp_burst 1 7001 5 7101 3 || return 1
+	wait_count "$TMPD/up.out" '"sock": "cpu' 16 || return 1
+	# Clearing (the empty array) falls back to port 1's own pid for both kinds of upcall.
+	echo "set $DP" | $NL dp-script | tee "$TMPD/dp.json" || return 1
+	grep -q '"ok": true' "$TMPD/dp.json" && ! grep -q per_cpu_pids "$TMPD/dp.json" || {
+		echo "FAIL: clearing failed or per_cpu_pids still reported"
+		return 1
+	}
+	udp_burst 0 7000 5 7100 3 && udp_burst 1 7001 5 7101 3 || return 1
+	wait_count "$TMPD/up.out" '"sock": "vport"' 16 || return 1
+	touch "$TMPD/up.stop"
+	bgwait up || return 1
+	for cpu in 0 1; do
+		check_eq "CPU $cpu misses on socket cpu$cpu" "$(upcalls "cpu$cpu" "700$cpu")" 5 || return 1
+		check_eq "CPU $cpu userspace(pid=0) on socket cpu$cpu" "$(upcalls "cpu$cpu" "710$cpu")" 3 ||
+			return 1
+		check_eq "CPU $cpu misses on port 1's socket after clearing" \
+			"$(upcalls vport "700$cpu")" 5 || return 1
+		check_eq "CPU $cpu userspace(pid=0) on port 1's socket after clearing" \
+			"$(upcalls vport "710$cpu")" 3 || return 1
+	done
+	check_eq "UDP upcalls in all" "$(grep -c '"sock"' "$TMPD/up.out")" 32 || return 1
+}
+
+# expect_answer LINE WHAT PATTERN...: line LINE of $TMPD/out contains every PATTERN.
+expect_answer() {
+	local line=$1 what=$2 text p
+	shift 2
+	text=$(sed -n "${line}p" "$TMPD/out")
+	for p in "$@"; do
+		grep -qF -- "$p" <<<"$text" || {
+			echo "FAIL: $what: answer $line lacks $p"
+			return 1
+		}
+	done
+	echo "ok: $what"
+}
+
+test_per_cpu_pids_refused() {
+	module_load || return 1
+	tmpdir
+	local dp ncpu all over
+	dp=vsw$(sfx)
+	dpctl add-dp "$dp" || return 1
+	defer "$VSW_DPCTL" del-dp "$dp"
+	defer "$VSW_DPCTL" del-dp "${dp}m"
+	# nr_cpu_ids: one more than the highest possible CPU number
+	ncpu=$(($(sed 's/.*[-,]//' /sys/devices/system/cpu/possible) + 1))
+	all=$(seq -s ' ' 1 "$ncpu") over=$(seq -s ' ' 1 $((ncpu + 1)))
+	echo "possible CPUs: $ncpu"
+	# One python process sends every request; each answer is one line, checked in order.
+	printf '%s\n' "get $dp" "set $dp 101 102" "set $dp 101 0" "set $dp raw:0102030405" \
+		"set $dp $over" "set $dp 101 features=1" "get $dp" "set $dp $all" "new ${dp}n 0" \
+		"new ${dp}m 7" "set $dp" | $NL dp-script >"$TMPD/out" || return 1
+	cat "$TMPD/out"
+	expect_answer 1 "GET carries FEATURES" '"ok": true' '"features": 1' || return 1
+	if sed -n 1p "$TMPD/out" | grep -q per_cpu_pids; then
+		echo "FAIL: per_cpu_pids reported but never set"
+		return 1
+	fi
+	expect_answer 2 "SET 2 pids" '"ok": true' '"per_cpu_pids": [101, 102]' || return 1
+	expect_answer 3 "zero pid refused" '"ok": false' \
+		'"error": "Invalid argument: per-CPU pids: pid 0 is not a socket"' || return 1
+	expect_answer 4 "5 bytes refused" '"ok": false' \
+		'"error": "Invalid argument: per-CPU pids: length is not a multiple of 4"' || return 1
+	expect_answer 5 "$((ncpu + 1)) entries refused" '"ok": false' \
+		'"error": "Invalid argument: per-CPU pids: more entries than possible CPUs"' || return 1
+	expect_answer 6 "read-only FEATURES refused" '"ok": false' '"error": "Invalid argument: ' ||
+		return 1
+	expect_answer 7 "refusals left the array alone" '"per_cpu_pids": [101, 102]' || return 1
+	expect_answer 8 "$ncpu entries (the limit)" '"ok": true' "\"per_cpu_pids\": [${all// /, }]" ||
+		return 1
+	expect_answer 9 "NEW with a zero pid refused" '"ok": false' \
+		'"error": "Invalid argument: per-CPU pids: pid 0 is not a socket"' || return 1
+	if ip link show "${dp}n" 2>/dev/null; then
+		echo "FAIL: a refused NEW created ${dp}n"
+		return 1
+	fi
+	expect_answer 10 "NEW with pids" '"ok": true' '"per_cpu_pids": [7]' || return 1
+	expect_answer 11 "the empty array clears" '"ok": true' || return 1
+	if sed -n 11p "$TMPD/out" | grep -q per_cpu_pids; then
+		echo "FAIL: per_cpu_pids still reported after clearing"
+		return 1
+	fi
+	# vsw-dpctl, which knows nothing of per-CPU pids, still reads such a datapath.
+	dpctl show "${dp}m" || return 1
 }

@@ -7,6 +7,16 @@ AF_NETLINK socket, so an ABI mistake that vsw-dpctl and the module share still s
 here. Subcommands (all print JSON lines or plain counts, exit 0 on success):
 
   dp-get NAME                         the datapath's attributes
+  dp-script                           datapath requests read from stdin, one a line:
+                                        get NAME | set NAME [PID...] | new NAME [PID...]
+                                      set/new send PER_CPU_PIDS (no PID = the empty array);
+                                      `raw:HEX` instead of PIDs sends those bytes,
+                                      `features=N` adds a FEATURES attribute. Prints one JSON
+                                      line per request: {"req", "ok", "reply" | "error"}
+  upcall-sockets DP PORT [--per-cpu N] [--stop-file F]
+                                      one socket as PORT's upcall pid and N more as the
+                                      datapath's per-CPU pids; print each UDP upcall as a
+                                      JSON line naming the socket ("vport", "cpu0", ...)
   listen DP PORT [--count N] [--timeout S] [--cmd miss|action]
                                       register this socket as PORT's upcall pid (vport SET)
                                       and print each upcall as a JSON line
@@ -33,6 +43,8 @@ VSW_PROTO_VERSION = 1
 FAMILIES = ("vsw_datapath", "vsw_vport", "vsw_flow", "vsw_packet")
 DP_CMD_NEW, DP_CMD_DEL, DP_CMD_GET, DP_CMD_SET = 1, 2, 3, 4
 DP_ATTR_NAME, DP_ATTR_UPCALL_PID, DP_ATTR_STATS, DP_ATTR_VERSION, DP_ATTR_KEY_SIZE = 1, 2, 3, 4, 5
+DP_ATTR_FEATURES, DP_ATTR_PER_CPU_PIDS = 6, 7
+DP_F_PER_CPU_UPCALLS = 1
 VPORT_CMD_NEW, VPORT_CMD_DEL, VPORT_CMD_GET, VPORT_CMD_SET = 1, 2, 3, 4
 VPORT_ATTR_PORT_NO, VPORT_ATTR_TYPE, VPORT_ATTR_NAME, VPORT_ATTR_UPCALL_PID = 1, 2, 3, 4
 FLOW_CMD_NEW, FLOW_CMD_DEL, FLOW_CMD_GET, FLOW_CMD_SET = 1, 2, 3, 4
@@ -228,19 +240,25 @@ class Genl:
     def dp_get(self, name):
         reply = self.request(self.msg(self.family("vsw_datapath"), DP_CMD_GET, 0,
                                       strz(DP_ATTR_NAME, name)))
-        p = reply[0]
-        info = {"dp_ifindex": struct.unpack_from("=i", p, 4)[0]}
-        for t, v in parse_attrs(p[8:]):
-            if t == DP_ATTR_NAME:
-                info["name"] = v.rstrip(b"\0").decode()
-            elif t in (DP_ATTR_VERSION, DP_ATTR_KEY_SIZE, DP_ATTR_UPCALL_PID):
-                info[{DP_ATTR_VERSION: "version", DP_ATTR_KEY_SIZE: "key_size",
-                      DP_ATTR_UPCALL_PID: "upcall_pid"}[t]] = struct.unpack("=I", v[:4])[0]
-            elif t == DP_ATTR_STATS:
-                names = ("hit", "missed", "lost", "flows", "masks", "mask_hit", "microflow_hit")
-                vals = struct.unpack_from("=%dQ" % (len(v) // 8), v)
-                info["stats"] = dict(zip(names, vals))
-        return info
+        return dp_parse(reply[0])
+
+
+def dp_parse(p):
+    info = {"dp_ifindex": struct.unpack_from("=i", p, 4)[0]}
+    for t, v in parse_attrs(p[8:]):
+        if t == DP_ATTR_NAME:
+            info["name"] = v.rstrip(b"\0").decode()
+        elif t in (DP_ATTR_VERSION, DP_ATTR_KEY_SIZE, DP_ATTR_UPCALL_PID, DP_ATTR_FEATURES):
+            info[{DP_ATTR_VERSION: "version", DP_ATTR_KEY_SIZE: "key_size",
+                  DP_ATTR_UPCALL_PID: "upcall_pid",
+                  DP_ATTR_FEATURES: "features"}[t]] = struct.unpack("=I", v[:4])[0]
+        elif t == DP_ATTR_PER_CPU_PIDS:
+            info["per_cpu_pids"] = list(struct.unpack("=%dI" % (len(v) // 4), v[:len(v) // 4 * 4]))
+        elif t == DP_ATTR_STATS:
+            names = ("hit", "missed", "lost", "flows", "masks", "mask_hit", "microflow_hit")
+            vals = struct.unpack_from("=%dQ" % (len(v) // 8), v)
+            info["stats"] = dict(zip(names, vals))
+    return info
 
 
 def flow_payload(key, mask, actions=None):
@@ -336,6 +354,83 @@ def cmd_listen(a):
             print(json.dumps(up), flush=True)
             got += 1
     return 0 if got >= a.count else 1
+
+
+def cmd_dp_script(a):
+    """One process for many requests: under TCG every python start costs seconds."""
+    nl = Genl()
+    fam = nl.family("vsw_datapath")
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        verb, name, args = words[0], words[1], words[2:]
+        payload = strz(DP_ATTR_NAME, name)
+        if verb in ("set", "new"):
+            raw = b"".join(bytes.fromhex(w[4:]) if w.startswith("raw:") else struct.pack("=I", int(w))
+                           for w in args if not w.startswith("features="))
+            payload += attr(DP_ATTR_PER_CPU_PIDS, raw)
+            for w in args:
+                if w.startswith("features="):
+                    payload += u32(DP_ATTR_FEATURES, int(w[9:]))
+        cmd = {"get": DP_CMD_GET, "set": DP_CMD_SET, "new": DP_CMD_NEW}[verb]
+        out = {"req": line.strip()}
+        try:
+            out.update(ok=True, reply=dp_parse(nl.request(nl.msg(fam, cmd, 0, payload))[0]))
+        except NlError as e:
+            out.update(ok=False, error=str(e))
+        print(json.dumps(out), flush=True)
+
+
+def cmd_upcall_sockets(a):
+    """Socket "vport" becomes PORT's upcall pid, sockets "cpu0".."cpuN-1" the per-CPU pids
+    (DP SET); every UDP upcall is printed with the socket that received it, until the stop
+    file appears (then what is queued is drained) or the timeout passes."""
+    socks = {"vport": Genl()}
+    for i in range(a.per_cpu):
+        socks["cpu%d" % i] = Genl()
+    nl = socks["vport"]
+    dp = nl.dp_get(a.dp)
+    nl.request(nl.msg(nl.family("vsw_vport"), VPORT_CMD_SET, 0,
+                      strz(VPORT_ATTR_NAME, a.port) + u32(VPORT_ATTR_UPCALL_PID, nl.pid),
+                      dp_ifindex=dp["dp_ifindex"]))
+    if a.per_cpu:
+        pids = [socks["cpu%d" % i].pid for i in range(a.per_cpu)]
+        nl.request(nl.msg(nl.family("vsw_datapath"), DP_CMD_SET, 0,
+                          attr(DP_ATTR_PER_CPU_PIDS, struct.pack("=%dI" % len(pids), *pids)),
+                          dp_ifindex=dp["dp_ifindex"]))
+    ready = " ".join(str(socks[n].pid) for n in socks)
+    print(json.dumps({"ready": ready}), flush=True)
+    if a.ready_file:
+        open(a.ready_file, "w").write(ready)
+    pkt_fam = nl.family("vsw_packet")
+    by_fd = {g.sock.fileno(): (n, g) for n, g in socks.items()}
+    deadline = time.time() + a.timeout
+    stopping = None
+    while time.time() < deadline:
+        if stopping is None and a.stop_file and os.path.exists(a.stop_file):
+            stopping = time.time() + 0.5  # drain what is already queued
+        if stopping is not None and time.time() > stopping:
+            return 0
+        r, _, _ = select.select(list(by_fd), [], [], 0.1)
+        for fd in r:
+            name, g = by_fd[fd]
+            msgs = g.recv_msgs(0)
+            while msgs:
+                for t, f, s, p in msgs:
+                    if t != pkt_fam:
+                        continue
+                    up = {"sock": name, "cmd": {PACKET_CMD_MISS: "miss",
+                                                PACKET_CMD_ACTION: "action"}.get(p[0], p[0])}
+                    for at, v in parse_attrs(p[8:]):
+                        if at == PACKET_ATTR_KEY and len(v) == KEY_SIZE:
+                            k = key_unpack(v)
+                            up.update(in_port=k["in_port"], ip_proto=k["ip_proto"],
+                                      tp_src=k["tp_src"], tp_dst=k["tp_dst"])
+                    if up.get("ip_proto") == 17:
+                        print(json.dumps(up), flush=True)
+                msgs = g.recv_msgs(0)
+    return 1 if a.stop_file else 0
 
 
 def cmd_flows_add(a):
@@ -474,6 +569,10 @@ def main():
     p.add_argument("--count", type=int, default=1); p.add_argument("--timeout", type=float, default=20)
     p.add_argument("--ready-file"); p.add_argument("--cmd", choices=["miss", "action"])
     p.set_defaults(f=cmd_listen)
+    p = sub.add_parser("dp-script"); p.set_defaults(f=cmd_dp_script)
+    p = sub.add_parser("upcall-sockets"); p.add_argument("dp"); p.add_argument("port")
+    p.add_argument("--per-cpu", type=int, default=0); p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--ready-file"); p.add_argument("--stop-file"); p.set_defaults(f=cmd_upcall_sockets)
     p = sub.add_parser("flows-add"); p.add_argument("dp"); p.add_argument("n", type=int)
     p.add_argument("--port", type=int, default=1); p.add_argument("--base", type=int, default=0)
     p.set_defaults(f=cmd_flows_add)
