@@ -96,6 +96,8 @@ struct DatapathInfo {
   std::uint32_t version = 0;
   std::uint32_t key_size = 0;
   std::uint32_t upcall_pid = 0;
+  std::uint32_t features = 0;               // VSW_DP_F_* the kernel supports
+  std::vector<std::uint32_t> per_cpu_pids;  // per-CPU upcall pids; empty: per-port dispatch
   vsw_dp_stats stats{};
 };
 

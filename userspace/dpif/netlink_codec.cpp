@@ -7,38 +7,37 @@
 
 namespace vsw::dpif {
 
-void put_actions(nlmsghdr* nlh, std::uint16_t type, const Actions& actions) {
-  nlattr* list = mnl_attr_nest_start(nlh, type);
+void put_actions(Request& req, std::uint16_t type, const Actions& actions) {
+  const std::size_t list = req.nest_start(type);
   for (const Action& a : actions) {
     if (const auto* o = std::get_if<OutputAction>(&a)) {
-      mnl_attr_put_u32(nlh, VSW_ACTION_ATTR_OUTPUT, o->port);
+      req.put_u32(VSW_ACTION_ATTR_OUTPUT, o->port);
     } else if (const auto* u = std::get_if<UserspaceAction>(&a)) {
-      nlattr* n = mnl_attr_nest_start(nlh, VSW_ACTION_ATTR_USERSPACE);
-      mnl_attr_put_u32(nlh, VSW_USERSPACE_ATTR_PID, u->pid);
-      if (!u->cookie.empty())
-        mnl_attr_put(nlh, VSW_USERSPACE_ATTR_COOKIE, u->cookie.size(), u->cookie.data());
-      mnl_attr_nest_end(nlh, n);
+      const std::size_t n = req.nest_start(VSW_ACTION_ATTR_USERSPACE);
+      req.put_u32(VSW_USERSPACE_ATTR_PID, u->pid);
+      if (!u->cookie.empty()) req.put(VSW_USERSPACE_ATTR_COOKIE, u->cookie);
+      req.nest_end(n);
     } else if (const auto* s = std::get_if<SetAction>(&a)) {
-      nlattr* n = mnl_attr_nest_start(nlh, VSW_ACTION_ATTR_SET);
-      if (s->eth_src) mnl_attr_put(nlh, VSW_SET_ATTR_ETH_SRC, 6, s->eth_src->data());
-      if (s->eth_dst) mnl_attr_put(nlh, VSW_SET_ATTR_ETH_DST, 6, s->eth_dst->data());
-      if (s->ipv4_src) mnl_attr_put_u32(nlh, VSW_SET_ATTR_IPV4_SRC, *s->ipv4_src);
-      if (s->ipv4_dst) mnl_attr_put_u32(nlh, VSW_SET_ATTR_IPV4_DST, *s->ipv4_dst);
-      if (s->ipv4_tos) mnl_attr_put_u8(nlh, VSW_SET_ATTR_IPV4_TOS, *s->ipv4_tos);
-      if (s->ipv4_ttl) mnl_attr_put_u8(nlh, VSW_SET_ATTR_IPV4_TTL, *s->ipv4_ttl);
-      if (s->l4_src) mnl_attr_put_u16(nlh, VSW_SET_ATTR_L4_SRC, htons(*s->l4_src));
-      if (s->l4_dst) mnl_attr_put_u16(nlh, VSW_SET_ATTR_L4_DST, htons(*s->l4_dst));
-      mnl_attr_nest_end(nlh, n);
+      const std::size_t n = req.nest_start(VSW_ACTION_ATTR_SET);
+      if (s->eth_src) req.put(VSW_SET_ATTR_ETH_SRC, *s->eth_src);
+      if (s->eth_dst) req.put(VSW_SET_ATTR_ETH_DST, *s->eth_dst);
+      if (s->ipv4_src) req.put_u32(VSW_SET_ATTR_IPV4_SRC, *s->ipv4_src);
+      if (s->ipv4_dst) req.put_u32(VSW_SET_ATTR_IPV4_DST, *s->ipv4_dst);
+      if (s->ipv4_tos) req.put_u8(VSW_SET_ATTR_IPV4_TOS, *s->ipv4_tos);
+      if (s->ipv4_ttl) req.put_u8(VSW_SET_ATTR_IPV4_TTL, *s->ipv4_ttl);
+      if (s->l4_src) req.put_u16(VSW_SET_ATTR_L4_SRC, htons(*s->l4_src));
+      if (s->l4_dst) req.put_u16(VSW_SET_ATTR_L4_DST, htons(*s->l4_dst));
+      req.nest_end(n);
     } else if (const auto* p = std::get_if<PushVlanAction>(&a)) {
-      nlattr* n = mnl_attr_nest_start(nlh, VSW_ACTION_ATTR_PUSH_VLAN);
-      mnl_attr_put_u16(nlh, VSW_VLAN_ATTR_VID, p->vid);
-      mnl_attr_put_u8(nlh, VSW_VLAN_ATTR_PCP, p->pcp);
-      mnl_attr_nest_end(nlh, n);
+      const std::size_t n = req.nest_start(VSW_ACTION_ATTR_PUSH_VLAN);
+      req.put_u16(VSW_VLAN_ATTR_VID, p->vid);
+      req.put_u8(VSW_VLAN_ATTR_PCP, p->pcp);
+      req.nest_end(n);
     } else {
-      mnl_attr_put(nlh, VSW_ACTION_ATTR_POP_VLAN, 0, nullptr);
+      req.put_flag(VSW_ACTION_ATTR_POP_VLAN);
     }
   }
-  mnl_attr_nest_end(nlh, list);
+  req.nest_end(list);
 }
 
 namespace {
@@ -106,7 +105,7 @@ Result<Actions> parse_actions_attr(const nlattr* list) {
               return malformed("set");
           }
         }
-        out.emplace_back(std::move(s));
+        out.emplace_back(s);
         break;
       }
       case VSW_ACTION_ATTR_PUSH_VLAN: {

@@ -1,5 +1,6 @@
 // Conversion between the flow model (flow.h) and vsw netlink attributes (vsw.h).
-// Pure functions over libmnl buffers: no sockets, so they can be unit-tested and fuzzed.
+// Pure functions over message buffers (Request to encode, libmnl views to decode): no
+// sockets, so they can be unit-tested and fuzzed.
 #pragma once
 
 #include <libmnl/libmnl.h>
@@ -7,6 +8,7 @@
 #include <cstddef>
 
 #include "dpif/flow.h"
+#include "dpif/netlink_message.h"
 #include "dpif/result.h"
 
 namespace vsw::dpif {
@@ -20,6 +22,7 @@ class AttrRange {
     Iterator(const nlattr* a, int rem) : a_(a), rem_(rem) { check(); }
     const nlattr* operator*() const { return a_; }
     Iterator& operator++() {
+      if (!a_) return *this;
       rem_ -= static_cast<int>(MNL_ALIGN(a_->nla_len));
       a_ = mnl_attr_next(a_);
       check();
@@ -58,7 +61,7 @@ inline AttrRange msg_attrs(const nlmsghdr* nlh, std::size_t offset) {
 }
 
 // Appends `actions` as one nested attribute of type `type` (e.g. VSW_FLOW_ATTR_ACTIONS).
-void put_actions(nlmsghdr* nlh, std::uint16_t type, const Actions& actions);
+void put_actions(Request& req, std::uint16_t type, const Actions& actions);
 
 // Parses a nested action list attribute (the payload of VSW_FLOW_ATTR_ACTIONS).
 [[nodiscard]] Result<Actions> parse_actions_attr(const nlattr* list);

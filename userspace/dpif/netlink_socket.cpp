@@ -4,6 +4,8 @@
 #include "dpif/netlink_codec.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -11,17 +13,13 @@
 namespace vsw::dpif {
 
 namespace {
-constexpr std::size_t kRecvSize = 256 * 1024;
-constexpr std::size_t kRequestSize = 8192;
+constexpr std::size_t kRecvSize = std::size_t{256} * 1024;
 
-// Reads the text of an extended ack, if the error message carries one.
-std::string extack_message(const nlmsghdr* nlh) {
-  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+// The text of an extended ack in the TLVs that start `off` bytes into the payload.
+std::string extack_text(const nlmsghdr* nlh, std::size_t off) {
   if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return {};
-  std::size_t off = sizeof(*err);
-  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) off += err->msg.nlmsg_len - sizeof(nlmsghdr);
   std::string msg;
-  std::size_t total = mnl_nlmsg_get_payload_len(nlh);
+  const std::size_t total = mnl_nlmsg_get_payload_len(nlh);
   if (off >= total) return {};
   const auto* base = static_cast<const char*>(mnl_nlmsg_get_payload(nlh)) + off;
   for (const nlattr* attr : AttrRange(base, total - off)) {
@@ -33,21 +31,24 @@ std::string extack_message(const nlmsghdr* nlh) {
   }
   return msg;
 }
+
+// NLMSG_ERROR: struct nlmsgerr, then (unless capped) the request echoed, then the TLVs.
+std::string extack_message(const nlmsghdr* nlh) {
+  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+  std::size_t off = sizeof(*err);
+  if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && err->msg.nlmsg_len > sizeof(nlmsghdr))
+    off += NLMSG_ALIGN(err->msg.nlmsg_len - sizeof(nlmsghdr));
+  return extack_text(nlh, off);
+}
+
+// NLMSG_DONE: the int status, then the TLVs.
+std::string done_message(const nlmsghdr* nlh) {
+  return extack_text(nlh, NLMSG_ALIGN(sizeof(int)));
+}
 }  // namespace
 
-Request::Request(std::uint16_t family, std::uint8_t cmd, std::uint8_t version, std::uint16_t flags)
-    : buf_(kRequestSize) {
-  nlh_ = mnl_nlmsg_put_header(buf_.data());
-  nlh_->nlmsg_type = family;
-  nlh_->nlmsg_flags = NLM_F_REQUEST | flags;
-  auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh_, sizeof(genlmsghdr)));
-  genl->cmd = cmd;
-  genl->version = version;
-}
-
-void* Request::put_extra(std::size_t size) {
-  return mnl_nlmsg_put_extra_header(nlh_, size);
-}
+NetlinkSocket::NetlinkSocket(mnl_socket* s)
+    : sock_(s), rbuf_(std::make_unique_for_overwrite<char[]>(kRecvSize)) {}
 
 Result<NetlinkSocket> NetlinkSocket::open() {
   mnl_socket* s = mnl_socket_open(NETLINK_GENERIC);
@@ -59,8 +60,17 @@ Result<NetlinkSocket> NetlinkSocket::open() {
   // Extended acks (error text) and capped acks (no echo of our request); both optional.
   (void)mnl_socket_setsockopt(s, NETLINK_EXT_ACK, &one, sizeof one);
   (void)mnl_socket_setsockopt(s, NETLINK_CAP_ACK, &one, sizeof one);
-  int rcvbuf = 4 << 20;
-  (void)setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  const int fd = mnl_socket_get_fd(s);
+  // Room for the answers of a whole batch chunk. FORCE needs CAP_NET_ADMIN; without it
+  // the kernel caps the size at net.core.rmem_max / wmem_max, which is still enough.
+  int rcvbuf = 4 << 20, sndbuf = 1 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  timeval tv{};
+  tv.tv_sec = kReceiveTimeoutSeconds;
+  (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return sock;
 }
 
@@ -69,57 +79,123 @@ std::uint32_t NetlinkSocket::port_id() const {
 }
 
 Result<void> NetlinkSocket::transact(Request& req, const Callback& cb) {
-  nlmsghdr* nlh = req.nlh();
-  nlh->nlmsg_flags |= NLM_F_ACK;
-  nlh->nlmsg_seq = seq_++;
-  if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0)
-    return make_error(errno, "cannot send a netlink request");
+  Exchange ex{&req, cb, std::nullopt};
+  auto r = run_chunk(std::span<Exchange>(&ex, 1));
+  if (!r) return r;
+  if (ex.error) return *ex.error;
+  return {};
+}
 
-  std::vector<char> buf(kRecvSize);
-  std::optional<Error> cb_error;
+Result<void> NetlinkSocket::transact_batch(std::span<Exchange> batch) {
+  std::size_t begin = 0;
+  while (begin < batch.size()) {
+    std::size_t end = begin, bytes = 0;
+    while (end < batch.size() && end - begin < kMaxBatch) {
+      const std::size_t size = batch[end].request->size();
+      if (end > begin && bytes + size > kMaxBatchBytes) break;
+      bytes += size;
+      ++end;
+    }
+    auto r = run_chunk(batch.subspan(begin, end - begin));
+    if (!r) {
+      for (std::size_t i = end; i < batch.size(); ++i) batch[i].error = r.error();
+      return r;
+    }
+    begin = end;
+  }
+  return {};
+}
+
+Result<void> NetlinkSocket::run_chunk(std::span<Exchange> chunk) {
+  const std::uint32_t first_seq = seq_;
+  seq_ += static_cast<std::uint32_t>(chunk.size());
+  std::vector<iovec> iov;
+  std::vector<bool> pending(chunk.size(), false);
+  std::size_t left = 0;
+  iov.reserve(chunk.size());
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    Exchange& ex = chunk[i];
+    ex.error.reset();
+    if (auto ok = ex.request->check(); !ok) {
+      ex.error = ok.error();
+      continue;
+    }
+    nlmsghdr* nlh = ex.request->nlh();
+    nlh->nlmsg_flags |= NLM_F_ACK;
+    nlh->nlmsg_seq = first_seq + static_cast<std::uint32_t>(i);
+    iov.push_back({nlh, ex.request->size()});
+    pending[i] = true;
+    ++left;
+  }
+  if (left == 0) return {};
+
+  auto fail_pending = [&](const Error& e) -> Result<void> {
+    for (std::size_t i = 0; i < chunk.size(); ++i)
+      if (pending[i]) chunk[i].error = e;
+    return e;
+  };
+
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  msghdr msg{};
+  msg.msg_name = &kernel;
+  msg.msg_namelen = sizeof kernel;
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = iov.size();
+  const int fd = mnl_socket_get_fd(sock_.get());
+  ssize_t sent;
+  do {
+    sent = sendmsg(fd, &msg, 0);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) return fail_pending(make_error(errno, "cannot send a netlink request"));
+
   const std::uint32_t portid = port_id();
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
-    if (n < 0) return make_error(errno, "cannot read the netlink reply");
-    const auto* msg = reinterpret_cast<const nlmsghdr*>(buf.data());
+  while (left > 0) {
+    ssize_t n = mnl_socket_recvfrom(sock_.get(), rbuf_.get(), kRecvSize);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return fail_pending(make_error(ETIMEDOUT, "no answer from the kernel"));
+      return fail_pending(make_error(errno, "cannot read the netlink reply"));
+    }
+    const auto* m = reinterpret_cast<const nlmsghdr*>(rbuf_.get());
     int len = static_cast<int>(n);
-    while (mnl_nlmsg_ok(msg, len)) {
-      if (msg->nlmsg_seq != nlh->nlmsg_seq || (msg->nlmsg_pid && msg->nlmsg_pid != portid)) {
-        msg = mnl_nlmsg_next(msg, &len);  // a stale reply to an earlier request
-        continue;
-      }
-      if (msg->nlmsg_type == NLMSG_ERROR) {
-        if (msg->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr)))
-          return make_error(EBADMSG, "truncated netlink error message");
-        const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-        if (err->error == 0) {
-          if (cb_error) return *cb_error;
-          return {};
+    for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+      const std::uint32_t index = m->nlmsg_seq - first_seq;
+      if (index >= chunk.size() || !pending[index] || (m->nlmsg_pid && m->nlmsg_pid != portid))
+        continue;  // a stale reply to an earlier request
+      Exchange& ex = chunk[index];
+      if (m->nlmsg_type == NLMSG_ERROR) {
+        if (m->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) {
+          ex.error = make_error(EBADMSG, "truncated netlink error message");
+        } else {
+          const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
+          if (err->error != 0) ex.error = make_error(-err->error, extack_message(m));
         }
-        return make_error(-err->error, extack_message(msg));
-      }
-      if (msg->nlmsg_type == NLMSG_DONE) {
+        pending[index] = false;
+        --left;
+      } else if (m->nlmsg_type == NLMSG_DONE) {
+        // A dump with NLM_F_ACK gets no separate ack on older kernels; DONE ends it (a
+        // later ack, if any, is skipped as stale).
         int status = 0;
-        if (mnl_nlmsg_get_payload_len(msg) >= sizeof(int))
-          std::memcpy(&status, mnl_nlmsg_get_payload(msg), sizeof status);
-        if (status < 0) return make_error(-status, extack_message(msg));
-        if (cb_error) return *cb_error;
-        // A dump with NLM_F_ACK gets no separate ack on older kernels; DONE ends it.
-        return {};
+        if (mnl_nlmsg_get_payload_len(m) >= sizeof(int))
+          std::memcpy(&status, mnl_nlmsg_get_payload(m), sizeof status);
+        if (status < 0) ex.error = make_error(-status, done_message(m));
+        pending[index] = false;
+        --left;
+      } else if (m->nlmsg_type >= NLMSG_MIN_TYPE && ex.on_reply && !ex.error) {
+        auto r = ex.on_reply(m);
+        if (!r) ex.error = r.error();
       }
-      if (cb && !cb_error) {
-        auto r = cb(msg);
-        if (!r) cb_error = r.error();
-      }
-      msg = mnl_nlmsg_next(msg, &len);
     }
   }
+  return {};
 }
 
 Result<std::uint16_t> NetlinkSocket::resolve_family(std::string_view name) {
   Request req(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, 0);
   std::string n(name);
-  mnl_attr_put_strz(req.nlh(), CTRL_ATTR_FAMILY_NAME, n.c_str());
+  req.put_strz(CTRL_ATTR_FAMILY_NAME, n);
   std::uint16_t id = 0;
   auto r = transact(req, [&](const nlmsghdr* msg) -> Result<void> {
     for (const nlattr* attr : msg_attrs(msg, sizeof(genlmsghdr))) {

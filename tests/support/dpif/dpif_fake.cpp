@@ -27,6 +27,7 @@ Result<DatapathInfo> FakeDpif::dp_create(std::string_view name) {
   dp.info.ifindex = next_ifindex_++;
   dp.info.version = VSW_PROTO_VERSION;
   dp.info.key_size = sizeof(vsw_flow_key);
+  dp.info.features = features;
   PortInfo local;
   local.name = dp.info.name;
   local.type = VSW_VPORT_TYPE_INTERNAL;
@@ -56,6 +57,29 @@ Result<std::vector<DatapathInfo>> FakeDpif::dp_list() {
   std::vector<DatapathInfo> out;
   for (auto& [name, dp] : dps_) out.push_back(*dp_get(name));
   return out;
+}
+
+Result<void> FakeDpif::dp_set_upcall_pid(std::string_view dpname, std::uint32_t pid) {
+  auto dp = find(dpname);
+  if (!dp) return dp.error();
+  (*dp)->info.upcall_pid = pid;
+  (*dp)->ports[VSW_PORT_LOCAL].upcall_pid = pid;
+  return {};
+}
+
+Result<void> FakeDpif::dp_set_upcall_pids(std::string_view dpname,
+                                          std::span<const std::uint32_t> pids) {
+  auto dp = find(dpname);
+  if (!dp) return dp.error();
+  DatapathInfo& info = (*dp)->info;
+  if (!(info.features & VSW_DP_F_PER_CPU_UPCALLS)) {
+    if (pids.empty()) return {};
+    return make_error(ENOTSUP, "the vsw module does not support per-CPU upcall dispatch");
+  }
+  for (std::uint32_t pid : pids)
+    if (pid == 0) return make_error(EINVAL, "per-CPU pids: pid 0 is not a socket");
+  info.per_cpu_pids.assign(pids.begin(), pids.end());
+  return {};
 }
 
 Result<PortInfo> FakeDpif::port_add(std::string_view dpname, std::string_view iface,
@@ -103,6 +127,17 @@ Result<std::vector<PortInfo>> FakeDpif::port_list(std::string_view dpname) {
   std::vector<PortInfo> out;
   for (auto& [n, p] : (*dp)->ports) out.push_back(p);
   return out;
+}
+
+Result<void> FakeDpif::port_set_upcall_pid(std::string_view dpname, std::uint32_t port_no,
+                                           std::uint32_t pid) {
+  auto dp = find(dpname);
+  if (!dp) return dp.error();
+  auto it = (*dp)->ports.find(port_no);
+  if (it == (*dp)->ports.end()) return make_error(ENOENT, "no such port");
+  it->second.upcall_pid = pid;
+  if (port_no == VSW_PORT_LOCAL) (*dp)->info.upcall_pid = pid;
+  return {};
 }
 
 Result<void> FakeDpif::flow_put(std::string_view dpname, const Match& match, const Actions& actions,
@@ -164,12 +199,41 @@ Result<void> FakeDpif::flow_dump(std::string_view dpname,
   return {};
 }
 
-Result<void> FakeDpif::execute(std::string_view dpname, const vsw_flow_key&,
-                               const std::vector<std::uint8_t>& packet, const Actions&) {
+Result<void> FakeDpif::execute(std::string_view dpname, const vsw_flow_key& key,
+                               std::span<const std::uint8_t> packet, const Actions& actions) {
   auto dp = find(dpname);
   if (!dp) return dp.error();
   if (packet.size() < 14) return make_error(EINVAL, "packet shorter than an Ethernet header");
+  if (key.in_port >= VSW_MAX_PORTS) return make_error(EINVAL, "key in_port out of range");
+  executions.push_back({std::string(dpname), key, {packet.begin(), packet.end()}, actions});
   ++executed;
+  return {};
+}
+
+Result<void> FakeDpif::operate(std::string_view dpname, std::span<Op> ops) {
+  ++operate_calls;
+  for (Op& op : ops) op.error.reset();
+  if (operate_error) {
+    for (Op& op : ops) op.error = *operate_error;
+    return *operate_error;
+  }
+  for (Op& op : ops) {
+    Result<void> r;
+    if (auto* put = std::get_if<FlowPutOp>(&op.op)) {
+      r = flow_put(dpname, put->match, put->actions, put->mode, put->clear_stats);
+    } else if (auto* del = std::get_if<FlowDelOp>(&op.op)) {
+      del->stats.reset();
+      auto e = flow_del(dpname, del->match);
+      if (e)
+        del->stats = std::move(*e);
+      else
+        r = e.error();
+    } else {
+      const auto& ex = std::get<ExecuteOp>(op.op);
+      r = execute(dpname, ex.key, ex.packet, ex.actions);
+    }
+    if (!r) op.error = r.error();
+  }
   return {};
 }
 

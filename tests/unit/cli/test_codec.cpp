@@ -10,6 +10,14 @@
 
 using namespace vsw::dpif;
 
+namespace {
+// The first attribute after the genlmsghdr of a request.
+const nlattr* first_attr(const Request& req) {
+  return reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(req.nlh()) + NLMSG_HDRLEN +
+                                         NLMSG_ALIGN(sizeof(genlmsghdr)));
+}
+}  // namespace
+
 TEST_CASE("actions survive encode then decode", "[codec]") {
   const char* lists[] = {"drop", "1,2,3", "userspace(pid=7,cookie=0xdeadbeef)",
                          "set(eth(src=00:00:00:00:00:01),ipv4(ttl=3),l4(dst=80)),2",
@@ -17,10 +25,9 @@ TEST_CASE("actions survive encode then decode", "[codec]") {
   for (const char* text : lists) {
     auto acts = parse_actions(text);
     REQUIRE(acts.ok());
-    std::vector<char> buf(4096);
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    put_actions(nlh, VSW_FLOW_ATTR_ACTIONS, *acts);
-    const auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload(nlh));
+    Request req(0x20, 1, 1, 0);
+    put_actions(req, VSW_FLOW_ATTR_ACTIONS, *acts);
+    const auto* attr = first_attr(req);
     CHECK(mnl_attr_get_type(attr) == VSW_FLOW_ATTR_ACTIONS);
     auto back = parse_actions_attr(attr);
     INFO(text);
@@ -30,10 +37,9 @@ TEST_CASE("actions survive encode then decode", "[codec]") {
 }
 
 TEST_CASE("an output action is a u32 attribute inside the list", "[codec]") {
-  std::vector<char> buf(256);
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-  put_actions(nlh, VSW_FLOW_ATTR_ACTIONS, Actions{OutputAction{9}});
-  const auto* list = static_cast<const nlattr*>(mnl_nlmsg_get_payload(nlh));
+  Request req(0x20, 1, 1, 0);
+  put_actions(req, VSW_FLOW_ATTR_ACTIONS, Actions{OutputAction{9}});
+  const auto* list = first_attr(req);
   CHECK(list->nla_len == 4 + 8);
   const auto* out = static_cast<const nlattr*>(mnl_attr_get_payload(list));
   CHECK(out->nla_type == VSW_ACTION_ATTR_OUTPUT);
