@@ -5,7 +5,11 @@
 //                                            side-by-side table
 //   classifier-bench --rules F --trace F [--json]   one set (either file may be .gz)
 //   classifier-bench --scale N               N synthetic rules: insert rate, lookups, memory
-// Options: --data DIR (default ${VSW_SHARED_DIR}/data/classbench), --max-headers N (trace
+// Options: --data DIR, the directory holding the sets' neurocuts/ and generated/ folders
+// (default: $VSW_CLASSBENCH_DATA if set, else the repository's tests/data/classbench, which
+// has the 1k and 10k sets only; a full copy, e.g. ../shared/data/classbench, has the 100k
+// ones too; a file X is also found as X.gz). Without --sets, sets missing from DIR are
+// skipped with a note; a missing set named by --sets is an error. --max-headers N (trace
 // headers per timed pass, default 200000), --passes N (default 3; medians are reported),
 // --each-budget SECONDS (CPU budget of one per-rule round, default 5; 0 skips those rounds),
 // --no-callgrind, --no-ovs.
@@ -81,8 +85,21 @@ struct Clock {
 
 namespace {
 
+// The ClassBench directory when --data is not given.
+std::string default_data_dir() {
+  const char* env = std::getenv("VSW_CLASSBENCH_DATA");
+  return env != nullptr && *env != '\0' ? env : VSW_CLASSBENCH_DIR;
+}
+
+// dir/name if it exists, else dir/name.gz if that exists, else "".
+std::string find_data_file(const std::string& dir, const std::string& name) {
+  for (const std::string& path : {dir + "/" + name, dir + "/" + name + ".gz"})
+    if (access(path.c_str(), R_OK) == 0) return path;
+  return "";
+}
+
 struct Options {
-  std::string rules, trace, data = std::string(VSW_SHARED_DIR) + "/data/classbench";
+  std::string rules, trace, data = default_data_dir();
   bool json = false, callgrind = true, ovs = true;
   std::size_t max_headers = 200000, passes = 3;
   double each_budget = 5;         // CPU seconds per per-rule round; 0: no such rounds
@@ -424,12 +441,12 @@ std::optional<Data> load(const std::string& rules, const std::string& trace, con
   Data d;
   auto f = load_classbench_filters(rules);
   if (!f.ok()) {
-    std::fprintf(stderr, "%s\n", f.what().c_str());
+    std::fprintf(stderr, "%s\n", f.error().to_string().c_str());
     return std::nullopt;
   }
   auto t = load_classbench_trace(trace, o.max_headers);
   if (!t.ok()) {
-    std::fprintf(stderr, "%s\n", t.what().c_str());
+    std::fprintf(stderr, "%s\n", t.error().to_string().c_str());
     return std::nullopt;
   }
   d.filters = std::move(f.value());
@@ -703,7 +720,9 @@ int usage() {
                "[--json]]\n"
                "       [--data DIR] [--max-headers N] [--passes N] [--each-budget SECONDS]\n"
                "       [--no-callgrind] [--no-ovs]\n"
-               "       classifier-bench --scale N\n");
+               "       classifier-bench --scale N\n"
+               "--data DIR (or VSW_CLASSBENCH_DATA): the ClassBench directory; default %s\n",
+               VSW_CLASSBENCH_DIR);
   return 2;
 }
 
@@ -806,12 +825,12 @@ int main(int argc, char** argv) {
       {"acl1_1k", "neurocuts/acl1_1k", "neurocuts/acl1_1k_trace"},
       {"fw1_1k", "neurocuts/fw1_1k", "neurocuts/fw1_1k_trace"},
       {"ipc1_1k", "neurocuts/ipc1_1k", "neurocuts/ipc1_1k_trace"},
-      {"acl1_10k", "neurocuts/acl1_10k", "neurocuts/acl1_10k_trace.gz"},
-      {"fw1_10k", "neurocuts/fw1_10k", "neurocuts/fw1_10k_trace.gz"},
-      {"ipc1_10k", "neurocuts/ipc1_10k", "neurocuts/ipc1_10k_trace.gz"},
-      {"acl1_100k", "generated/acl1_100k.gz", "generated/acl1_100k_trace.gz"},
-      {"fw1_100k", "generated/fw1_100k.gz", "generated/fw1_100k_trace.gz"},
-      {"ipc1_100k", "generated/ipc1_100k.gz", "generated/ipc1_100k_trace.gz"},
+      {"acl1_10k", "neurocuts/acl1_10k", "neurocuts/acl1_10k_trace"},
+      {"fw1_10k", "neurocuts/fw1_10k", "neurocuts/fw1_10k_trace"},
+      {"ipc1_10k", "neurocuts/ipc1_10k", "neurocuts/ipc1_10k_trace"},
+      {"acl1_100k", "generated/acl1_100k", "generated/acl1_100k_trace"},
+      {"fw1_100k", "generated/fw1_100k", "generated/fw1_100k_trace"},
+      {"ipc1_100k", "generated/ipc1_100k", "generated/ipc1_100k_trace"},
   };
   auto wanted = [&](const Set& s) {
     return o.sets.empty() || std::find(o.sets.begin(), o.sets.end(), s.name) != o.sets.end();
@@ -825,16 +844,46 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // The sets found in o.data; a set named by --sets must be there.
+  struct Found {
+    const Set* set;
+    std::string rules, trace;
+  };
+  std::vector<Found> found;
+  std::string skipped;
+  for (const Set& s : sets) {
+    if (!wanted(s)) continue;
+    Found f{&s, find_data_file(o.data, s.rules), find_data_file(o.data, s.trace)};
+    if (!f.rules.empty() && !f.trace.empty()) {
+      found.push_back(std::move(f));
+      continue;
+    }
+    if (!o.sets.empty()) {
+      std::fprintf(stderr,
+                   "classifier-bench: set %s: %s(.gz) or %s(.gz) not in %s (name the directory "
+                   "that has it with --data DIR or VSW_CLASSBENCH_DATA)\n",
+                   s.name, s.rules, s.trace, o.data.c_str());
+      return 2;
+    }
+    skipped += skipped.empty() ? s.name : std::string(", ") + s.name;
+  }
+  std::printf("(ClassBench data: %s)\n", o.data.c_str());
+  if (!skipped.empty()) {
+    std::printf(
+        "(not in that directory, skipped: %s; --data DIR or VSW_CLASSBENCH_DATA names "
+        "one that has them)\n",
+        skipped.c_str());
+  }
 #ifndef VSW_HAVE_OVS
   std::printf("(Open vSwitch column not built: configure with -DVSW_BENCH_OVS=ON)\n");
 #endif
   print_header();
   int rc = 0;
   bool partial = false;
-  for (const Set& s : sets) {
-    if (!wanted(s)) continue;
+  for (const Found& f : found) {
+    const Set& s = *f.set;
     std::size_t nf = 0, ne = 0;
-    const auto rows = run_set(o.data + "/" + s.rules, o.data + "/" + s.trace, o, &nf, &ne);
+    const auto rows = run_set(f.rules, f.trace, o, &nf, &ne);
     if (rows.empty()) return 1;
     print_rows(s.name, nf, ne, rows);
     partial |= any_partial(rows);

@@ -18,11 +18,8 @@ using detail::kNoPlen;
 using detail::kTrieFields;
 using detail::Subtable;
 using detail::trie_key;
+using detail::unwildcard_prefix;
 using detail::Version;
-
-namespace {
-constexpr std::array<unsigned, kTrieFields> kTrieWidth = {32, 32, 128, 128};
-}  // namespace
 
 std::size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
   // A sum of independent products (they overlap in the pipeline), then one mix.
@@ -44,20 +41,6 @@ class Order {
   std::vector<Ref> order;                                            // see build_buckets()
   std::array<std::shared_ptr<const PrefixTrie>, kTrieFields> tries;  // null: field unused
   std::vector<std::uint8_t> active;  // trie fields that some subtable can be skipped on
-
-  // ORs the first n bits of trie field f into wc.
-  static void unwildcard_prefix(FlowKey& wc, unsigned f, unsigned n) {
-    if (n == 0) return;
-    if (f == 0)
-      wc.w[12] |= ~0ULL << (64 - n);
-    else if (f == 1)
-      wc.w[12] |= (0xffffffffULL << (32 - n)) & 0xffffffffULL;
-    else {
-      const std::size_t hi = f == 2 ? 13 : 15;
-      wc.w[hi] |= n >= 64 ? ~0ULL : ~0ULL << (64 - n);
-      if (n > 64) wc.w[hi + 1] |= n >= 128 ? ~0ULL : ~0ULL << (128 - n);
-    }
-  }
 
   // Subtables are bucketed by their prefix length on the first active trie field and,
   // within a bucket, grouped by their length on the second; the tries accept or reject a
@@ -419,6 +402,51 @@ bool Classifier::SubtableEq::operator()(const FlowKey& m,
   return s->has_mask(m);
 }
 
+detail::Versions Classifier::versions() const {
+  const Version published = owned_->version;
+  return {published + 1, limbo_.empty() ? published : limbo_.front().version};
+}
+
+void Classifier::retire(std::shared_ptr<const Snapshot> old) {
+  if (retired_.empty() && !old) return;
+  Epoch& epoch = Epoch::global();
+  const std::uint64_t ticket = epoch.advance();
+  if (epoch.poll(ticket)) {
+    // The common case: no reader is inside a lookup. This batch and every older one (their
+    // tickets are smaller) can go now, without a trip through the limbo.
+    limbo_.clear();
+    old.reset();
+    retired_.clear();  // keeps its storage for the next batch
+    return;
+  }
+  Limbo batch{ticket, owned_->version, std::move(retired_)};
+  retired_ = {};
+  if (old) {
+    batch.version = old->version;  // its readers may still be looking up
+    batch.items.push_back(std::move(old));
+  }
+  limbo_.push_back(std::move(batch));
+}
+
+void Classifier::free_passed() {
+  // Tickets increase along the list, and poll(t) implies poll(t') for t' < t: stop at the
+  // first batch still waiting.
+  while (!limbo_.empty() && Epoch::global().poll(limbo_.front().ticket)) limbo_.pop_front();
+}
+
+std::size_t Classifier::reclaim() {
+  retire(nullptr);
+  free_passed();
+  return limbo_.size();
+}
+
+void Classifier::reclaim_all() {
+  retire(nullptr);
+  if (limbo_.empty()) return;
+  Epoch::global().synchronize();  // after every ticket: all of them have passed
+  limbo_.clear();
+}
+
 Subtable* Classifier::writer_subtable(const FlowKey& mask) {
   // Consecutive flow_mods often share a mask: try the last subtable before hashing.
   if (last_ != nullptr && last_->has_mask(mask)) return last_;
@@ -448,8 +476,7 @@ std::error_code Classifier::insert(const Match& match, std::int32_t priority,
     last_ = found;
   }
   Subtable& st = *found;
-  const Version next = owned_->version + 1;
-  if (std::error_code ec = st.insert(m.value, priority, cookie, next, &retired_)) return ec;
+  if (std::error_code ec = st.insert(m.value, priority, cookie, versions(), &retired_)) return ec;
   ++n_rules_;
   note_change(st);
   // Tries may hold more prefixes than the visible rules have, never fewer: add in place
@@ -482,8 +509,7 @@ std::optional<std::uint64_t> Classifier::remove(const Match& match, std::int32_t
   Subtable* found = writer_subtable(m.mask);
   if (found == nullptr) return std::nullopt;
   Subtable& st = *found;
-  const std::optional<std::uint64_t> cookie =
-      st.remove(m.value, priority, owned_->version + 1, &retired_);
+  const std::optional<std::uint64_t> cookie = st.remove(m.value, priority, versions(), &retired_);
   if (!cookie) return std::nullopt;
   --n_rules_;
   note_change(st);
@@ -499,7 +525,7 @@ std::optional<std::uint64_t> Classifier::remove(const Match& match, std::int32_t
 // Rebuilds trie f from the live rules of every subtable with a prefix mask on it.
 void Classifier::rebuild_trie(unsigned f) {
   TrieState& ts = tries_[f];
-  auto t = std::make_shared<PrefixTrie>(kTrieWidth[f]);
+  auto t = std::make_shared<PrefixTrie>(detail::kPrefixInfo[f].width);
   std::size_t n = 0;
   for (const auto& st : subtables_) {
     const unsigned plen = st->plen()[f];
@@ -520,7 +546,9 @@ void Classifier::rebuild_trie(unsigned f) {
 std::uint64_t Classifier::publish() {
   const std::shared_ptr<const Order>& cur = owned_->order;
   if (changed_.empty()) return owned_->version;
-  const Version next = owned_->version + 1;
+  free_passed();  // the fewer versions readers may still use, the more compact() can drop
+  const detail::Versions vs = versions();
+  const Version next = vs.next;
   // Subtables that leave the order (emptied) or take a new place in it (new, or a raised
   // maximum). Bounds left high by removals only cost early exits; they are refreshed when
   // many are stale or the order is rebuilt from scratch.
@@ -533,7 +561,7 @@ std::uint64_t Classifier::publish() {
       st->moving = true;
       continue;
     }
-    st->compact(next, &retired_);
+    st->compact(vs, &retired_);
     if (!st->in_order || st->max_bound > st->published_max) {
       moved.push_back(st);
       st->moving = true;
@@ -605,9 +633,10 @@ std::uint64_t Classifier::publish() {
   std::shared_ptr<const Snapshot> old = std::move(owned_);
   owned_ = std::move(snap);
   current_.store(owned_.get());
-  Epoch::global().synchronize();
-  old.reset();       // no reader can still see it
-  retired_.clear();  // nor what was unlinked before the store
+  // The old snapshot and what was unlinked before the store wait for readers that may
+  // still hold them; earlier batches whose grace period has passed are freed. No waiting.
+  retire(std::move(old));
+  free_passed();
   return owned_->version;
 }
 
@@ -615,6 +644,8 @@ Stats Classifier::stats() const {
   Stats st;
   st.rules = n_rules_;
   st.subtables = owned_->order->order.size();
+  st.retired = retired_.size();
+  for (const Limbo& l : limbo_) st.retired += l.items.size();
   st.memory_bytes = sizeof(*this) + subtables_.bucket_count() * sizeof(void*) +
                     owned_->order->order.capacity() * sizeof(Order::Ref);
   for (const auto& s : subtables_) st.memory_bytes += 3 * sizeof(void*) + s->memory();

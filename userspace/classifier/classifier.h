@@ -63,27 +63,38 @@
 // - No two rules have the same match and priority (insert() rejects the duplicate).
 // - Match values have no bits outside their masks (insert() normalizes).
 //
-// Concurrency. One writer thread calls insert/remove/replace/publish (the caller serializes
-// writers); any number of reader threads call lookup() without locks, inside an
+// Concurrency. One writer thread calls insert/remove/replace/publish/reclaim (the caller
+// serializes writers); any number of reader threads call lookup() without locks, inside an
 // Epoch::ReadGuard. Changes are applied in place, but versioned: each subtable entry is
 // visible to the versions [from, until), insert() appends entries visible from the next
 // version and remove() ends them there, so they stay invisible until publish(). publish()
 // makes the batch visible at once: it brings the proof sets and, when a subtable appeared,
 // emptied or raised its maximum, the order up to date, stores one new Snapshot pointer
-// (version + order) and bumps version(). Then it waits for a grace period
-// (Epoch::synchronize()) and frees what the writer unlinked meanwhile: old tables of
-// rebuilt subtables, emptied subtables, old tries and orders. Publishing after every rule
-// costs O(1) amortized for the subtable and trie, plus O(subtables) when the order changes.
+// (version + order) and bumps version(). Publishing after every rule costs O(1) amortized
+// for the subtable and trie, plus O(subtables) when the order changes.
 //
-// Tests. tests/unit/classifier/ checks lookups against LinearClassifier (linear.h), a
-// trivial scan, on seeded random rule sets (published in batches and after every change)
-// and on ClassBench sets; it checks the megaflow contract on every lookup; TSan-built tests
-// run readers against a writer publishing batches and single changes.
+// Deferred reclamation: publish() never waits for readers, so a control thread never
+// blocks on a handler. What the writer unlinked (the old snapshot, old tables of rebuilt
+// subtables, replaced proof sets, emptied subtables, old tries and orders) is retired as a
+// batch with a grace-period ticket (Epoch::advance()) and freed by a later publish() or
+// reclaim() once Epoch::poll() says every reader that could hold it has left. Until then
+// readers may still look up at the retired snapshots' versions, so the writer keeps every
+// subtable entry that some version from the oldest retired snapshot's on can see (a
+// rebuild drops only entries older than that). A reader stuck inside a lookup thus delays
+// only the freeing of memory, never the writer; reclaim_all() is the blocking form.
+//
+// Tests. tests/unit/classifier/ checks lookups against LinearClassifier
+// (tests/support/classifier/linear.h), a trivial scan, on seeded random rule sets over
+// every field (published in batches and after every change) and on ClassBench sets
+// (tests/data/classbench); it checks the megaflow contract on every lookup; TSan-built
+// tests run readers against a writer publishing batches and single changes, and against a
+// writer that publishes while a reader stays inside a guard.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -116,13 +127,15 @@ struct Stats {
   std::size_t rules = 0;         // rules inserted and not removed (published or not)
   std::size_t subtables = 0;     // subtables in the published snapshot
   std::size_t memory_bytes = 0;  // estimate: writer state + published snapshot
+  std::size_t retired = 0;       // retired objects waiting for their grace period
 };
 
 class Snapshot;
 class PrefixTrie;
 namespace detail {
 class Subtable;
-}
+struct Versions;
+}  // namespace detail
 
 struct FlowKeyHash {
   std::size_t operator()(const FlowKey& k) const noexcept;
@@ -147,10 +160,17 @@ class Classifier {
   // Removes the rule with this match and priority (until publish(), lookups still see it).
   // Returns its cookie, or nothing if there is no such rule.
   std::optional<std::uint64_t> remove(const Match& match, std::int32_t priority);
-  // Makes every change since the last publish() visible to lookups at once, then waits for
-  // readers of the previous version to finish and frees what only they could see.
-  // Returns the new version. Must not be called while this thread is inside a ReadGuard.
+  // Makes every change since the last publish() visible to lookups at once and returns the
+  // new version. Never waits: what only readers of older versions can reach is retired and
+  // freed by a later publish() or reclaim() after its grace period (see above).
   std::uint64_t publish();
+  // Frees the retired memory whose grace period has passed, retiring what was unlinked
+  // since the last publish(); never waits. Returns the number of batches still waiting.
+  std::size_t reclaim();
+  // Waits until every retired batch's grace period has passed and frees it all (shutdown,
+  // tests, memory measurements). Blocks while a reader is in a lookup that began before the
+  // call; must not be called while this thread is inside a ReadGuard.
+  void reclaim_all();
   [[nodiscard]] Stats stats() const;
 
   // ---- Readers: any number of threads, concurrently with the writer, lock-free. ----
@@ -192,11 +212,24 @@ class Classifier {
   std::vector<detail::Subtable*> changed_;            // changed since the last publish
   detail::Subtable* last_ = nullptr;                  // the last one used
   std::array<TrieState, 4> tries_;                    // ipv4_src, ipv4_dst, ipv6_src, ipv6_dst
-  std::vector<std::shared_ptr<const void>> retired_;  // unlinked, freed after a grace period
+  std::vector<std::shared_ptr<const void>> retired_;  // unlinked since the last retire()
+  // Retired batches, oldest first: freed once Epoch::poll(ticket); until then readers may
+  // look up at `version` (that of the snapshot the batch retired, or the published one).
+  struct Limbo {
+    std::uint64_t ticket;
+    std::uint64_t version;
+    std::vector<std::shared_ptr<const void>> items;
+  };
+  std::deque<Limbo> limbo_;
   std::size_t n_rules_ = 0;
   std::uint64_t next_seq_ = 0;             // numbers subtables in creation order
   std::shared_ptr<const Snapshot> owned_;  // keeps the published snapshot alive
   detail::Subtable* writer_subtable(const FlowKey& mask);
+  // The next version and the oldest one a reader may still look up at.
+  [[nodiscard]] detail::Versions versions() const;
+  // Moves retired_ (and `old`, a replaced snapshot) into a new limbo batch.
+  void retire(std::shared_ptr<const Snapshot> old);
+  void free_passed();  // frees the limbo batches whose grace period has passed
   void note_change(detail::Subtable& st);
   void rebuild_trie(unsigned f);
   // Read by all readers.

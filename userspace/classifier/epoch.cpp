@@ -60,18 +60,23 @@ Epoch::ReadGuard::~ReadGuard() {
   global().slots_[t_slot.index].epoch.store(0);
 }
 
-void Epoch::synchronize() {
-  const std::uint64_t now = epoch_.fetch_add(1) + 1;
+std::uint64_t Epoch::advance() {
+  return epoch_.fetch_add(1) + 1;
+}
+
+bool Epoch::poll(std::uint64_t ticket) const {
   const std::size_t n = high_.load();
   for (std::size_t i = 0; i < n; ++i) {
-    Slot& s = slots_[i];
-    unsigned spins = 0;
-    for (;;) {
-      const std::uint64_t e = s.epoch.load();
-      if (e == 0 || e >= now) break;
-      if (++spins > 64) std::this_thread::yield();
-    }
+    const std::uint64_t e = slots_[i].epoch.load();
+    if (e != 0 && e < ticket) return false;
   }
+  return true;
+}
+
+void Epoch::synchronize() {
+  const std::uint64_t ticket = advance();
+  for (unsigned spins = 0; !poll(ticket);)
+    if (++spins > 64) std::this_thread::yield();
 }
 
 }  // namespace vsw::classifier

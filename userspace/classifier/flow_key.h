@@ -5,12 +5,33 @@
 // value, its mask, and a lookup's wildcard mask (the bits a lookup consulted), so all
 // masked operations are word-wise ANDs and the classifier never branches on fields.
 //
-// Layout. Words are grouped into the four lookup stages, in the order a staged lookup
-// consults them (see classifier.h): metadata (metadata, in_port, reg0-15), L2 (Ethernet
-// addresses, eth_type, VLAN TCI), L3 (IPv4/IPv6 addresses, proto, tos, ttl, frag, IPv6
-// flow label), L4 (transport ports, TCP flags). Field bit positions are given by the
-// kFieldInfo table; a field never straddles two words except IPv6 addresses, which take
-// two whole words each. This is the daemon's key, not the kernel's (netlink-proto/).
+// Fields. Every field of the kernel's key (netlink-proto/vsw.h, struct vsw_flow_key) has a
+// field here, plus the pipeline-only metadata and registers reg0-reg15. A field's value is
+// an unsigned integer in host order, the first byte on the wire most significant: eth_dst
+// 00:11:22:33:44:55 is 0x001122334455, ipv4_src 10.0.0.1 is 0x0a000001, an IPv6 address is
+// its top 64 bits (the *_hi field) and its low 64 bits (*_lo), tp_dst 80 is 80. Kernel
+// fields marked __be are converted from network order; host-order kernel fields are
+// taken as they are. So a prefix of a field is its most significant bits.
+//
+// Subfields. A few fields are views of bits of another (their parent): vlan_vid (bits
+// 0-11), vlan_present (bit 12: the CFI position, set iff the frame had a tag; the kernel's
+// VSW_VLAN_TAG_PRESENT) and vlan_pcp (bits 13-15) of vlan_tci; ip_dscp (bits 2-7, i.e.
+// tos >> 2) and ip_ecn (bits 0-1) of ip_tos. Setting or matching a subfield touches only
+// its bits of the parent; a subfield has no bits of its own.
+//
+// Layout. kLayout below is the one table of positions: the fields in word order, each
+// with its stage and width. Fields are packed from the most significant bit of a word
+// down; a field that does not fit in what is left of the word, or whose stage differs
+// from the previous field's, starts a new word. Everything else is derived from it at
+// compile time: each field's word and shift (kFieldInfo), the number of words (kWords),
+// the stages' word ranges (kStageBegin), and the classifier's prefix fields. Adding a
+// field is one enumerator and one row. The stages are the order a staged lookup consults
+// the words (see classifier.h): metadata (metadata, in_port, skb_mark, reg0-15), L2
+// (Ethernet addresses, eth_type, VLAN TCI), L3 (IPv4/IPv6 addresses, proto, tos, ttl,
+// frag, IPv6 flow label, ARP op and addresses), L4 (transport ports, TCP flags, ICMP type
+// and code). A field never straddles two words; IPv6 addresses take two whole words each.
+// Words a subtable's mask leaves zero cost it nothing (see subtable.h), so fields no rule
+// matches cost lookups nothing but the key's size.
 //
 // Invariants: a Match's value has no bits outside its mask (Match::normalize()); bits of
 // a word that belong to no field (padding) are always zero in keys, values and masks.
@@ -24,13 +45,11 @@
 
 namespace vsw::classifier {
 
-inline constexpr std::size_t kWords = 19;
-
-// The stage of each word range: [kStageBegin[s], kStageBegin[s + 1]).
+// Lookup stages, in the order a staged lookup consults them.
 enum class Stage : std::uint8_t { kMetadata = 0, kL2 = 1, kL3 = 2, kL4 = 3 };
 inline constexpr std::size_t kStages = 4;
-inline constexpr std::array<std::size_t, kStages + 1> kStageBegin = {0, 10, 12, 18, 19};
 
+// Enumerator values are stable: new fields are appended before kCount.
 enum class Field : std::uint8_t {
   kMetadata,
   kInPort,
@@ -54,39 +73,188 @@ enum class Field : std::uint8_t {
   kTpSrc,
   kTpDst,
   kTcpFlags,
+  kSkbMark,      // skb->mark
+  kVlanVid,      // subfield of vlan_tci: VID, 12 bits
+  kVlanPresent,  // subfield of vlan_tci: 1 iff tagged (VSW_VLAN_TAG_PRESENT)
+  kVlanPcp,      // subfield of vlan_tci: priority code point, 3 bits
+  kIpDscp,       // subfield of ip_tos: DSCP, 6 bits (tos >> 2)
+  kIpEcn,        // subfield of ip_tos: ECN, 2 bits
+  kArpOp,
+  kArpSpa,
+  kArpTpa,
+  kArpSha,
+  kArpTha,
+  kIcmpType,  // ICMP or ICMPv6
+  kIcmpCode,
   kCount,
 };
+inline constexpr std::size_t kFieldCount = static_cast<std::size_t>(Field::kCount);
 
 struct FieldInfo {
   const char* name;
   std::uint8_t word;   // index into FlowKey::w
   std::uint8_t shift;  // position of the field's least significant bit in the word
   std::uint8_t width;  // bits
+  Stage stage;
+  Field parent;  // the field itself, or the field a subfield is part of
+  // The field's bits within its word.
+  [[nodiscard]] constexpr std::uint64_t word_mask() const {
+    return (width >= 64 ? ~0ULL : (1ULL << width) - 1) << shift;
+  }
 };
 
-inline constexpr std::array<FieldInfo, static_cast<std::size_t>(Field::kCount)> kFieldInfo = {{
-    {"metadata", 0, 0, 64},     {"in_port", 1, 32, 32},     {"reg0", 2, 32, 32},
-    {"reg1", 2, 0, 32},         {"reg2", 3, 32, 32},        {"reg3", 3, 0, 32},
-    {"reg4", 4, 32, 32},        {"reg5", 4, 0, 32},         {"reg6", 5, 32, 32},
-    {"reg7", 5, 0, 32},         {"reg8", 6, 32, 32},        {"reg9", 6, 0, 32},
-    {"reg10", 7, 32, 32},       {"reg11", 7, 0, 32},        {"reg12", 8, 32, 32},
-    {"reg13", 8, 0, 32},        {"reg14", 9, 32, 32},       {"reg15", 9, 0, 32},
-    {"eth_dst", 10, 16, 48},    {"eth_type", 10, 0, 16},    {"eth_src", 11, 16, 48},
-    {"vlan_tci", 11, 0, 16},    {"ipv4_src", 12, 32, 32},   {"ipv4_dst", 12, 0, 32},
-    {"ipv6_src_hi", 13, 0, 64}, {"ipv6_src_lo", 14, 0, 64}, {"ipv6_dst_hi", 15, 0, 64},
-    {"ipv6_dst_lo", 16, 0, 64}, {"ip_proto", 17, 56, 8},    {"ip_tos", 17, 48, 8},
-    {"ip_ttl", 17, 40, 8},      {"ip_frag", 17, 32, 8},     {"ipv6_label", 17, 0, 20},
-    {"tp_src", 18, 48, 16},     {"tp_dst", 18, 32, 16},     {"tcp_flags", 18, 16, 16},
-}};
-
-constexpr const FieldInfo& field_info(Field f) {
-  return kFieldInfo[static_cast<std::size_t>(f)];
-}
 constexpr Field reg_field(unsigned i) {
   return static_cast<Field>(static_cast<unsigned>(Field::kReg0) + i);
 }
 constexpr std::uint64_t low_bits(unsigned n) {
   return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+}
+
+namespace layout {
+
+struct Row {  // a field with bits of its own, in word order
+  Field field;
+  const char* name;
+  Stage stage;
+  std::uint8_t width;
+};
+struct Subfield {  // a view of some bits of another field
+  Field field;
+  const char* name;
+  Field parent;
+  std::uint8_t shift;  // within the parent
+  std::uint8_t width;
+};
+
+// THE layout: fields in word order (see the comment at the top).
+inline constexpr auto kLayout = std::to_array<Row>({
+    {Field::kMetadata, "metadata", Stage::kMetadata, 64},
+    {Field::kInPort, "in_port", Stage::kMetadata, 32},
+    {Field::kSkbMark, "skb_mark", Stage::kMetadata, 32},
+    {Field::kReg0, "reg0", Stage::kMetadata, 32},
+    {reg_field(1), "reg1", Stage::kMetadata, 32},
+    {reg_field(2), "reg2", Stage::kMetadata, 32},
+    {reg_field(3), "reg3", Stage::kMetadata, 32},
+    {reg_field(4), "reg4", Stage::kMetadata, 32},
+    {reg_field(5), "reg5", Stage::kMetadata, 32},
+    {reg_field(6), "reg6", Stage::kMetadata, 32},
+    {reg_field(7), "reg7", Stage::kMetadata, 32},
+    {reg_field(8), "reg8", Stage::kMetadata, 32},
+    {reg_field(9), "reg9", Stage::kMetadata, 32},
+    {reg_field(10), "reg10", Stage::kMetadata, 32},
+    {reg_field(11), "reg11", Stage::kMetadata, 32},
+    {reg_field(12), "reg12", Stage::kMetadata, 32},
+    {reg_field(13), "reg13", Stage::kMetadata, 32},
+    {reg_field(14), "reg14", Stage::kMetadata, 32},
+    {Field::kReg15, "reg15", Stage::kMetadata, 32},
+    {Field::kEthDst, "eth_dst", Stage::kL2, 48},
+    {Field::kEthType, "eth_type", Stage::kL2, 16},
+    {Field::kEthSrc, "eth_src", Stage::kL2, 48},
+    {Field::kVlanTci, "vlan_tci", Stage::kL2, 16},
+    {Field::kIpv4Src, "ipv4_src", Stage::kL3, 32},
+    {Field::kIpv4Dst, "ipv4_dst", Stage::kL3, 32},
+    {Field::kIpv6SrcHi, "ipv6_src_hi", Stage::kL3, 64},
+    {Field::kIpv6SrcLo, "ipv6_src_lo", Stage::kL3, 64},
+    {Field::kIpv6DstHi, "ipv6_dst_hi", Stage::kL3, 64},
+    {Field::kIpv6DstLo, "ipv6_dst_lo", Stage::kL3, 64},
+    {Field::kIpProto, "ip_proto", Stage::kL3, 8},
+    {Field::kIpTos, "ip_tos", Stage::kL3, 8},
+    {Field::kIpTtl, "ip_ttl", Stage::kL3, 8},
+    {Field::kIpFrag, "ip_frag", Stage::kL3, 8},
+    {Field::kIpv6Label, "ipv6_label", Stage::kL3, 20},
+    {Field::kArpSpa, "arp_spa", Stage::kL3, 32},
+    {Field::kArpTpa, "arp_tpa", Stage::kL3, 32},
+    {Field::kArpSha, "arp_sha", Stage::kL3, 48},
+    {Field::kArpOp, "arp_op", Stage::kL3, 16},
+    {Field::kArpTha, "arp_tha", Stage::kL3, 48},
+    {Field::kTpSrc, "tp_src", Stage::kL4, 16},
+    {Field::kTpDst, "tp_dst", Stage::kL4, 16},
+    {Field::kTcpFlags, "tcp_flags", Stage::kL4, 16},
+    {Field::kIcmpType, "icmp_type", Stage::kL4, 8},
+    {Field::kIcmpCode, "icmp_code", Stage::kL4, 8},
+});
+
+inline constexpr auto kSubfields = std::to_array<Subfield>({
+    {Field::kVlanVid, "vlan_vid", Field::kVlanTci, 0, 12},
+    {Field::kVlanPresent, "vlan_present", Field::kVlanTci, 12, 1},
+    {Field::kVlanPcp, "vlan_pcp", Field::kVlanTci, 13, 3},
+    {Field::kIpDscp, "ip_dscp", Field::kIpTos, 2, 6},
+    {Field::kIpEcn, "ip_ecn", Field::kIpTos, 0, 2},
+});
+
+struct Computed {
+  std::array<FieldInfo, kFieldCount> info{};
+  std::size_t words = 0;
+  std::array<std::size_t, kStages + 1> stage_begin{};
+  bool ok = true;  // every field placed once, stages in order, subfields inside parents
+};
+
+constexpr Computed compute() {
+  Computed c;
+  std::array<bool, kFieldCount> seen{};
+  const auto place = [&](Field f, const FieldInfo& fi) {
+    const auto i = static_cast<std::size_t>(f);
+    if (i >= kFieldCount || seen[i] || fi.width == 0 || fi.width > 64) {
+      c.ok = false;
+      return;
+    }
+    seen[i] = true;
+    c.info[i] = fi;
+  };
+  unsigned word = 0, left = 0;  // left: free bits below the last field of `word`
+  bool first = true;
+  Stage stage = Stage::kMetadata;
+  for (const Row& r : kLayout) {
+    if (!first && r.stage != stage) {
+      if (static_cast<unsigned>(r.stage) != static_cast<unsigned>(stage) + 1) c.ok = false;
+      left = 0;  // a new stage starts a new word
+    }
+    if (first || r.width > left) {
+      word += first ? 0 : 1;
+      left = 64;
+      if (first || r.stage != stage) c.stage_begin[static_cast<std::size_t>(r.stage)] = word;
+    }
+    first = false;
+    stage = r.stage;
+    left -= r.width <= left ? r.width : left;
+    place(r.field, {r.name, static_cast<std::uint8_t>(word), static_cast<std::uint8_t>(left),
+                    r.width, r.stage, r.field});
+  }
+  if (first || stage != Stage::kL4 || kLayout[0].stage != Stage::kMetadata) c.ok = false;
+  c.words = word + 1;
+  c.stage_begin[kStages] = c.words;
+  for (const Subfield& s : kSubfields) {
+    const auto p = static_cast<std::size_t>(s.parent);
+    if (p >= kFieldCount || !seen[p] || c.info[p].parent != s.parent ||
+        s.shift + s.width > c.info[p].width) {
+      c.ok = false;
+      continue;
+    }
+    const FieldInfo& pi = c.info[p];
+    place(s.field, {s.name, pi.word, static_cast<std::uint8_t>(pi.shift + s.shift), s.width,
+                    pi.stage, s.parent});
+  }
+  for (const bool b : seen) c.ok = c.ok && b;
+  return c;
+}
+
+inline constexpr Computed kComputed = compute();
+static_assert(kComputed.ok, "flow_key.h: every Field needs exactly one row; stages in order");
+
+}  // namespace layout
+
+// Derived from layout::kLayout.
+inline constexpr std::size_t kWords = layout::kComputed.words;
+// The stage of each word range: [kStageBegin[s], kStageBegin[s + 1]).
+inline constexpr std::array<std::size_t, kStages + 1> kStageBegin = layout::kComputed.stage_begin;
+// Indexed by Field.
+inline constexpr std::array<FieldInfo, kFieldCount> kFieldInfo = layout::kComputed.info;
+
+constexpr const FieldInfo& field_info(Field f) {
+  return kFieldInfo[static_cast<std::size_t>(f)];
+}
+constexpr bool is_subfield(Field f) {
+  return field_info(f).parent != f;
 }
 
 struct FlowKey {
@@ -152,7 +320,9 @@ struct Match {
   friend bool operator==(const Match&, const Match&) = default;
 };
 
-// A readable form, e.g. "eth_type=0x800,ipv4_src=0xa000000/0xff000000" (for test output).
+// A readable form, e.g. "eth_type=0x800,ipv4_src=0xa000000/0xff000000" (for test output):
+// fields in layout order; a field whose mask covers exactly one of its subfields is shown
+// as that subfield ("vlan_vid=0x5", not "vlan_tci=0x5/0xfff").
 std::string to_string(const Match& m);
 std::string to_string(const FlowKey& k);
 

@@ -74,19 +74,6 @@ inline std::size_t bloom_word(std::uint64_t f, std::uint64_t mask) {
 
 }  // namespace
 
-u128 trie_key(const FlowKey& k, unsigned f) {
-  switch (f) {
-    case 0:
-      return u128{k.w[12] >> 32} << 96;
-    case 1:
-      return u128{k.w[12] & 0xffffffff} << 96;
-    case 2:
-      return (u128{k.w[13]} << 64) | k.w[14];
-    default:
-      return (u128{k.w[15]} << 64) | k.w[16];
-  }
-}
-
 // A field on which misses can be proved from the sorted set of the entries' values reduced
 // to the subtable's mask bits on it: the transport ports, and address fields whose mask is
 // not a prefix (those with a prefix mask use the classifier's tries).
@@ -121,11 +108,11 @@ struct alignas(64) Subtable::Table {
     Hit hit;
     Version from;                // first version that sees the entry
     std::atomic<Version> until;  // first version that no longer does
-    // Whether a reader may still see the entry once `published` is the published version
-    // (the writer asks; readers of older versions are gone or see newer ones too).
-    [[nodiscard]] bool seen_after(Version published) const {
+    // Whether a reader at some version >= oldest may see the entry (the writer asks;
+    // readers of older versions are gone).
+    [[nodiscard]] bool seen_after(Version oldest) const {
       const Version u = until.load(std::memory_order_relaxed);
-      return u > published && from < u;
+      return u > oldest && from < u;
     }
   };
   struct Free {
@@ -248,12 +235,12 @@ Subtable::Subtable(const FlowKey& mask, const Config& cfg) {
 Subtable::~Subtable() = default;
 
 bool Subtable::has_mask(const FlowKey& mask) const {
-  unsigned nonzero = 0;
-  for (std::uint64_t w : mask.w) nonzero += w != 0 ? 1 : 0;
-  if (nonzero != n_words_) return false;
+  // Our words first: most other masks differ there already.
   for (unsigned j = 0; j < n_words_; ++j)
     if (mask.w[word_idx_[j]] != word_mask_[j]) return false;
-  return true;
+  unsigned nonzero = 0;  // and no other word may have bits
+  for (const std::uint64_t w : mask.w) nonzero += w != 0 ? 1 : 0;
+  return nonzero == n_words_;
 }
 
 FlowKey Subtable::mask() const {
@@ -261,8 +248,8 @@ FlowKey Subtable::mask() const {
   for (unsigned j = 0; j < n_words_; ++j) m.w[word_idx_[j]] = word_mask_[j];
   return m;
 }
-static_assert(sizeof(std::atomic<const void*>) + 2 + (kStages - 1) + kWords == 32,
-              "find()'s fields and four masks share the first cache line");
+static_assert(sizeof(std::atomic<const void*>) + 2 + (kStages - 1) + kWords <= 40,
+              "find()'s fields and three masks share the first cache line");
 
 // ---------------------------------------------------------------------------------------
 // Readers.
@@ -271,9 +258,10 @@ const Hit* Subtable::find(const FlowKey& k, Version v, unsigned* miss_end) const
   const Table* t = table_.load(std::memory_order_acquire);
   std::uint64_t h = kSeed;
   unsigned wi = 0;
+  const auto next_word = [&] { h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]); };
   std::array<std::uint64_t, kStages - 1> partial{};
   for (unsigned s = 0; s < n_sets_; ++s) {
-    for (; wi < stage_end_[s]; ++wi) h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]);
+    for (; wi < stage_end_[s]; ++wi) next_word();
     const std::uint64_t f = finish(h);
     partial[s] = f;
     const std::uint64_t b = bloom_bits(f);
@@ -282,7 +270,7 @@ const Hit* Subtable::find(const FlowKey& k, Version v, unsigned* miss_end) const
       return nullptr;
     }
   }
-  for (; wi < n_words_; ++wi) h = mix(h, k.w[word_idx_[wi]] & word_mask_[wi]);
+  for (; wi < n_words_; ++wi) next_word();
   const std::uint64_t f = finish(h);
   const std::uint64_t tag = f >> 32;
   for (std::size_t i = f & t->slot_mask;; i = (i + 1) & t->slot_mask) {
@@ -311,8 +299,8 @@ const Hit* Subtable::find(const FlowKey& k, Version v, unsigned* miss_end) const
 bool Subtable::prove_miss(const FlowKey& k, unsigned miss_end, FlowKey& wc, std::uint32_t fields,
                           unsigned* defer) const {
   unsigned best_cost = 0;
-  for (unsigned i = 0; i < miss_end; ++i)
-    best_cost += std::popcount(word_mask_[i] & ~wc.w[word_idx_[i]]);
+  for (unsigned j = 0; j < miss_end; ++j)
+    best_cost += std::popcount(word_mask_[j] & ~wc.w[word_idx_[j]]);
   if (best_cost == 0) return true;
   const Sorted* so = sorted_.load(std::memory_order_acquire);
   const PrefixIndex* best = nullptr;
@@ -418,11 +406,11 @@ std::int64_t Subtable::find_live(const FlowKey& value, std::uint64_t h) const {
 }
 
 std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit& hit, Version from,
-                               Version next, Retired* retired) {
+                               const Versions& v, Retired* retired) {
   // (A replacement entry repeats a value the sorted sets hold already; adding it is harmless.)
   {
     const Table& t = *owned_;
-    if (t.used == t.capacity) rebuild(Resize::kGrow, next, retired);
+    if (t.used == t.capacity) rebuild(Resize::kGrow, v, retired);
   }
   Table& t = *owned_;
   const std::uint32_t e = t.used++;
@@ -436,26 +424,28 @@ std::uint32_t Subtable::append(const FlowKey& value, std::uint64_t h, const Hit&
   return e;
 }
 
-void Subtable::roll_dead(Version next) {
-  if (next == dead_version_) return;
-  dead_old_ += dead_new_;  // a publish happened: earlier retirements are droppable now
-  dead_new_ = 0;
-  dead_version_ = next;
+void Subtable::roll_dead(Version oldest) {
+  // Retirements no reader's version sees any more become droppable.
+  if (dead_pending_.empty() || dead_pending_.front().first > oldest) return;
+  auto it = dead_pending_.begin();
+  for (; it != dead_pending_.end() && it->first <= oldest; ++it) dead_old_ += it->second;
+  dead_pending_.erase(dead_pending_.begin(), it);
 }
 
 void Subtable::retire_entry(std::uint32_t e, Version next) {
   owned_->meta(e).until.store(next, std::memory_order_relaxed);
-  roll_dead(next);
-  ++dead_new_;
+  if (dead_pending_.empty() || dead_pending_.back().first != next)
+    dead_pending_.emplace_back(next, 0);
+  ++dead_pending_.back().second;
   --live_;
   ++ops_;
 }
 
-void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
+void Subtable::rebuild(Resize resize, const Versions& v, Retired* retired) {
   const Table& old = *owned_;
-  const Version published = next - 1;  // what readers may be looking at
+  const Version oldest = v.oldest;  // readers may be looking at any version from it on
   std::uint32_t n_kept = 0;
-  for (std::uint32_t e = 0; e < old.used; ++e) n_kept += old.meta(e).seen_after(published) ? 1 : 0;
+  for (std::uint32_t e = 0; e < old.used; ++e) n_kept += old.meta(e).seen_after(oldest) ? 1 : 0;
   std::size_t capacity = 0;
   switch (resize) {
     case Resize::kGrow:
@@ -469,7 +459,7 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
   Others more;
   for (std::uint32_t e = 0; e < old.used; ++e) {
     const Table::Meta& m = old.meta(e);
-    if (!m.seen_after(published)) continue;
+    if (!m.seen_after(oldest)) continue;
     const Version until = m.until.load(std::memory_order_relaxed);
     const std::uint32_t n = t->used++;
     std::uint64_t* val = t->vals(n);
@@ -482,10 +472,19 @@ void Subtable::rebuild(Resize resize, Version next, Retired* retired) {
   }
   more_.reset();
   if (!more.empty()) more_ = std::make_unique<Others>(std::move(more));
+  // The dead entries kept are those some version >= oldest sees: pending, by version.
   dead_old_ = 0;
-  dead_new_ = 0;
-  for (std::uint32_t e = 0; e < t->used; ++e)
-    dead_new_ += t->meta(e).until.load(std::memory_order_relaxed) != kForever ? 1 : 0;
+  std::vector<Version> untils;
+  for (std::uint32_t e = 0; e < t->used; ++e) {
+    const Version u = t->meta(e).until.load(std::memory_order_relaxed);
+    if (u != kForever) untils.push_back(u);
+  }
+  std::sort(untils.begin(), untils.end());
+  dead_pending_.clear();
+  for (const Version u : untils) {
+    if (dead_pending_.empty() || dead_pending_.back().first != u) dead_pending_.emplace_back(u, 0);
+    ++dead_pending_.back().second;
+  }
   table_.store(t.get(), std::memory_order_release);
   retired->push_back(std::shared_ptr<const Table>(std::move(owned_)));
   owned_ = std::move(t);
@@ -515,12 +514,13 @@ void Subtable::put_others(std::uint32_t e, std::vector<Hit> v) {
 }
 
 std::error_code Subtable::insert(const FlowKey& value, std::int32_t priority, std::uint64_t cookie,
-                                 Version next, Retired* retired) {
+                                 const Versions& v, Retired* retired) {
+  const Version next = v.next;
   const std::uint64_t h = hash(value);
   const std::int64_t found = find_live(value, h);
   const Hit add{priority, cookie};
   if (found < 0) {
-    append(value, h, add, next, next, retired);
+    append(value, h, add, next, v, retired);
     for (std::size_t p = 0; p < prefixes_.size(); ++p)
       pending_[p].push_back(prefixes_[p].reduce_key(value));
   } else {
@@ -540,7 +540,7 @@ std::error_code Subtable::insert(const FlowKey& value, std::int32_t priority, st
         put_others(e, std::move(o));
       } else {
         retire_entry(e, next);
-        put_others(append(value, h, add, next, next, retired), std::move(o));
+        put_others(append(value, h, add, next, v, retired), std::move(o));
       }
     } else {
       o.insert(
@@ -555,7 +555,8 @@ std::error_code Subtable::insert(const FlowKey& value, std::int32_t priority, st
 }
 
 std::optional<std::uint64_t> Subtable::remove(const FlowKey& value, std::int32_t priority,
-                                              Version next, Retired* retired) {
+                                              const Versions& v, Retired* retired) {
+  const Version next = v.next;
   const std::uint64_t h = hash(value);
   const std::int64_t found = find_live(value, h);
   if (found < 0) return std::nullopt;
@@ -575,7 +576,7 @@ std::optional<std::uint64_t> Subtable::remove(const FlowKey& value, std::int32_t
         put_others(e, std::move(o));
       } else {
         retire_entry(e, next);
-        put_others(append(value, h, promoted, next, next, retired), std::move(o));
+        put_others(append(value, h, promoted, next, v, retired), std::move(o));
       }
     }
   } else {
@@ -590,15 +591,15 @@ std::optional<std::uint64_t> Subtable::remove(const FlowKey& value, std::int32_t
   }
   --n_rules;
   if (priority == max_bound) max_stale = true;
-  roll_dead(next);
-  if (dead_old_ > std::max<std::uint32_t>(16, live_)) rebuild(Resize::kGrow, next, retired);
+  roll_dead(v.oldest);
+  if (dead_old_ > std::max<std::uint32_t>(16, live_)) rebuild(Resize::kGrow, v, retired);
   return cookie;
 }
 
-void Subtable::compact(Version next, Retired* retired) {
+void Subtable::compact(const Versions& v, Retired* retired) {
   // Shrinking is O(entries), so only after Θ(entries) changes since the last one.
   if (ops_ >= live_ / 8 + 4 && owned_->capacity > live_ + live_ / 4 + 1) {
-    rebuild(Resize::kCompact, next, retired);
+    rebuild(Resize::kCompact, v, retired);
     ops_ = 0;
   }
   if (pending_.empty() || pending_[0].empty()) return;
@@ -625,7 +626,7 @@ void Subtable::compact(Version next, Retired* retired) {
       std::vector<u128> main;
       main.reserve(live_ + t.used / 8);
       for (std::uint32_t e = 0; e < t.used; ++e) {
-        if (t.meta(e).seen_after(next - 1)) main.push_back(prefixes_[p].reduce_entry(t.vals(e)));
+        if (t.meta(e).seen_after(v.oldest)) main.push_back(prefixes_[p].reduce_entry(t.vals(e)));
       }
       std::sort(main.begin(), main.end());
       main.erase(std::unique(main.begin(), main.end()), main.end());

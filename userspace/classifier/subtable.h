@@ -10,7 +10,10 @@
 // the next publish() will have, and retires them by setting until to it, so a batch of
 // changes appears at once and a lookup sees exactly one version. Changing an entry's best
 // rule appends a new entry for the same value and retires the old one; an entry not yet
-// visible to anyone (from = next) is changed in place.
+// visible to anyone (from = next) is changed in place. Since publish() does not wait for
+// readers (see classifier.h), a reader may still look up at any version from `oldest`, the
+// version of the oldest snapshot whose grace period has not passed, to the published one;
+// the writer passes both versions (Versions) to every call that may drop entries.
 //
 // Storage. A Table holds the entries in an array filled in order (each entry's metadata
 // and masked words in one cache line), the open-addressing slots that index them (tag and
@@ -18,7 +21,7 @@
 // one hash set per lookup stage (partial hashes; they only grow, and a stale member only
 // costs a probe) and a blocked Bloom filter over those sets that answers most stage misses
 // without reading them. When the array is full or too many entries are dead, the writer
-// builds a new Table from the live entries (and those the published version still sees),
+// builds a new Table from the live entries (and those a version >= oldest still sees),
 // stores its pointer and hands the old one to the classifier's retire list, freed after a
 // grace period; publish() also shrinks a table with much slack after many changes.
 // Appends are O(1) amortized: a rebuild is O(entries) and comes after Θ(entries) appends,
@@ -28,7 +31,8 @@
 // sorted reduced values of its entries in a main array and a small delta (Sorted),
 // replaced as a whole at publish(): pending entries are seen by no reader, so they need not
 // be covered before then. The delta is merged, and the main array rebuilt from the
-// entries readers may see, once it outgrows max(64, main/16) values.
+// entries readers may see (at any version >= oldest), once it outgrows max(64, main/16)
+// values.
 //
 // Invariants. Values have no bits outside the mask. At most one entry per value has
 // until = kForever (the live one). max_bound is at least the priority of every rule
@@ -36,15 +40,19 @@
 // recompute_max()).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "classifier/classifier.h"
@@ -55,6 +63,12 @@ namespace vsw::classifier::detail {
 
 using Version = std::uint64_t;
 inline constexpr Version kForever = ~Version{0};
+
+// The versions a writer call works with.
+struct Versions {
+  Version next;    // the version the next publish() will have
+  Version oldest;  // the oldest version a reader may still look up at (<= published)
+};
 
 inline constexpr unsigned kTrieFields = 4;    // PrefixField kIpv4Src..kIpv6Dst have tries
 inline constexpr std::uint8_t kNoPlen = 255;  // the mask on the field is not a prefix
@@ -71,23 +85,97 @@ inline std::uint64_t finish(std::uint64_t h) {
   return h ^ (h >> 33);
 }
 
-// The words and bits of each PrefixField, most significant part first.
+// The words and bits of each PrefixField, most significant part first, and its width:
+// derived from the fields it concatenates (flow_key.h's layout), never written by hand.
 struct PrefixFieldInfo {
-  std::uint8_t n_parts;
-  std::array<std::uint8_t, 2> word;
-  std::array<std::uint64_t, 2> bits;
+  std::uint8_t n_parts = 0;
+  std::array<std::uint8_t, 2> word{};
+  std::array<std::uint64_t, 2> bits{};  // contiguous within the word
+  std::uint8_t width = 0;
 };
+// The concatenation of `fields`, most significant first. A field directly below the
+// previous one in the same word extends that part; any other starts a new part.
+constexpr PrefixFieldInfo make_prefix_field(std::initializer_list<Field> fields) {
+  PrefixFieldInfo pi;
+  for (const Field f : fields) {
+    const FieldInfo& fi = field_info(f);
+    const unsigned n = pi.n_parts;
+    if (n > 0 && pi.word[n - 1] == fi.word &&
+        std::countr_zero(pi.bits[n - 1]) == fi.shift + fi.width) {
+      pi.bits[n - 1] |= fi.word_mask();
+    } else {
+      pi.word[n] = fi.word;  // a third part fails constant evaluation (out of bounds)
+      pi.bits[n] = fi.word_mask();
+      pi.n_parts = static_cast<std::uint8_t>(n + 1);
+    }
+    pi.width = static_cast<std::uint8_t>(pi.width + fi.width);
+  }
+  return pi;
+}
 inline constexpr std::array<PrefixFieldInfo, static_cast<std::size_t>(PrefixField::kCount)>
     kPrefixInfo = {{
-        {1, {12, 0}, {0xffffffff00000000ULL, 0}},  // ipv4_src
-        {1, {12, 0}, {0x00000000ffffffffULL, 0}},  // ipv4_dst
-        {2, {13, 14}, {~0ULL, ~0ULL}},             // ipv6_src
-        {2, {15, 16}, {~0ULL, ~0ULL}},             // ipv6_dst
-        {1, {18, 0}, {0xffffffff00000000ULL, 0}},  // tp_src, tp_dst
+        make_prefix_field({Field::kIpv4Src}), make_prefix_field({Field::kIpv4Dst}),
+        make_prefix_field({Field::kIpv6SrcHi, Field::kIpv6SrcLo}),
+        make_prefix_field({Field::kIpv6DstHi, Field::kIpv6DstLo}),
+        make_prefix_field({Field::kTpSrc, Field::kTpDst}),  // one 32-bit field
     }};
+static_assert(kPrefixInfo[0].width == 32 && kPrefixInfo[2].width == 128 &&
+              kPrefixInfo[static_cast<std::size_t>(PrefixField::kPorts)].n_parts == 1 &&
+              kPrefixInfo[static_cast<std::size_t>(PrefixField::kPorts)].width == 32);
 
+// The top n bits of a contiguous mask m (all of m if it has no more).
+constexpr std::uint64_t top_bits(std::uint64_t m, unsigned n) {
+  return n >= 64 ? m : m & ~(m >> n);
+}
+
+// Trie field F's value of k, left-aligned (the constants fold: a shift or two).
+template <unsigned F>
+inline u128 trie_key_of(const FlowKey& k) {
+  constexpr PrefixFieldInfo pi = kPrefixInfo[F];
+  u128 v = 0;
+  for (unsigned p = 0; p < pi.n_parts; ++p) {
+    const std::uint64_t m = pi.bits[p];
+    v = (v << std::popcount(m)) | ((k.w[pi.word[p]] & m) >> std::countr_zero(m));
+  }
+  return v << (128 - pi.width);
+}
 // A trie field's value of k, left-aligned.
-u128 trie_key(const FlowKey& k, unsigned f);
+inline u128 trie_key(const FlowKey& k, unsigned f) {
+  static_assert(kTrieFields == 4);
+  switch (f) {
+    case 0:
+      return trie_key_of<0>(k);
+    case 1:
+      return trie_key_of<1>(k);
+    case 2:
+      return trie_key_of<2>(k);
+    default:
+      return trie_key_of<3>(k);
+  }
+}
+// ORs the first n bits of trie field F into wc.
+template <unsigned F>
+inline void unwildcard_prefix_of(FlowKey& wc, unsigned n) {
+  constexpr PrefixFieldInfo pi = kPrefixInfo[F];
+  for (unsigned p = 0; p < pi.n_parts; ++p) {
+    wc.w[pi.word[p]] |= top_bits(pi.bits[p], n);
+    if (p + 1 < pi.n_parts) n -= std::min<unsigned>(n, std::popcount(pi.bits[p]));
+  }
+}
+// ORs the first n bits of trie field f into wc.
+inline void unwildcard_prefix(FlowKey& wc, unsigned f, unsigned n) {
+  static_assert(kTrieFields == 4);
+  switch (f) {
+    case 0:
+      return unwildcard_prefix_of<0>(wc, n);
+    case 1:
+      return unwildcard_prefix_of<1>(wc, n);
+    case 2:
+      return unwildcard_prefix_of<2>(wc, n);
+    default:
+      return unwildcard_prefix_of<3>(wc, n);
+  }
+}
 
 // What the writer unlinked while readers may still use it (tables, proof sets, subtables),
 // freed by publish() after a grace period.
@@ -96,13 +184,16 @@ using Retired = std::vector<std::shared_ptr<const void>>;
 class alignas(64) Subtable {
   struct Table;
   struct PrefixIndex;
-  // What find() reads, in the first cache line (with the first four masks).
+  // What find() reads, in the first cache line (with the first three masks; the next
+  // eight are in the second). The words with mask bits ("masked words", j = 0 ..
+  // n_words_ - 1) are listed in stage order; the words a mask leaves zero cost nothing,
+  // however wide the key.
   std::atomic<const Table*> table_{nullptr};
-  std::uint8_t n_words_ = 0;  // words with mask bits, in stage order
+  std::uint8_t n_words_ = 0;  // masked words
   std::uint8_t n_sets_ = 0;   // stage sets probed: stages with mask bits - 1, if staged
   std::array<std::uint8_t, kStages - 1> stage_end_{};  // end of each stage but the last
-  std::array<std::uint8_t, kWords> word_idx_{};
-  std::array<std::uint64_t, kWords> word_mask_{};
+  std::array<std::uint8_t, kWords> word_idx_{};        // masked word j's index in FlowKey::w
+  std::array<std::uint64_t, kWords> word_mask_{};      // masked word j's mask
 
  public:
   Subtable(const FlowKey& mask, const Config& cfg);
@@ -115,9 +206,9 @@ class alignas(64) Subtable {
   // The rule visible at version v whose value k matches, or null with *miss_end = the
   // number of words (a prefix of the stage-ordered mask words) whose bits prove the miss.
   const Hit* find(const FlowKey& k, Version v, unsigned* miss_end) const;
-  // ORs the first `end` mask words into wc.
+  // ORs the first `end` masked words' masks into wc.
   void unwildcard(FlowKey& wc, unsigned end) const {
-    for (unsigned i = 0; i < end; ++i) wc.w[word_idx_[i]] |= word_mask_[i];
+    for (unsigned j = 0; j < end; ++j) wc.w[word_idx_[j]] |= word_mask_[j];
   }
   // Adds to wc the cheapest proof that no rule here matches k, given that the staged
   // lookup missed after miss_end words, and returns true. With `defer`, a proof other than
@@ -130,14 +221,14 @@ class alignas(64) Subtable {
 
   // ---- Writer ----
 
-  // `next` is the version the next publish() will have; retired tables go to *retired.
+  // Changes become visible at version v.next; replaced tables go to *retired.
   std::error_code insert(const FlowKey& value, std::int32_t priority, std::uint64_t cookie,
-                         Version next, Retired* retired);
-  std::optional<std::uint64_t> remove(const FlowKey& value, std::int32_t priority, Version next,
-                                      Retired* retired);
-  // At publish() of version `next`: extends the proof sets with the values added since the
+                         const Versions& v, Retired* retired);
+  std::optional<std::uint64_t> remove(const FlowKey& value, std::int32_t priority,
+                                      const Versions& v, Retired* retired);
+  // At publish() of version v.next: extends the proof sets with the values added since the
   // last publish, and shrinks a table left with much slack after many changes.
-  void compact(Version next, Retired* retired);
+  void compact(const Versions& v, Retired* retired);
   // The exact maximum priority of the live rules (O(entries)); sets max_bound to it.
   void recompute_max();
   // Calls fn(value) for the value of every live entry (trie rebuilds).
@@ -183,10 +274,10 @@ class alignas(64) Subtable {
   std::unique_ptr<Others> more_;
   std::uint32_t live_ = 0;  // entries with until = kForever
   std::uint32_t ops_ = 0;   // appends and retirements since the last compaction
-  // Retired entries: dead_new_ at version dead_version_ (still seen by the published
-  // version's readers), dead_old_ before it (dropped by the next rebuild).
-  std::uint32_t dead_new_ = 0, dead_old_ = 0;
-  Version dead_version_ = 0;
+  // Retired entries: dead_old_ are seen by no version >= oldest (the next rebuild drops
+  // them); the others wait in dead_pending_, counted per until version, ascending.
+  std::uint32_t dead_old_ = 0;
+  std::vector<std::pair<Version, std::uint32_t>> dead_pending_;  // (a deque allocates)
 
   std::vector<Hit>* others(std::uint32_t e);
   std::vector<Hit> take_others(std::uint32_t e);  // and forget them
@@ -197,11 +288,11 @@ class alignas(64) Subtable {
   void index_entry(Table& t, std::uint32_t e, std::uint64_t h) const;
   [[nodiscard]] std::int64_t find_live(const FlowKey& value, std::uint64_t h) const;
   std::uint32_t append(const FlowKey& value, std::uint64_t h, const Hit& hit, Version from,
-                       Version next, Retired* retired);
+                       const Versions& v, Retired* retired);
   void retire_entry(std::uint32_t e, Version next);
-  void roll_dead(Version next);           // dead_new_ joins dead_old_ once `next` moved on
+  void roll_dead(Version oldest);         // pending retirements until <= oldest join dead_old_
   enum class Resize { kGrow, kCompact };  // capacity: 2x the kept entries, or 1/8 more
-  void rebuild(Resize resize, Version next, Retired* retired);
+  void rebuild(Resize resize, const Versions& v, Retired* retired);
 };
 
 }  // namespace vsw::classifier::detail

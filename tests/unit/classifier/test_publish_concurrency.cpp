@@ -8,7 +8,10 @@
 //    answer of a linear scan of the rules of version V (the writer logs every change, the
 //    check replays the log once the readers have stopped).
 // 2. Batches are atomic even when one grows a subtable past several capacity doublings
-//    and empties most of another (each batch moves a "generation" of rules).
+//    and empties most of another (each batch moves a "generation" of rules). Since
+//    publish() does not wait for readers, a reader preempted inside a lookup may lag
+//    several versions behind the writer: rebuilds must keep every entry its version sees
+//    (this test failed, 5 runs of 5, when they kept only the published version's).
 // 3. The megaflow contract holds within a version: k and any k' that agrees with k on
 //    the wildcards lookup(k) returned get the same answer.
 // 4. The same for the sorted proof sets that publish() replaces before the snapshot:
@@ -62,8 +65,8 @@ class Readers {
     while (started_.load() < threads_.size()) std::this_thread::yield();
   }
   // Whether a reader should go on. Every yield_every-th call yields first: when the
-  // readers leave the writer no core, a writer that publishes often would wait in
-  // publish() for a preempted reader's lookup, a time slice each time.
+  // readers leave the writer no core (fewer cores than threads), the writer, which paces
+  // itself on the readers' progress, gets its time slices sooner.
   [[nodiscard]] bool go_on() const {
     thread_local unsigned calls = 0;
     if (yield_every_ != 0 && ++calls % yield_every_ == 0) std::this_thread::yield();

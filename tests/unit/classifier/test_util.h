@@ -55,6 +55,25 @@ class RuleGen {
     if (coin(40)) m.set_prefix(Field::kTpDst, 0, plen(16));
     if (coin(25)) m.set_prefix(Field::kTpSrc, 0, plen(16));
     if (coin(5)) m.mask.set(Field::kTpSrc, rng_() & 0xffff);  // arbitrary mask
+    // The fields added with the kernel key (subfields, ARP, ICMP, marks and flags), in
+    // every stage, so that all words of the key take part.
+    if (coin(8)) m.mask.set(Field::kSkbMark, rng_() % 2 ? 0xffffffff : rng_() & 0xff);
+    if (coin(6)) m.set_exact(Field::kVlanPresent, 0);
+    if (coin(6)) m.set_exact(Field::kVlanPcp, 0);
+    if (coin(4)) m.set_exact(Field::kVlanVid, 0);
+    if (coin(5)) m.set_exact(Field::kIpDscp, 0);
+    if (coin(5)) m.set_exact(Field::kIpEcn, 0);
+    if (coin(3)) m.set_exact(Field::kIpv6Label, 0);
+    if (coin(10)) {  // ARP
+      m.set_exact(Field::kArpOp, 0);
+      if (coin(60)) m.set_prefix(Field::kArpSpa, 0, plen(32));
+      if (coin(60)) m.set_prefix(Field::kArpTpa, 0, plen(32));
+      if (coin(20)) m.set_exact(Field::kArpSha, 0);
+      if (coin(20)) m.mask.set(Field::kArpTha, rng_() & 0xffffffffffffULL);
+    }
+    if (coin(8)) m.set_exact(Field::kIcmpType, 0);
+    if (coin(5)) m.set_exact(Field::kIcmpCode, 0);
+    if (coin(5)) m.mask.set(Field::kTcpFlags, rng_() & 0x0fff);
     return m;
   }
 
@@ -83,6 +102,20 @@ class RuleGen {
     k.set(Field::kIpTos, rng_() % 4);
     k.set(Field::kTpSrc, ports_[rng_() % ports_.size()] ^ (rng_() % 8));
     k.set(Field::kTpDst, ports_[rng_() % ports_.size()] ^ (rng_() % 8));
+    k.set(Field::kSkbMark, rng_() % 3);
+    k.set(Field::kVlanPresent, rng_() % 2);
+    k.set(Field::kVlanPcp, rng_() % 3);
+    k.set(Field::kIpDscp, rng_() % 3);
+    k.set(Field::kIpEcn, rng_() % 2);
+    k.set(Field::kIpv6Label, rng_() % 3);
+    k.set(Field::kArpOp, 1 + rng_() % 2);
+    k.set(Field::kArpSpa, near(v4_[rng_() % v4_.size()]));
+    k.set(Field::kArpTpa, near(v4_[rng_() % v4_.size()]));
+    k.set(Field::kArpSha, rng_() % 3);
+    k.set(Field::kArpTha, rng_() % 3);
+    k.set(Field::kIcmpType, rng_() % 4);
+    k.set(Field::kIcmpCode, rng_() % 2);
+    k.set(Field::kTcpFlags, rng_() % 4);
     return k;
   }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 namespace vsw::classifier {
 namespace {
@@ -16,14 +17,13 @@ struct GzClose {
 };
 using GzFile = std::unique_ptr<gzFile_s, GzClose>;
 
-// Calls fn(line, line_number) for each line; fn returns an error message or "".
+// Calls fn(line) for each non-empty line; fn returns an error message or "".
 template <class Fn>
-std::pair<std::error_code, std::string> for_each_line(const std::string& path, Fn fn,
-                                                      std::size_t limit = 0) {
+std::optional<vsw::Error> for_each_line(const std::string& path, Fn fn, std::size_t limit = 0) {
   GzFile f(gzopen(path.c_str(), "rb"));
   if (!f) {
     const int e = errno ? errno : ENOENT;
-    return {std::error_code(e, std::generic_category()), path + ": " + std::strerror(e)};
+    return vsw::make_error(e, path + ": " + std::strerror(e));
   }
   gzbuffer(f.get(), 1 << 17);
   char buf[512];
@@ -37,17 +37,17 @@ std::pair<std::error_code, std::string> for_each_line(const std::string& path, F
       std::string what = path;
       what.append(":").append(std::to_string(line)).append(": ").append(err).append(": \"");
       what.append(buf, strcspn(buf, "\n")).append("\"");
-      return {std::make_error_code(std::errc::invalid_argument), std::move(what)};
+      return vsw::make_error(EINVAL, std::move(what));
     }
   }
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace
 
-Result<std::vector<ClassbenchFilter>> load_classbench_filters(const std::string& path) {
+vsw::Result<std::vector<ClassbenchFilter>> load_classbench_filters(const std::string& path) {
   std::vector<ClassbenchFilter> out;
-  auto [ec, what] = for_each_line(path, [&](const char* s) -> std::string {
+  std::optional<vsw::Error> err = for_each_line(path, [&](const char* s) -> std::string {
     unsigned a[4], b[4], sl, dl, sp0, sp1, dp0, dp1, pr, pm;
     if (std::sscanf(s, "@%u.%u.%u.%u/%u %u.%u.%u.%u/%u %u : %u %u : %u %x/%x", &a[0], &a[1], &a[2],
                     &a[3], &sl, &b[0], &b[1], &b[2], &b[3], &dl, &sp0, &sp1, &dp0, &dp1, &pr,
@@ -76,14 +76,14 @@ Result<std::vector<ClassbenchFilter>> load_classbench_filters(const std::string&
     out.push_back(f);
     return {};
   });
-  if (ec) return {ec, what};
+  if (err) return std::move(*err);
   return out;
 }
 
-Result<std::vector<ClassbenchHeader>> load_classbench_trace(const std::string& path,
-                                                            std::size_t max_headers) {
+vsw::Result<std::vector<ClassbenchHeader>> load_classbench_trace(const std::string& path,
+                                                                 std::size_t max_headers) {
   std::vector<ClassbenchHeader> out;
-  auto [ec, what] = for_each_line(
+  std::optional<vsw::Error> err = for_each_line(
       path,
       [&](const char* s) -> std::string {
         unsigned long sa, da, sp, dp, pr;
@@ -97,7 +97,7 @@ Result<std::vector<ClassbenchHeader>> load_classbench_trace(const std::string& p
         return {};
       },
       max_headers);
-  if (ec) return {ec, what};
+  if (err) return std::move(*err);
   return out;
 }
 

@@ -1,6 +1,8 @@
 // ClassBench filter sets and header traces, and their translation to classifier rules.
 //
-// What? Reads the 5-tuple ClassBench formats described in shared/data/classbench/README.md
+// Test and benchmark support (library vsw_classifier_testing), not part of the product.
+//
+// What? Reads the 5-tuple ClassBench formats described in tests/data/classbench/README.md
 // (plain or gzip'ed; zlib reads both) and turns each filter into OpenFlow-style rules:
 // eth_type=0x0800, ipv4_src/ipv4_dst prefixes, ip_proto when exact, and each port range
 // split into the fewest aligned prefix blocks (at most 30 per 16-bit range), one rule per
@@ -14,12 +16,11 @@
 
 #include <cstdint>
 #include <string>
-#include <system_error>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "classifier/flow_key.h"
+#include "util/result.h"
 
 namespace vsw::classifier {
 
@@ -36,29 +37,11 @@ struct ClassbenchHeader {
   std::uint8_t proto = 0;
 };
 
-// A value or an error with a message naming the file and line.
-template <class T>
-class Result {
- public:
-  Result(T v) : v_(std::move(v)) {}  // NOLINT(google-explicit-constructor)
-  Result(std::error_code ec, std::string what) : v_(Error{ec, std::move(what)}) {}
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  T& value() { return std::get<0>(v_); }
-  [[nodiscard]] std::error_code error() const { return std::get<1>(v_).ec; }
-  [[nodiscard]] const std::string& what() const { return std::get<1>(v_).what; }
-
- private:
-  struct Error {
-    std::error_code ec;
-    std::string what;
-  };
-  std::variant<T, Error> v_;
-};
-
-[[nodiscard]] Result<std::vector<ClassbenchFilter>> load_classbench_filters(
+// Errors: the errno of opening the file, or EINVAL with a message naming the file and line.
+[[nodiscard]] vsw::Result<std::vector<ClassbenchFilter>> load_classbench_filters(
     const std::string& path);
 // max_headers > 0 stops after that many headers.
-[[nodiscard]] Result<std::vector<ClassbenchHeader>> load_classbench_trace(
+[[nodiscard]] vsw::Result<std::vector<ClassbenchHeader>> load_classbench_trace(
     const std::string& path, std::size_t max_headers = 0);
 
 // The aligned prefix blocks (value, mask) covering [lo, hi] exactly, fewest first-to-last.

@@ -1,4 +1,5 @@
-// LinearClassifier: the reference the classifier is tested and benchmarked against.
+// LinearClassifier: the reference the classifier is tested and benchmarked against (test
+// support, library vsw_classifier_testing; not part of the product).
 //
 // What? The same question as Classifier::lookup (the highest-priority rule matching a key),
 // answered by scanning every rule. Obviously correct, O(rules) per lookup, no wildcard
