@@ -1,0 +1,119 @@
+// The bridge: snapshots, fail mode, the consistent-translation loop. See ofproto.h.
+#include "ofproto/ofproto.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "classifier/epoch.h"
+
+namespace vsw::ofproto {
+namespace {
+
+// Attempts before a translation that keeps overlapping publishes gives up on stability.
+constexpr unsigned kMaxAttempts = 100;
+
+std::vector<openflow::Instruction> normal_instructions() {
+  return {openflow::Instruction::apply({openflow::Action::output(openflow::port::kNormal)})};
+}
+
+// The VLAN role of a port, for deciding whether its MAC entries are still valid.
+bool same_role(const PortInfo& a, const PortInfo& b) {
+  return a.vlan_mode == b.vlan_mode && a.tag == b.tag && a.trunks == b.trunks;
+}
+
+}  // namespace
+
+Ofproto::Ofproto(Options o)
+    : tables_(o.classifier, o.clock),
+      macs_(MacLearning::Options{o.mac_table_size, o.mac_aging_s, o.clock}) {
+  auto empty = PortTable::build({});
+  ports_owned_ = std::make_shared<const PortTable>(std::move(*empty));
+  ports_.store(ports_owned_.get());
+  set_fail_mode(o.fail_mode);
+}
+
+Ofproto::~Ofproto() = default;
+
+Result<void> Ofproto::set_ports(std::vector<PortInfo> ports, std::vector<MacTag>* flushed) {
+  auto built = PortTable::build(ports);
+  if (!built) return built.error();
+  auto next = std::make_shared<const PortTable>(std::move(*built));
+  ports_.store(next.get(), std::memory_order_release);
+  ports_retired_.retire(std::move(ports_owned_));
+  ports_retired_.seal();
+  ports_retired_.reclaim();
+  ports_owned_ = std::move(next);
+  // Entries learned on ports that are gone or changed VLANs would send frames wrong.
+  for (const PortInfo& old : port_infos_) {
+    const auto now = std::find_if(ports.begin(), ports.end(),
+                                  [&](const PortInfo& p) { return p.ofport == old.ofport; });
+    if (now != ports.end() && same_role(old, *now)) continue;
+    auto tags = macs_.flush_port(old.ofport);
+    if (flushed) flushed->insert(flushed->end(), tags.begin(), tags.end());
+  }
+  port_infos_ = std::move(ports);
+  return {};
+}
+
+void Ofproto::set_fail_mode(FailMode m) {
+  fail_mode_ = m;
+  const RuleFilter implied{0, classifier::Match{}, /*strict=*/true, /*priority=*/0};
+  if (m == FailMode::kStandalone) {
+    auto r = tables_.add(RuleSpec{0, classifier::Match{}, 0, 0, normal_instructions()});
+    (void)r;  // a valid rule into table 0: cannot fail
+  } else {
+    // Remove the implied rule only if it is still the NORMAL rule (not a controller's).
+    const auto rules = tables_.rules(0);
+    const bool ours = std::any_of(rules.begin(), rules.end(), [](const RuleId& r) {
+      return r->priority == 0 && r->match == classifier::Match{} &&
+             r->instructions == normal_instructions();
+    });
+    if (ours) tables_.remove(implied);
+  }
+  tables_.publish();
+}
+
+XlateResult Ofproto::translate(const vsw_flow_key& key, bool may_learn,
+                               std::vector<MacTag>* changed) {
+  // MAC changes are real even when an attempt is retried: collect them across attempts.
+  std::vector<MacTag> learned;
+  XlateResult r;
+  for (unsigned attempt = 1;; ++attempt) {
+    const bool last = attempt >= kMaxAttempts;
+    const std::uint64_t seq = tables_.read_begin();
+    if ((seq & 1) && !last) {  // a publish is under way: let it finish
+      std::this_thread::yield();
+      continue;
+    }
+    {
+      classifier::Epoch::ReadGuard guard;
+      const PortTable* ports = ports_.load(std::memory_order_acquire);
+      const XlateContext ctx{tables_, *ports, macs_, may_learn, changed ? &learned : nullptr};
+      r = xlate(ctx, key);
+    }
+    if (tables_.read_valid(seq)) break;
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    if (last) {
+      r.stable = false;
+      unstable_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+  }
+  if (changed) {
+    std::sort(learned.begin(), learned.end());
+    learned.erase(std::unique(learned.begin(), learned.end()), learned.end());
+    changed->insert(changed->end(), learned.begin(), learned.end());
+  }
+  return r;
+}
+
+void Ofproto::reclaim() {
+  tables_.reclaim();
+  ports_retired_.reclaim();
+}
+
+Ofproto::Stats Ofproto::stats() const {
+  return Stats{retries_.load(std::memory_order_relaxed), unstable_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace vsw::ofproto

@@ -1,0 +1,316 @@
+// Flow tables: rule validation, OpenFlow flow_mod semantics, versioned publication.
+// See tables.h.
+#include "ofproto/tables.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+
+#include "ofproto/key_map.h"
+
+namespace vsw::ofproto {
+namespace {
+
+using openflow::ActionType;
+using openflow::Instruction;
+using openflow::InstructionType;
+
+std::uint64_t cookie_of(const Rule* r) {
+  return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(r));
+}
+
+// Every bit filter matches on, rule matches on too, with the same value: the rule is at
+// least as specific as the filter (OpenFlow's non-strict selection).
+bool subsumes(const classifier::Match& filter, const classifier::Match& rule) {
+  for (std::size_t i = 0; i < classifier::kWords; ++i) {
+    if ((filter.mask.w[i] & ~rule.mask.w[i]) != 0) return false;
+    if ((rule.value.w[i] & filter.mask.w[i]) != filter.value.w[i]) return false;
+  }
+  return true;
+}
+
+// Some key matches both.
+bool overlaps(const classifier::Match& a, const classifier::Match& b) {
+  for (std::size_t i = 0; i < classifier::kWords; ++i)
+    if (((a.value.w[i] ^ b.value.w[i]) & a.mask.w[i] & b.mask.w[i]) != 0) return false;
+  return true;
+}
+
+bool actions_output_to(const std::vector<openflow::Action>* acts, std::uint32_t port) {
+  if (!acts) return false;
+  return std::any_of(acts->begin(), acts->end(), [&](const openflow::Action& a) {
+    return a.type == ActionType::kOutput && a.arg == port;
+  });
+}
+
+bool actions_use_group(const std::vector<openflow::Action>* acts, std::uint32_t group) {
+  if (!acts) return false;
+  return std::any_of(acts->begin(), acts->end(), [&](const openflow::Action& a) {
+    return a.type == ActionType::kGroup && a.arg == group;
+  });
+}
+
+// Decodes instructions into a Program; checks what OpenFlow requires of them.
+Result<Program> compile(std::uint8_t table_id, const std::vector<Instruction>& ins) {
+  Program p;
+  unsigned seen = 0;
+  for (const Instruction& i : ins) {
+    const auto bit = 1U << (static_cast<unsigned>(i.type) & 15);
+    if (i.type != InstructionType::kExperimenter && (seen & bit))
+      return make_error(EINVAL,
+                        std::string("duplicate instruction ") + openflow::instruction_name(i.type));
+    seen |= bit;
+    switch (i.type) {
+      case InstructionType::kGotoTable:
+        if (i.table_id <= table_id || i.table_id >= kNumTables)
+          return make_error(EINVAL, "goto_table:" + std::to_string(i.table_id) + " in table " +
+                                        std::to_string(table_id) + " does not go forward");
+        p.goto_table = i.table_id;
+        break;
+      case InstructionType::kWriteMetadata:
+        p.write_metadata = true;
+        p.metadata = i.metadata;
+        p.metadata_mask = i.mask;
+        break;
+      case InstructionType::kWriteActions:
+        p.write = &i.actions;
+        break;
+      case InstructionType::kApplyActions:
+        p.apply = &i.actions;
+        break;
+      case InstructionType::kClearActions:
+        p.clear = true;
+        break;
+      default:
+        return make_error(EOPNOTSUPP, std::string("instruction ") +
+                                          openflow::instruction_name(i.type) + " is not supported");
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+void Rule::credit(std::uint64_t n_packets, std::uint64_t n_bytes, std::int64_t now_ms) const {
+  counters->packets.fetch_add(n_packets, std::memory_order_relaxed);
+  counters->bytes.fetch_add(n_bytes, std::memory_order_relaxed);
+  if (n_packets) counters->used_ms.store(now_ms, std::memory_order_relaxed);
+}
+
+bool Rule::outputs_to(std::uint32_t port) const {
+  return port == openflow::port::kAny || actions_output_to(program.apply, port) ||
+         actions_output_to(program.write, port);
+}
+
+bool Rule::uses_group(std::uint32_t group) const {
+  return group == openflow::kGroupAny || actions_use_group(program.apply, group) ||
+         actions_use_group(program.write, group);
+}
+
+std::size_t Tables::RuleKeyHash::operator()(const RuleKey& k) const noexcept {
+  const classifier::FlowKeyHash h;
+  std::size_t x = h(k.match.value) * 31 + h(k.match.mask);
+  return x * 0x9e3779b97f4a7c15ULL + static_cast<std::uint32_t>(k.priority);
+}
+
+Tables::Tables(classifier::Config config, Clock clock)
+    : clock_(clock ? std::move(clock) : Clock(steady_ms)), rules_(kNumTables) {
+  cls_.reserve(kNumTables);
+  for (unsigned i = 0; i < kNumTables; ++i)
+    cls_.push_back(std::make_unique<classifier::Classifier>(config));
+}
+
+Tables::~Tables() = default;
+
+Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) const {
+  if (spec.table_id >= kNumTables)
+    return make_error(EINVAL, "table " + std::to_string(spec.table_id) + " does not exist");
+  auto r = std::make_shared<Rule>();
+  r->table_id = spec.table_id;
+  r->match = spec.match;
+  r->match.normalize();
+  r->priority = spec.priority;
+  r->cookie = spec.cookie;
+  r->idle_timeout = spec.idle_timeout;
+  r->hard_timeout = spec.hard_timeout;
+  r->flags = spec.flags;
+  r->created_ms = clock_();
+  r->instructions = std::move(spec.instructions);
+  auto p = compile(r->table_id, r->instructions);
+  if (!p) return p.error();
+  r->program = *p;
+  r->counters = std::make_shared<RuleCounters>();
+  return r;
+}
+
+void Tables::retire(std::shared_ptr<Rule> r) {
+  retired_.retire(std::move(r));
+}
+
+Result<RuleId> Tables::add(RuleSpec spec) {
+  auto made = make_rule(std::move(spec));
+  if (!made) return made.error();
+  std::shared_ptr<Rule> r = std::move(*made);
+  RuleMap& map = rules_[r->table_id];
+  classifier::Classifier& cls = *cls_[r->table_id];
+  if (r->flags & kFlagCheckOverlap) {
+    for (const auto& [key, other] : map) {
+      if (other->priority == r->priority && !(other->match == r->match) &&
+          overlaps(other->match, r->match))
+        return make_error(
+            EEXIST, "an overlapping rule of priority " + std::to_string(r->priority) + " exists");
+    }
+  }
+  const RuleKey key{r->match, r->priority};
+  if (auto it = map.find(key); it != map.end()) {
+    if (!(r->flags & kFlagResetCounts)) r->counters = it->second->counters;
+    cls.replace(r->match, r->priority, cookie_of(r.get()));
+    retire(std::move(it->second));
+    it->second = r;
+  } else {
+    if (const auto ec = cls.insert(r->match, r->priority, cookie_of(r.get())))
+      return make_error(ec.value(), "classifier refused the rule");
+    map.emplace(key, r);
+  }
+  staged_.set(r->table_id);
+  return RuleId(r);
+}
+
+template <class F>
+void Tables::for_selected(const RuleFilter& filter, F&& f) {
+  classifier::Match fm = filter.match;
+  fm.normalize();
+  const unsigned first = filter.table_id == kAllTables ? 0 : filter.table_id;
+  const unsigned last = filter.table_id == kAllTables ? kNumTables : filter.table_id + 1U;
+  for (unsigned t = first; t < last && t < kNumTables; ++t) {
+    for (const auto& [key, r] : rules_[t]) {
+      if (filter.strict ? !(r->match == fm && r->priority == filter.priority)
+                        : !subsumes(fm, r->match))
+        continue;
+      if ((r->cookie & filter.cookie_mask) != (filter.cookie & filter.cookie_mask)) continue;
+      if (!r->outputs_to(filter.out_port) || !r->uses_group(filter.out_group)) continue;
+      f(r);
+    }
+  }
+}
+
+Result<std::size_t> Tables::modify(const RuleFilter& filter,
+                                   const std::vector<openflow::Instruction>& instructions,
+                                   bool reset_counts) {
+  std::vector<std::shared_ptr<Rule>> selected;
+  for_selected(filter, [&](const std::shared_ptr<Rule>& r) { selected.push_back(r); });
+  // Build every replacement first, so a refused instruction list changes nothing.
+  std::vector<std::shared_ptr<Rule>> fresh;
+  for (const auto& old : selected) {
+    RuleSpec spec{old->table_id, old->match,        old->priority,     old->cookie,
+                  instructions,  old->idle_timeout, old->hard_timeout, old->flags};
+    auto made = make_rule(std::move(spec));
+    if (!made) return made.error();
+    if (!reset_counts) (*made)->counters = old->counters;
+    (*made)->created_ms = old->created_ms;
+    fresh.push_back(std::move(*made));
+  }
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    const auto& r = fresh[i];
+    cls_[r->table_id]->replace(r->match, r->priority, cookie_of(r.get()));
+    rules_[r->table_id][RuleKey{r->match, r->priority}] = r;
+    retire(std::move(selected[i]));
+    staged_.set(r->table_id);
+  }
+  return fresh.size();
+}
+
+std::size_t Tables::remove(const RuleFilter& filter, std::vector<RuleId>* removed) {
+  std::vector<std::shared_ptr<Rule>> selected;
+  for_selected(filter, [&](const std::shared_ptr<Rule>& r) { selected.push_back(r); });
+  for (auto& r : selected) {
+    cls_[r->table_id]->remove(r->match, r->priority);
+    rules_[r->table_id].erase(RuleKey{r->match, r->priority});
+    staged_.set(r->table_id);
+    if (removed) removed->push_back(r);
+    retire(std::move(r));
+  }
+  return selected.size();
+}
+
+Result<void> Tables::apply(const openflow::FlowMod& fm, std::vector<RuleId>* removed) {
+  auto match = from_oxm(fm.match);
+  if (!match) return match.error();
+  using Cmd = openflow::FlowModCommand;
+  const auto cmd = static_cast<Cmd>(fm.command);
+  if (fm.table_id == kAllTables && cmd != Cmd::kDelete && cmd != Cmd::kDeleteStrict)
+    return make_error(EINVAL, "table ALL is valid only for delete");
+  switch (cmd) {
+    case Cmd::kAdd: {
+      auto r = add(RuleSpec{fm.table_id, *match, fm.priority, fm.cookie, fm.instructions,
+                            fm.idle_timeout, fm.hard_timeout, fm.flags});
+      if (!r) return r.error();
+      return {};
+    }
+    case Cmd::kModify:
+    case Cmd::kModifyStrict: {
+      RuleFilter f{fm.table_id, *match,    cmd == Cmd::kModifyStrict,
+                   fm.priority, fm.cookie, fm.cookie_mask};
+      auto n = modify(f, fm.instructions, (fm.flags & kFlagResetCounts) != 0);
+      if (!n) return n.error();
+      return {};
+    }
+    case Cmd::kDelete:
+    case Cmd::kDeleteStrict: {
+      RuleFilter f{fm.table_id, *match,      cmd == Cmd::kDeleteStrict,
+                   fm.priority, fm.cookie,   fm.cookie_mask,
+                   fm.out_port, fm.out_group};
+      remove(f, removed);
+      return {};
+    }
+  }
+  return make_error(EINVAL, "unknown flow_mod command " + std::to_string(fm.command));
+}
+
+std::uint64_t Tables::publish() {
+  if (staged_.any()) {
+    seq_.fetch_add(1, std::memory_order_seq_cst);  // odd: lookups from now on retry
+    for (unsigned t = 0; t < kNumTables; ++t)
+      if (staged_.test(t)) cls_[t]->publish();
+    seq_.fetch_add(1, std::memory_order_seq_cst);
+    staged_.reset();
+  }
+  // Lookups that started before the publications above may still hold a retired Rule*.
+  retired_.seal();
+  retired_.reclaim();
+  return version();
+}
+
+std::size_t Tables::reclaim() {
+  retired_.reclaim();
+  return retired_.size();
+}
+
+std::vector<RuleId> Tables::rules(std::uint8_t table_id) const {
+  std::vector<RuleId> out;
+  for (unsigned t = 0; t < kNumTables; ++t) {
+    if (table_id != kAllTables && t != table_id) continue;
+    for (const auto& [key, r] : rules_[t]) out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(), [](const RuleId& a, const RuleId& b) {
+    if (a->table_id != b->table_id) return a->table_id < b->table_id;
+    return a->priority > b->priority;
+  });
+  return out;
+}
+
+std::size_t Tables::size() const {
+  std::size_t n = 0;
+  for (const auto& m : rules_) n += m.size();
+  return n;
+}
+
+const Rule* Tables::lookup(std::uint8_t table_id, const classifier::FlowKey& key,
+                           classifier::FlowKey* wc) const {
+  if (table_id >= kNumTables) return nullptr;
+  const auto hit = cls_[table_id]->lookup(key, wc);
+  if (!hit) return nullptr;
+  return reinterpret_cast<const Rule*>(static_cast<std::uintptr_t>(hit->cookie));
+}
+
+}  // namespace vsw::ofproto

@@ -1,0 +1,183 @@
+// The OpenFlow pipeline's 255 flow tables: one classifier each, plus the rules' storage.
+//
+// What? A Rule is one flow entry: table, match, priority, cookie, instructions, timeouts,
+// flags and packet/byte counters. The writer (one thread: the daemon's control thread)
+// adds, modifies and deletes rules with OpenFlow's semantics; handler threads look rules
+// up while it does.
+//
+// Versions. Changes are staged: add/modify/remove change the writer's view at once but
+// stay invisible to lookups until publish(), which makes every staged change of every
+// table visible together. Translation must see one version of all tables (a packet must
+// not meet table 0 before a change and table 1 after it), so publish() brackets its
+// per-table publications with a sequence number (odd while publishing); a translation
+// reads the number before and after its lookups and starts over if it changed
+// (read_begin()/read_valid(), used by Ofproto::translate). Lookups never wait for the
+// writer: they only find out afterwards that they must retry.
+//
+// Lifetime. The classifier stores a Rule's address as its cookie, so a lookup yields a
+// Rule* without any lock. Rules removed or replaced are kept until a grace period has
+// passed after the publish() that hid them (classifier::Epoch, retire.h; nothing waits:
+// a later publish() or reclaim() frees them), so a Rule* found inside an Epoch::ReadGuard
+// stays valid until the guard ends; RuleId (a shared_ptr) keeps one alive for longer,
+// e.g. to credit its counters from datapath stats after it was deleted.
+//
+// Modify keeps a rule's counters (a new Rule object shares the old one's RuleCounters)
+// unless OFPFF_RESET_COUNTS; add of an existing match and priority replaces the rule, also
+// keeping counters unless OFPFF_RESET_COUNTS.
+#pragma once
+
+#include <atomic>
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "classifier/classifier.h"
+#include "classifier/flow_key.h"
+#include "ofproto/clock.h"
+#include "ofproto/retire.h"
+#include "openflow/actions.h"
+#include "openflow/messages.h"
+#include "util/result.h"
+
+namespace vsw::ofproto {
+
+inline constexpr unsigned kNumTables = 255;                 // table ids 0..254
+inline constexpr std::uint8_t kAllTables = 0xff;            // OFPTT_ALL
+inline constexpr std::uint16_t kFlagCheckOverlap = 1 << 1;  // OFPFF_CHECK_OVERLAP
+inline constexpr std::uint16_t kFlagResetCounts = 1 << 2;   // OFPFF_RESET_COUNTS
+
+struct RuleCounters {
+  std::atomic<std::uint64_t> packets{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::int64_t> used_ms{0};  // the last credit() (Tables' clock); 0 = never
+};
+
+// What a rule's instructions do, decoded once at insertion (OpenFlow runs them in this
+// order, whatever their order in the message).
+struct Program {
+  const std::vector<openflow::Action>* apply = nullptr;  // apply_actions
+  bool clear = false;                                    // clear_actions
+  const std::vector<openflow::Action>* write = nullptr;  // write_actions
+  bool write_metadata = false;
+  std::uint64_t metadata = 0, metadata_mask = 0;
+  int goto_table = -1;  // -1: end of pipeline
+};
+
+class Rule : public std::enable_shared_from_this<Rule> {
+ public:
+  std::uint8_t table_id = 0;
+  classifier::Match match;
+  std::int32_t priority = 0;
+  std::uint64_t cookie = 0;
+  std::uint16_t idle_timeout = 0, hard_timeout = 0, flags = 0;
+  std::int64_t created_ms = 0;  // Tables' clock at add
+  std::vector<openflow::Instruction> instructions;
+  Program program;                         // points into instructions
+  std::shared_ptr<RuleCounters> counters;  // shared by the versions of a modified rule
+
+  // Adds datapath stats to the counters (any thread).
+  void credit(std::uint64_t packets, std::uint64_t bytes, std::int64_t now_ms) const;
+  // Whether an apply/write action list outputs to port (OFPP_ANY: always true).
+  [[nodiscard]] bool outputs_to(std::uint32_t port) const;
+  [[nodiscard]] bool uses_group(std::uint32_t group) const;
+};
+using RuleId = std::shared_ptr<const Rule>;
+
+struct RuleSpec {
+  std::uint8_t table_id = 0;
+  classifier::Match match;
+  std::int32_t priority = 0x8000;
+  std::uint64_t cookie = 0;
+  std::vector<openflow::Instruction> instructions;
+  std::uint16_t idle_timeout = 0, hard_timeout = 0, flags = 0;
+};
+
+// Which rules a modify or delete touches (OpenFlow's flow_mod selection).
+struct RuleFilter {
+  std::uint8_t table_id = kAllTables;
+  classifier::Match match;  // strict: equal match; else rules at least as specific
+  bool strict = false;
+  std::int32_t priority = 0;  // strict only
+  std::uint64_t cookie = 0, cookie_mask = 0;
+  std::uint32_t out_port = openflow::port::kAny;
+  std::uint32_t out_group = openflow::kGroupAny;
+};
+
+class Tables {
+ public:
+  explicit Tables(classifier::Config config = {}, Clock clock = {});
+  ~Tables();
+  Tables(const Tables&) = delete;
+  Tables& operator=(const Tables&) = delete;
+
+  // ---- Writer: one thread; changes are invisible to lookups until publish(). ----
+
+  // Adds a rule, replacing one with the same table, match and priority. EINVAL for a bad
+  // table id or instructions (duplicate type, goto_table not forward), EOPNOTSUPP for meter
+  // or experimenter instructions, EEXIST with OFPFF_CHECK_OVERLAP when an overlapping rule
+  // of the same priority exists.
+  Result<RuleId> add(RuleSpec spec);
+  // Replaces the instructions of every selected rule; returns how many. Resets counters if
+  // reset_counts.
+  Result<std::size_t> modify(const RuleFilter& filter,
+                             const std::vector<openflow::Instruction>& instructions,
+                             bool reset_counts = false);
+  // Removes every selected rule; appends them to *removed when given.
+  std::size_t remove(const RuleFilter& filter, std::vector<RuleId>* removed = nullptr);
+  // An OpenFlow flow_mod (add, modify[_strict], delete[_strict]); removed as above.
+  Result<void> apply(const openflow::FlowMod& fm, std::vector<RuleId>* removed = nullptr);
+  // Makes every staged change visible to lookups at once and returns the new version.
+  // Never waits for readers: replaced and removed rules are freed by a later publish() or
+  // reclaim() once no lookup can still see them.
+  std::uint64_t publish();
+  // Frees retired rules whose grace period has passed (call now and then, e.g. from a
+  // timer, when publishes are rare). Returns how many retired rules remain.
+  std::size_t reclaim();
+  [[nodiscard]] bool has_staged() const { return staged_.any(); }
+  // The writer's view (staged changes included), by table then priority (highest first).
+  [[nodiscard]] std::vector<RuleId> rules(std::uint8_t table_id = kAllTables) const;
+  [[nodiscard]] std::size_t size() const;
+
+  // ---- Readers: any thread, lock-free. ----
+
+  // Published version: 1 + the number of publish() calls that had staged changes.
+  [[nodiscard]] std::uint64_t version() const { return seq_.load() / 2; }
+  // A translation's consistency bracket: read_begin() before the first lookup (odd: a
+  // publish is under way), read_valid(s) after the last one: true if every lookup in
+  // between saw the same published version.
+  [[nodiscard]] std::uint64_t read_begin() const { return seq_.load(std::memory_order_seq_cst); }
+  [[nodiscard]] bool read_valid(std::uint64_t s) const {
+    return (s & 1) == 0 && seq_.load(std::memory_order_seq_cst) == s;
+  }
+  // The highest-priority rule of table_id matching key (null: table miss); ORs into *wc the
+  // bits consulted. Call inside an Epoch::ReadGuard; the Rule lives until the guard ends.
+  const Rule* lookup(std::uint8_t table_id, const classifier::FlowKey& key,
+                     classifier::FlowKey* wc) const;
+
+ private:
+  struct RuleKey {
+    classifier::Match match;
+    std::int32_t priority;
+    friend bool operator==(const RuleKey&, const RuleKey&) = default;
+  };
+  struct RuleKeyHash {
+    std::size_t operator()(const RuleKey& k) const noexcept;
+  };
+  using RuleMap = std::unordered_map<RuleKey, std::shared_ptr<Rule>, RuleKeyHash>;
+
+  Result<std::shared_ptr<Rule>> make_rule(RuleSpec spec) const;
+  template <class F>
+  void for_selected(const RuleFilter& filter, F&& f);
+  void retire(std::shared_ptr<Rule> r);
+
+  Clock clock_;
+  std::vector<std::unique_ptr<classifier::Classifier>> cls_;  // kNumTables
+  std::vector<RuleMap> rules_;                                // kNumTables, writer only
+  std::bitset<kNumTables> staged_;                            // tables with staged changes
+  RetireList retired_;                                        // freed after a grace period
+  std::atomic<std::uint64_t> seq_{2};                         // odd while publishing
+};
+
+}  // namespace vsw::ofproto

@@ -1,0 +1,416 @@
+// The pipeline walk, action execution, lazy commit of datapath actions. See xlate.h.
+#include "ofproto/xlate.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "ofproto/key_map.h"
+#include "ofproto/normal.h"
+
+namespace vsw::ofproto {
+namespace {
+
+using openflow::Action;
+using openflow::ActionType;
+using openflow::OxmId;
+
+constexpr std::uint16_t kEthIpv4 = 0x0800, kEthIpv6 = 0x86dd, kEthVlan = 0x8100;
+constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17;
+constexpr std::uint16_t kTagPresent = VSW_VLAN_TAG_PRESENT;
+
+// OpenFlow 1.3 section 5.10: the order in which an action set runs.
+int set_rank(ActionType t) {
+  switch (t) {
+    case ActionType::kCopyTtlIn:
+      return 0;
+    case ActionType::kPopVlan:
+    case ActionType::kPopMpls:
+    case ActionType::kPopPbb:
+      return 1;
+    case ActionType::kPushMpls:
+      return 2;
+    case ActionType::kPushPbb:
+      return 3;
+    case ActionType::kPushVlan:
+      return 4;
+    case ActionType::kCopyTtlOut:
+      return 5;
+    case ActionType::kDecMplsTtl:
+    case ActionType::kDecNwTtl:
+      return 6;
+    case ActionType::kSetQueue:
+      return 8;
+    case ActionType::kGroup:
+      return 9;
+    case ActionType::kOutput:
+      return 10;
+    default:  // set_field, set_mpls_ttl, set_nw_ttl, experimenter
+      return 7;
+  }
+}
+
+// The action set: at most one action per type (per field for set_field).
+class ActionSet {
+ public:
+  void clear() { acts_.clear(); }
+  void write(const std::vector<Action>& list) {
+    for (const Action& a : list) {
+      auto same = std::find_if(acts_.begin(), acts_.end(), [&](const Action& b) {
+        return b.type == a.type && (a.type != ActionType::kSetField || b.field.id == a.field.id);
+      });
+      if (same != acts_.end())
+        *same = a;
+      else
+        acts_.push_back(a);
+    }
+  }
+  // In execution order; an output is dropped when a group is present (OpenFlow 5.10).
+  [[nodiscard]] std::vector<Action> ordered() const {
+    std::vector<Action> out = acts_;
+    std::stable_sort(out.begin(), out.end(), [](const Action& a, const Action& b) {
+      return set_rank(a.type) < set_rank(b.type);
+    });
+    const bool group = std::any_of(out.begin(), out.end(),
+                                   [](const Action& a) { return a.type == ActionType::kGroup; });
+    if (group) std::erase_if(out, [](const Action& a) { return a.type == ActionType::kOutput; });
+    return out;
+  }
+  [[nodiscard]] bool empty() const { return acts_.empty(); }
+
+ private:
+  std::vector<Action> acts_;
+};
+
+// Fields rewritten since the last commit.
+enum Dirty : unsigned {
+  kDirtyEthSrc = 1 << 0,
+  kDirtyEthDst = 1 << 1,
+  kDirtyIpv4Src = 1 << 2,
+  kDirtyIpv4Dst = 1 << 3,
+  kDirtyTos = 1 << 4,
+  kDirtyTtl = 1 << 5,
+  kDirtyL4Src = 1 << 6,
+  kDirtyL4Dst = 1 << 7,
+};
+
+#define CONSULT(member) std::memset(&mask_.member, 0xff, sizeof mask_.member)
+
+class Xlator {
+ public:
+  Xlator(const XlateContext& ctx, const vsw_flow_key& key)
+      : ctx_(ctx), in_(key), flow_(key), ckey_(to_classifier(key)) {
+    base_tci_ = flow_.vlan_tci;
+    CONSULT(in_port);
+  }
+
+  XlateResult run() {
+    unsigned table = 0;
+    while (!failed() && !stop_) {
+      if (ckey_stale_) {
+        update_classifier(flow_, ckey_);
+        ckey_stale_ = false;
+      }
+      const Rule* rule = ctx_.tables.lookup(static_cast<std::uint8_t>(table), ckey_, &wc_);
+      if (!rule) break;  // table miss: drop what the action set holds
+      if (auto id = rule->weak_from_this().lock()) result_.rules.push_back(std::move(id));
+      const Program& p = rule->program;
+      if (p.apply) execute(*p.apply);
+      if (failed() || stop_) break;
+      if (p.clear) set_.clear();
+      if (p.write) set_.write(*p.write);
+      if (p.write_metadata) {
+        const std::uint64_t md = ckey_.get(classifier::Field::kMetadata);
+        ckey_.set(classifier::Field::kMetadata,
+                  (md & ~p.metadata_mask) | (p.metadata & p.metadata_mask));
+      }
+      if (p.goto_table < 0) {
+        execute(set_.ordered());
+        break;
+      }
+      table = static_cast<unsigned>(p.goto_table);
+    }
+    return finish();
+  }
+
+ private:
+  [[nodiscard]] bool failed() const { return failed_; }
+  void fail(std::string why) {
+    if (failed_) return;
+    failed_ = true;
+    result_.reason = std::move(why);
+  }
+
+  [[nodiscard]] std::uint16_t eth_type() {
+    CONSULT(eth_type);
+    return ntohs(flow_.eth_type);
+  }
+  [[nodiscard]] bool is_ip() {
+    const std::uint16_t t = eth_type();
+    return t == kEthIpv4 || t == kEthIpv6;
+  }
+  [[nodiscard]] std::uint8_t ip_proto() {
+    CONSULT(ip_proto);
+    return flow_.ip_proto;
+  }
+  [[nodiscard]] std::uint16_t vlan_tci() {
+    CONSULT(vlan_tci);
+    return ntohs(flow_.vlan_tci);
+  }
+
+  void execute(const std::vector<Action>& list) {
+    for (const Action& a : list) {
+      if (failed() || stop_) return;
+      switch (a.type) {
+        case ActionType::kOutput:
+          output(a.arg);
+          break;
+        case ActionType::kPushVlan:
+          if (a.arg != kEthVlan) {
+            fail("push_vlan of ethertype " + std::to_string(a.arg) + " is not supported");
+          } else if (vlan_tci() & kTagPresent) {
+            fail("push_vlan on a tagged packet (QinQ) is not supported");
+          } else {
+            flow_.vlan_tci = htons(kTagPresent);  // VID 0, PCP 0 until set_field
+            ckey_stale_ = true;
+          }
+          break;
+        case ActionType::kPopVlan:
+          (void)vlan_tci();
+          flow_.vlan_tci = 0;
+          ckey_stale_ = true;
+          break;
+        case ActionType::kSetField:
+          set_field(a.field);
+          break;
+        case ActionType::kSetNwTtl:
+        case ActionType::kDecNwTtl:
+          set_ttl(a);
+          break;
+        default:
+          fail(std::string("action ") + openflow::action_name(a.type) + " is not supported");
+          break;
+      }
+    }
+  }
+
+  void set_ttl(const Action& a) {
+    const std::uint16_t t = eth_type();
+    if (t == kEthIpv6) {
+      fail("the datapath cannot rewrite the IPv6 hop limit");
+      return;
+    }
+    if (t != kEthIpv4) return;  // no IP header: nothing to do
+    if (a.type == ActionType::kSetNwTtl) {
+      flow_.ip_ttl = static_cast<std::uint8_t>(a.arg);
+    } else {
+      CONSULT(ip_ttl);
+      if (flow_.ip_ttl <= 1) {
+        stop_ = true;  // TTL exceeded: the packet goes no further
+        if (result_.reason.empty()) result_.reason = "dec_nw_ttl: TTL exceeded";
+        return;
+      }
+      --flow_.ip_ttl;
+    }
+    dirty_ |= kDirtyTtl;
+    ckey_stale_ = true;
+  }
+
+  void set_field(const openflow::OxmField& f) {
+    unsigned dirty = 0;
+    switch (f.id) {
+      case OxmId::kEthSrc:
+        dirty = kDirtyEthSrc;
+        break;
+      case OxmId::kEthDst:
+        dirty = kDirtyEthDst;
+        break;
+      case OxmId::kIpv4Src:
+      case OxmId::kIpv4Dst:
+        if (eth_type() != kEthIpv4) return;
+        dirty = f.id == OxmId::kIpv4Src ? kDirtyIpv4Src : kDirtyIpv4Dst;
+        break;
+      case OxmId::kIpDscp:
+      case OxmId::kIpEcn: {
+        const std::uint16_t t = eth_type();
+        if (t == kEthIpv6) return fail("the datapath cannot rewrite the IPv6 traffic class");
+        if (t != kEthIpv4) return;
+        // The datapath rewrites the whole TOS byte: the bits kept come from the packet.
+        mask_.ip_tos |= f.id == OxmId::kIpDscp ? 0x03 : 0xfc;
+        dirty = kDirtyTos;
+        break;
+      }
+      case OxmId::kTcpSrc:
+      case OxmId::kTcpDst:
+      case OxmId::kUdpSrc:
+      case OxmId::kUdpDst: {
+        const bool tcp = f.id == OxmId::kTcpSrc || f.id == OxmId::kTcpDst;
+        const bool ip = is_ip();
+        if (!ip || ip_proto() != (tcp ? kProtoTcp : kProtoUdp)) return;
+        dirty = (f.id == OxmId::kTcpSrc || f.id == OxmId::kUdpSrc) ? kDirtyL4Src : kDirtyL4Dst;
+        break;
+      }
+      case OxmId::kVlanVid:
+      case OxmId::kVlanPcp: {
+        const std::uint16_t tci = vlan_tci();
+        if (!(tci & kTagPresent)) return;  // OpenFlow 1.2+: set_field does not push a tag
+        const auto v = static_cast<std::uint16_t>(f.value_u64());
+        const std::uint16_t next =
+            f.id == OxmId::kVlanVid
+                ? static_cast<std::uint16_t>((tci & ~VSW_VLAN_VID_MASK) | (v & VSW_VLAN_VID_MASK))
+                : static_cast<std::uint16_t>((tci & ~(7U << VSW_VLAN_PCP_SHIFT)) |
+                                             ((v & 7U) << VSW_VLAN_PCP_SHIFT));
+        flow_.vlan_tci = htons(next);
+        ckey_stale_ = true;
+        return;
+      }
+      default:
+        return fail(std::string("set_field ") + openflow::oxm_info(f.id).name +
+                    " is not supported");
+    }
+    if (auto r = set_oxm(flow_, f); !r) return fail(r.error().message);
+    dirty_ |= dirty;
+    ckey_stale_ = true;
+  }
+
+  // ---- outputs ----
+  void output(std::uint32_t port) {
+    namespace P = openflow::port;
+    switch (port) {
+      case P::kInPort:
+        emit_output(in_.in_port);
+        return;
+      case P::kAll:
+      case P::kFlood:
+        for (const PortTable::Port& p : ctx_.ports.all())
+          if (p.dp_port != in_.in_port && p.info.up) emit_output(p.dp_port);
+        return;
+      case P::kNormal:
+        normal();
+        return;
+      case P::kController:
+        return fail("output to CONTROLLER: no controller support yet");
+      case P::kTable:
+        return fail("output to TABLE is valid only in packet-out");
+      case P::kAny:
+        return fail("output to ANY is not a port");
+      default:
+        break;
+    }
+    const auto dp = dp_port_from_of(port);
+    if (!dp || *dp == in_.in_port) return;  // back out of the input port needs IN_PORT
+    if (port == P::kLocal) {
+      emit_output(*dp);  // the datapath's own port always exists
+      return;
+    }
+    const PortTable::Port* p = ctx_.ports.by_dp(*dp);
+    if (p && p->info.up) emit_output(*dp);
+  }
+
+  void normal() {
+    NormalDecision d = normal_switch(flow_, ctx_.ports, ctx_.macs, ctx_.may_learn);
+    mask_or(mask_, d.mask);
+    for (const MacTag& t : d.tags)
+      if (std::find(result_.tags.begin(), result_.tags.end(), t) == result_.tags.end())
+        result_.tags.push_back(t);
+    if (ctx_.changed) ctx_.changed->insert(ctx_.changed->end(), d.changed.begin(), d.changed.end());
+    if (d.outputs.empty()) {
+      if (d.drop_reason) note_ = d.drop_reason;
+      return;
+    }
+    // Emit the outputs that need the packet's current tag first, then one group per tag.
+    const __be16 saved = flow_.vlan_tci;
+    std::vector<std::uint16_t> order;
+    const std::uint16_t now = ntohs(base_tci_);
+    if (std::any_of(d.outputs.begin(), d.outputs.end(),
+                    [&](const NormalOutput& o) { return o.tci == now; }))
+      order.push_back(now);
+    for (const NormalOutput& o : d.outputs)
+      if (std::find(order.begin(), order.end(), o.tci) == order.end()) order.push_back(o.tci);
+    for (const std::uint16_t tci : order) {
+      flow_.vlan_tci = htons(tci);
+      for (const NormalOutput& o : d.outputs)
+        if (o.tci == tci) emit_output(o.dp_port);
+    }
+    flow_.vlan_tci = saved;
+  }
+
+  void emit_output(std::uint32_t dp_port) {
+    commit();
+    result_.actions.emplace_back(std::in_place_type<dpif::OutputAction>, dp_port);
+  }
+
+  // Makes the datapath packet look like flow_: one SET for rewritten fields, then the tag.
+  void commit() {
+    if (dirty_) {
+      dpif::SetAction s;
+      if (dirty_ & kDirtyEthSrc) s.eth_src = to_dp_mac(flow_.eth_src);
+      if (dirty_ & kDirtyEthDst) s.eth_dst = to_dp_mac(flow_.eth_dst);
+      if (dirty_ & kDirtyIpv4Src) s.ipv4_src = flow_.ipv4_src;
+      if (dirty_ & kDirtyIpv4Dst) s.ipv4_dst = flow_.ipv4_dst;
+      if (dirty_ & kDirtyTos) s.ipv4_tos = flow_.ip_tos;
+      if (dirty_ & kDirtyTtl) s.ipv4_ttl = flow_.ip_ttl;
+      if (dirty_ & kDirtyL4Src) s.l4_src = ntohs(flow_.tp_src);
+      if (dirty_ & kDirtyL4Dst) s.l4_dst = ntohs(flow_.tp_dst);
+      result_.actions.emplace_back(std::in_place_type<dpif::SetAction>, std::move(s));
+      dirty_ = 0;
+    }
+    if (flow_.vlan_tci != base_tci_) {
+      CONSULT(vlan_tci);  // whether a pop is needed depends on the received tag
+      const std::uint16_t from = ntohs(base_tci_), to = ntohs(flow_.vlan_tci);
+      if (from & kTagPresent) result_.actions.emplace_back(std::in_place_type<dpif::PopVlanAction>);
+      if (to & kTagPresent) {
+        result_.actions.emplace_back(std::in_place_type<dpif::PushVlanAction>,
+                                     static_cast<std::uint16_t>(to & VSW_VLAN_VID_MASK),
+                                     static_cast<std::uint8_t>(to >> VSW_VLAN_PCP_SHIFT));
+      }
+      base_tci_ = flow_.vlan_tci;
+    }
+  }
+
+  static dpif::Mac to_dp_mac(const std::uint8_t* p) {
+    dpif::Mac m;
+    std::memcpy(m.data(), p, m.size());
+    return m;
+  }
+
+  XlateResult finish() {
+    if (failed_) result_.actions.clear();
+    if (result_.actions.size() > VSW_MAX_ACTIONS) {
+      result_.actions.clear();
+      result_.reason = "more than " + std::to_string(VSW_MAX_ACTIONS) + " datapath actions";
+    }
+    if (result_.actions.empty() && result_.reason.empty()) result_.reason = note_;
+    vsw_flow_key mask = to_datapath_mask(wc_);
+    mask_or(mask, mask_);
+    result_.megaflow = megaflow(in_, mask);
+    return std::move(result_);
+  }
+
+  const XlateContext& ctx_;
+  const vsw_flow_key& in_;    // as received
+  vsw_flow_key flow_;         // as the pipeline has modified it
+  classifier::FlowKey ckey_;  // flow_ for the classifier, plus metadata and registers
+  bool ckey_stale_ = false;   // flow_ changed since ckey_ was derived from it
+  classifier::FlowKey wc_;    // the classifier's consulted bits
+  vsw_flow_key mask_{};       // other consulted bits
+  __be16 base_tci_ = 0;       // the datapath packet's tag after the actions emitted so far
+  unsigned dirty_ = 0;        // Dirty bits not yet committed
+  ActionSet set_;
+  bool failed_ = false;  // an unsupported action: drop, result_.reason says why
+  bool stop_ = false;    // the packet was consumed (TTL exceeded)
+  std::string note_;     // why NORMAL dropped, for an otherwise silent drop
+  XlateResult result_;
+};
+
+#undef CONSULT
+
+}  // namespace
+
+XlateResult xlate(const XlateContext& ctx, const vsw_flow_key& key) {
+  return Xlator(ctx, key).run();
+}
+
+}  // namespace vsw::ofproto

@@ -1,0 +1,63 @@
+// Translation: one packet key through the OpenFlow pipeline to datapath actions and the
+// megaflow they are valid for.
+//
+// What? xlate() starts at table 0 with the packet as the kernel extracted it and walks the
+// tables: each lookup's rule runs its instructions in OpenFlow's order (apply_actions,
+// clear_actions, write_actions, write_metadata, goto_table); a table miss drops; at the
+// end of the pipeline the action set runs (in the action set's fixed order). Actions act
+// on a logical copy of the packet (`flow`); datapath actions are emitted lazily: before
+// each output, the differences between the logical packet and what the datapath packet
+// looks like so far are committed as one SET action and VLAN pop/push, then the OUTPUT.
+//
+// Supported actions: output to a port, IN_PORT, ALL, FLOOD, LOCAL, NORMAL; push_vlan
+// (0x8100, on an untagged packet) and pop_vlan; set_field on eth_src, eth_dst, ipv4_src,
+// ipv4_dst, ip_dscp, ip_ecn (IPv4), tcp/udp ports, vlan_vid, vlan_pcp; set_nw_ttl and
+// dec_nw_ttl (IPv4; a packet whose TTL runs out is dropped there). A set_field whose
+// header the packet lacks does nothing (as in Open vSwitch). Anything else (groups,
+// queues, MPLS, CONTROLLER until controllers exist, ...) drops the packet, with a reason.
+//
+// The megaflow. Every decision adds the key bits it read to the mask: each lookup's
+// classifier wildcards, in_port (always), eth_type/ip_proto where a rewrite depends on the
+// header being there, ip_ttl for dec_nw_ttl, vlan_tci for any VLAN action, and NORMAL's
+// bits (normal.h). Bits read after a rewrite are over-approximated by the same bits of the
+// received key, which only narrows the megaflow. So every key that agrees with the key on
+// the mask translates to the same actions (given the same tables, ports and MAC table),
+// which is the condition for installing it.
+#pragma once
+
+#include <linux/types.h>
+#include <vsw.h>
+
+#include <string>
+#include <vector>
+
+#include "dpif/flow.h"
+#include "ofproto/mac_learning.h"
+#include "ofproto/ports.h"
+#include "ofproto/tables.h"
+
+namespace vsw::ofproto {
+
+struct XlateResult {
+  dpif::Actions actions;      // datapath actions (empty = drop)
+  dpif::Match megaflow;       // key & consulted mask (normalized)
+  std::vector<MacTag> tags;   // MAC-table entries the decision read (hit or absent)
+  std::vector<RuleId> rules;  // rules matched, in pipeline order, for stats attribution
+  std::string reason;         // why the packet is dropped, when not simply by a rule's choice
+  bool stable = true;         // false: the tables kept changing; execute, do not install
+};
+
+// What one translation reads and may change.
+struct XlateContext {
+  const Tables& tables;
+  const PortTable& ports;
+  MacLearning& macs;
+  bool may_learn = true;
+  std::vector<MacTag>* changed = nullptr;  // MAC entries learned new/moved/evicted
+};
+
+// One pass over the pipeline. Call inside a classifier::Epoch::ReadGuard, bracketed by
+// Tables::read_begin()/read_valid() (Ofproto::translate does both).
+XlateResult xlate(const XlateContext& ctx, const vsw_flow_key& key);
+
+}  // namespace vsw::ofproto
