@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 # shellcheck source=tests.sh
-. "$here/tests.sh"
+. "${VSW_TESTS_FILE:-$here/tests.sh}"
 
 TEST_TIMEOUT=${TEST_TIMEOUT:-240}
 verbose=0 pause=0

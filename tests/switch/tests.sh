@@ -1,0 +1,411 @@
+# shellcheck shell=bash
+# Selftests of the whole switch: vsw.ko + vswd + vsw-ctl, with real packets between
+# network namespaces. Sourced by tests/kernel/run.sh (VSW_TESTS_FILE=this file), which
+# runs them in table order inside the VM with the kernel selftests' helpers (lib.sh).
+#
+# Topology built by topo_switch N [ACCESS-TAGS...]:
+#
+#   nsI: eth0 10.0.0.I/24, MAC 02:00:00:00:00:0I   (I = 1..N)
+#        | veth
+#   sI$S (port I of bridge br$S)   -- vswd learns MACs, NORMAL forwards, vsw.ko caches
+#
+# No static neighbours: ARP goes through the switch like any other traffic. IPv6 is off in
+# the namespaces so that the only traffic is what a test sends.
+
+TESTS=(
+	"switch_learns          four namespaces: ping, TCP, UDP between all pairs through NORMAL"
+	"switch_cache_warm      after warm-up the kernel hits rise while misses stay flat; megaflows carry no L3/L4 bits"
+	"switch_mac_move        a MAC moving to another port is followed within a second"
+	"switch_fail_secure     a secure bridge forwards nothing by itself; set-fail-mode standalone makes it learn"
+	"switch_vlans           access ports on different VLANs are isolated; a trunk carries both, tagged"
+	"switch_idle_expire     idle megaflows are deleted after the idle timeout"
+	"switch_port_delete     del-port removes the port's flows; an interface created after add-port is attached"
+	"switch_restart         kill -9 vswd under a ping: no loss, config restored, stale flows removed"
+	"switch_corrupt_state   a corrupt state file is refused and left untouched"
+	"switch_upcall_storm    every packet a new flow: vsw-ctl answers within a second, lost counted, kernel healthy"
+	"switch_handlers_share  several handler threads serve misses (per-CPU dispatch)"
+)
+
+VSWD=${VSWD:-$VSW_BUILD/userspace/vswd/vswd}
+VSWCTL_BIN=${VSWCTL_BIN:-$VSW_BUILD/userspace/cli/vsw-ctl}
+PKT="python3 -S $VSW_TOP/tests/kernel/pkt.py"
+
+sfx() { printf '%04x' $((RANDOM ^ $$ & 0xffff)); }
+
+tmpdir() {
+	TMPD=$(mktemp -d)
+	defer rm -rf "$TMPD"
+}
+
+ctl() {
+	echo "+ vsw-ctl $*"
+	"$VSWCTL_BIN" --socket "$TMPD/vswd.sock" "$@"
+}
+
+# vswd_start [ARGS...]: start vswd on this test's state dir and socket; wait until it answers.
+vswd_start() {
+	echo "+ vswd --state-dir $TMPD/state --socket $TMPD/vswd.sock $*"
+	"$VSWD" --state-dir "$TMPD/state" --socket "$TMPD/vswd.sock" --log-level info "$@" \
+		>>"$TMPD/vswd.log" 2>&1 &
+	VSWD_PID=$!
+	defer vswd_stop
+	local i
+	for ((i = 0; i < 100; i++)); do
+		"$VSWCTL_BIN" --socket "$TMPD/vswd.sock" list-br >/dev/null 2>&1 && return 0
+		kill -0 "$VSWD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "vswd did not come up; its log:"
+	cat "$TMPD/vswd.log"
+	return 1
+}
+vswd_stop() {
+	[ -n "${VSWD_PID:-}" ] || return 0
+	kill "$VSWD_PID" 2>/dev/null && wait "$VSWD_PID" 2>/dev/null
+	VSWD_PID=
+}
+vswd_log() { sed 's/^/[vswd] /' "$TMPD/vswd.log"; }
+
+# topo_switch N: bridge br$S with N namespaces on veths, ports 1..N (no VLANs).
+topo_switch() {
+	local n=$1 i ns p
+	module_load || return 1
+	tmpdir
+	S=$(sfx)
+	BR=br$S
+	vswd_start || return 1
+	ctl add-br "$BR" || return 1
+	defer "$VSW_DPCTL" del-dp "$BR"
+	run ip link set "$BR" up
+	for ((i = 1; i <= n; i++)); do
+		ns_create "NS$i" || return 1
+		eval "ns=\$NS$i"
+		p=s${S}p$i
+		eval "P$i=$p"
+		run ip link add "$p" type veth peer name eth0 netns "$ns" || return 1
+		defer ip link del "$p"
+		run ip link set "$p" up
+		# No IPv6: its router solicitations and MLD reports would be misses of their own.
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set eth0 address "02:00:00:00:00:0$i"
+		ip -n "$ns" addr add "10.0.0.$i/24" dev eth0
+		ip -n "$ns" link set eth0 up
+	done
+}
+# add_ports N [OPTIONS-FOR-PORT-I...]: vsw-ctl add-port for ports 1..N.
+add_ports() {
+	local n=$1 i p
+	shift
+	for ((i = 1; i <= n; i++)); do
+		eval "p=\$P$i"
+		# shellcheck disable=SC2086
+		ctl add-port "$BR" "$p" ofport=$i ${1:-} || return 1
+		shift || true
+	done
+}
+ns_of() { eval "echo \$NS$1"; }
+# ping_ok I J [COUNT]: namespace I pings 10.0.0.J.
+ping_ok() {
+	in_ns "$(ns_of "$1")" ping -c "${3:-2}" -i 0.2 -W 2 "10.0.0.$2" >/dev/null
+}
+dp_flows() { "$VSW_DPCTL" dump-flows "$BR"; }
+
+# ---- tests ---------------------------------------------------------------------------------
+test_switch_learns() {
+	topo_switch 4 || return 1
+	add_ports 4 || return 1
+	local i j
+	for ((i = 1; i <= 4; i++)); do
+		for ((j = 1; j <= 4; j++)); do
+			[ $i = $j ] && continue
+			ping_ok $i $j 1 || { echo "FAIL: ns$i cannot ping 10.0.0.$j"; vswd_log; return 1; }
+		done
+	done
+	echo "ok: ping between all 12 ordered pairs"
+	bg tcpd "$(ns_of 4)" $PKT tcp-serve 5001 200000 --ready-file "$TMPD/tcp.ready"
+	wait_for "$TMPD/tcp.ready" || return 1
+	in_ns "$(ns_of 1)" $PKT tcp-send 10.0.0.4 5001 200000 || return 1
+	bgwait tcpd >"$TMPD/tcpd.res"
+	grep -q 'tcp 200000' "$TMPD/tcpd.res" || { echo "FAIL: TCP transfer incomplete"; cat "$TMPD/tcpd.res"; return 1; }
+	bg udpr "$(ns_of 2)" $PKT udp-recv 6000 50 --timeout 30 --ready-file "$TMPD/udp.ready"
+	wait_for "$TMPD/udp.ready" || return 1
+	in_ns "$(ns_of 3)" $PKT udp-send 10.0.0.2 6000 50 || return 1
+	local got
+	bgwait udpr >"$TMPD/udpr.res"
+	got=$(sed -n 's/.*received \([0-9]*\).*/\1/p' "$TMPD/udpr.res")
+	check_eq "UDP datagrams received" "$got" 50 || return 1
+	ctl fdb/show "$BR"
+	local macs
+	macs=$(ctl fdb/show "$BR" | grep -c '02:00:00:00:00:0')
+	check_eq "learned MACs" "$macs" 4
+}
+# bg with a namespace name as the first argument
+bg() {
+	local name=$1 ns=$2
+	shift 2
+	echo "+ (background $name) [$ns] $*"
+	ip netns exec "$ns" "$@" >"$TMPD/$name.out" 2>&1 &
+	eval "PID_$name=$!"
+	defer kill "$!"
+}
+bgwait() {
+	local pid rc
+	pid=$(eval "echo \$PID_$1")
+	wait "$pid"
+	rc=$?
+	cat "$TMPD/$1.out"
+	return $rc
+}
+wait_for() {
+	local i
+	for ((i = 0; i < ${2:-20} * 10; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for $1"
+	return 1
+}
+dp_stat() {
+	"$VSW_DPCTL" show "$1" | awk -v f="$2" '
+		/lookups:/ { for (i = 2; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == f) print kv[2] } }
+		/flows:/ && f == "flows" { print $2 }'
+}
+
+test_switch_cache_warm() {
+	topo_switch 2 || return 1
+	add_ports 2 || return 1
+	ping_ok 1 2 3 || { vswd_log; return 1; }
+	local miss0 hit0 miss1 hit1
+	miss0=$(dp_stat "$BR" missed) hit0=$(dp_stat "$BR" hit)
+	in_ns "$(ns_of 1)" ping -c 20 -i 0.05 10.0.0.2 >/dev/null || return 1
+	miss1=$(dp_stat "$BR" missed) hit1=$(dp_stat "$BR" hit)
+	check_ge "kernel hits during 20 warm pings" $((hit1 - hit0)) 40 || return 1
+	check_le "misses during 20 warm pings" $((miss1 - miss0)) 0 || return 1
+	dp_flows
+	if dp_flows | grep -qE 'ipv4|ipv6|tcp|udp|icmp|arp\('; then
+		echo "FAIL: a NORMAL megaflow matches L3/L4 fields"
+		return 1
+	fi
+	dp_flows | grep -q 'eth(' || { echo "FAIL: no megaflow on Ethernet addresses"; return 1; }
+}
+
+test_switch_mac_move() {
+	topo_switch 3 || return 1
+	add_ports 3 || return 1
+	ping_ok 1 2 2 || { vswd_log; return 1; }
+	ping_ok 3 1 1 || return 1
+	# ns2's MAC and address move to ns3 (a VM migrating): ns3 takes 02:..:02 / 10.0.0.2.
+	local ns2 ns3
+	ns2=$(ns_of 2) ns3=$(ns_of 3)
+	run ip -n "$ns2" link set eth0 down
+	run ip -n "$ns3" addr flush dev eth0
+	run ip -n "$ns3" link set eth0 address 02:00:00:00:00:02
+	run ip -n "$ns3" addr add 10.0.0.2/24 dev eth0
+	# ns3 announces itself (gratuitous ARP through the switch), then ns1 keeps pinging.
+	in_ns "$ns3" ping -c 1 -W 1 10.0.0.1 >/dev/null || true
+	sleep 1
+	in_ns "$(ns_of 1)" ping -c 5 -i 0.2 -W 1 10.0.0.2 >"$TMPD/move.out" 2>&1
+	cat "$TMPD/move.out"
+	grep -q ' 0% packet loss' "$TMPD/move.out" || { echo "FAIL: traffic did not follow the MAC"; vswd_log; return 1; }
+	ctl fdb/show "$BR" | grep '02:00:00:00:00:02' | grep -qw 3 ||
+		{ echo "FAIL: fdb does not show the MAC on port 3"; ctl fdb/show "$BR"; return 1; }
+	grep -q 'moved' "$TMPD/vswd.log" || { echo "FAIL: the move was not logged"; vswd_log; return 1; }
+}
+
+test_switch_fail_secure() {
+	topo_switch 2 || return 1
+	ctl set-fail-mode "$BR" secure || return 1
+	add_ports 2 || return 1
+	if ping_ok 1 2 2; then
+		echo "FAIL: a secure bridge without rules forwarded"
+		return 1
+	fi
+	echo "ok: secure bridge dropped the ping"
+	ctl set-fail-mode "$BR" standalone || return 1
+	ping_ok 1 2 2 || { echo "FAIL: standalone after secure does not forward"; vswd_log; return 1; }
+	echo "ok: standalone forwards"
+}
+
+test_switch_vlans() {
+	topo_switch 3 || return 1
+	# ns1 on VLAN 10, ns2 on VLAN 20, ns3 a trunk with subinterfaces for both.
+	add_ports 3 "tag=10" "tag=20" "trunks=10,20" || return 1
+	local ns3
+	ns3=$(ns_of 3)
+	run ip -n "$ns3" addr flush dev eth0
+	run ip -n "$ns3" link add link eth0 name v10 type vlan id 10
+	run ip -n "$ns3" link add link eth0 name v20 type vlan id 20
+	run ip -n "$ns3" addr add 10.0.0.3/24 dev v10
+	run ip -n "$ns3" link set v10 address 02:00:00:00:00:13
+	run ip -n "$ns3" link set v10 up
+	run ip -n "$ns3" addr add 10.0.0.4/24 dev v20
+	run ip -n "$ns3" link set v20 address 02:00:00:00:00:23
+	run ip -n "$ns3" link set v20 up
+	# Two subnets on one namespace would confuse routing: give each VLAN its own /32 route.
+	run ip -n "$ns3" route replace 10.0.0.1/32 dev v10
+	run ip -n "$ns3" route replace 10.0.0.2/32 dev v20
+	ping_ok 1 3 2 || { echo "FAIL: VLAN 10 access -> trunk"; vswd_log; return 1; }
+	in_ns "$(ns_of 2)" ping -c 2 -i 0.2 -W 2 10.0.0.4 >/dev/null || { echo "FAIL: VLAN 20 access -> trunk"; return 1; }
+	if in_ns "$(ns_of 1)" ping -c 2 -i 0.2 -W 1 10.0.0.2 >/dev/null; then
+		echo "FAIL: VLAN 10 reached VLAN 20"
+		return 1
+	fi
+	echo "ok: VLAN 10 and 20 isolated"
+	dp_flows
+	dp_flows | grep -q 'push_vlan' || { echo "FAIL: no push_vlan toward the trunk"; return 1; }
+	dp_flows | grep -q 'pop_vlan' || { echo "FAIL: no pop_vlan toward an access port"; return 1; }
+}
+
+test_switch_idle_expire() {
+	topo_switch 2 || return 1
+	add_ports 2 || return 1
+	ctl set-bridge "$BR" idle-timeout=1000 || return 1
+	ping_ok 1 2 2 || return 1
+	local n i
+	n=$(dp_flows | grep -c .)
+	check_ge "flows after ping" "$n" 2 || return 1
+	# The revalidator dumps every second: the flows go within a few seconds (a deadline,
+	# not a fixed sleep, so a slow emulated CPU does not fail the test).
+	for ((i = 0; i < 150; i++)); do
+		n=$(dp_flows | grep -c .)
+		[ "$n" = 0 ] && break
+		sleep 0.2
+	done
+	echo "flows gone after about $((i / 5)) s"
+	check_eq "flows after the idle timeout (1 s)" "$n" 0 || { dp_flows; ctl upcall/show; return 1; }
+}
+
+test_switch_port_delete() {
+	topo_switch 3 || return 1
+	add_ports 2 || return 1
+	ping_ok 1 2 2 || return 1
+	dp_flows | grep -q "in_port(2)" || { echo "FAIL: no flow from port 2"; return 1; }
+	ctl del-port "$BR" "$P2" || return 1
+	sleep 1.5
+	dp_flows
+	if dp_flows | grep -qE 'in_port\(2\)|actions:.*\b2\b'; then
+		echo "FAIL: flows of the deleted port remain"
+		return 1
+	fi
+	# A port configured before its interface exists is attached when it appears.
+	ctl add-port "$BR" late$S ofport=7 || return 1
+	ctl show | grep -A3 "late$S" | grep -qi 'detached\|no such' ||
+		{ echo "FAIL: show does not say the port is detached"; ctl show; return 1; }
+	run ip link add "late$S" type veth peer name eth1 netns "$(ns_of 3)"
+	defer ip link del "late$S"
+	run ip link set "late$S" up
+	local i
+	for ((i = 0; i < 30; i++)); do
+		"$VSW_DPCTL" show "$BR" | grep -q "late$S" && break
+		sleep 0.1
+	done
+	"$VSW_DPCTL" show "$BR" | grep -q "port 7: late$S" ||
+		{ echo "FAIL: late interface not attached as port 7"; "$VSW_DPCTL" show "$BR"; vswd_log; return 1; }
+	echo "ok: late interface attached as port 7"
+}
+
+test_switch_restart() {
+	topo_switch 3 || return 1
+	add_ports 3 || return 1
+	ping_ok 1 2 2 || return 1
+	ping_ok 1 3 1 || return 1
+	local before
+	before=$(dp_flows | sort)
+	# A steady ping from ns1 to ns2 runs across the restart.
+	bg ping "$(ns_of 1)" ping -c 50 -i 0.1 10.0.0.2
+	sleep 0.5
+	run kill -9 "$VSWD_PID"
+	wait "$VSWD_PID" 2>/dev/null
+	VSWD_PID=
+	# While vswd is down, port 3's interface goes away: its flows are now wrong.
+	run ip link del "$P3"
+	sleep 1
+	vswd_start || return 1
+	bgwait ping >"$TMPD/ping.txt"
+	tail -n 3 "$TMPD/ping.txt"
+	grep -q ' 0% packet loss' "$TMPD/ping.txt" || { echo "FAIL: packets lost across the restart"; vswd_log; return 1; }
+	ctl list-br | grep -qx "$BR" || { echo "FAIL: bridge not restored"; return 1; }
+	ctl list-ports "$BR" | grep -qx "$P2" || { echo "FAIL: ports not restored"; return 1; }
+	sleep 2
+	dp_flows >"$TMPD/after"
+	cat "$TMPD/after"
+	if grep -qE 'in_port\(3\)|actions:(.*,)?3(,|$)' "$TMPD/after"; then
+		echo "FAIL: a flow to or from the vanished port 3 survived the restart"
+		return 1
+	fi
+	local dups
+	dups=$(sed 's/, packets:.*//' "$TMPD/after" | sort | uniq -d | wc -l)
+	check_eq "duplicate flows" "$dups" 0 || return 1
+	ctl upcall/show
+	ctl upcall/show | grep -E 'adopted' || true
+	: "$before"
+}
+
+test_switch_corrupt_state() {
+	module_load || return 1
+	tmpdir
+	mkdir -p "$TMPD/state"
+	printf '{"bridges": [ {"name": ' >"$TMPD/state/config.json"
+	local sum
+	sum=$(md5sum <"$TMPD/state/config.json")
+	if "$VSWD" --state-dir "$TMPD/state" --socket "$TMPD/vswd.sock" 2>"$TMPD/err"; then
+		echo "FAIL: vswd started on a corrupt state file"
+		return 1
+	fi
+	cat "$TMPD/err"
+	grep -q 'config.json' "$TMPD/err" || { echo "FAIL: the error does not name the file"; return 1; }
+	check_eq "state file untouched" "$(md5sum <"$TMPD/state/config.json")" "$sum"
+}
+
+test_switch_upcall_storm() {
+	topo_switch 2 || return 1
+	add_ports 2 || return 1
+	ping_ok 1 2 1 || return 1
+	# Every datagram from a new source MAC: each is a new megaflow for NORMAL.
+	local ns1
+	ns1=$(ns_of 1)
+	bg storm "$ns1" python3 -S "$VSW_TOP/tests/switch/storm.py" eth0 20000 02:00:00:00:00:02
+	sleep 1
+	# The daemon must answer within a second (vsw-ctl's own start-up is not counted: its
+	# --timeout runs from the connection).
+	local t0 t1
+	t0=$(date +%s%N)
+	ctl --timeout 1 show >/dev/null || { echo "FAIL: vswd did not answer show within 1 s"; return 1; }
+	t1=$(date +%s%N)
+	echo "vsw-ctl show took $(((t1 - t0) / 1000000)) ms including its start-up"
+	ctl --timeout 1 upcall/show || { echo "FAIL: vswd did not answer upcall/show within 1 s"; return 1; }
+	bgwait storm
+	# Every miss is either served by a handler or counted lost: none vanish and none block.
+	local handled lost missed i
+	for ((i = 0; i < 100; i++)); do
+		handled=$(ctl upcall/show | sed -n 's/^upcalls: handled \([0-9]*\),.*/\1/p')
+		lost=$(dp_stat "$BR" lost) missed=$(dp_stat "$BR" missed)
+		[ $((handled + lost)) -ge "$missed" ] && break
+		sleep 0.3
+	done
+	ctl upcall/show
+	echo "missed=$missed handled=$handled lost=$lost"
+	check_ge "misses in the storm" "$missed" 5000 || return 1
+	check_ge "misses handled + lost" $((handled + lost)) "$missed" || return 1
+	ping_ok 1 2 2 || { echo "FAIL: switch unhealthy after the storm"; return 1; }
+}
+
+test_switch_handlers_share() {
+	[ "$(nproc)" -ge 2 ] || { echo "SKIP: needs 2 CPUs"; return 4; }
+	topo_switch 2 || return 1
+	ctl upcall/show | grep -E 'handlers' || return 1
+	add_ports 2 || return 1
+	ping_ok 1 2 1 || return 1
+	local ns1
+	ns1=$(ns_of 1)
+	# Misses from both CPUs.
+	bg s0 "$ns1" taskset -c 0 python3 -S "$VSW_TOP/tests/switch/storm.py" eth0 500 02:00:00:00:00:02
+	bg s1 "$ns1" taskset -c 1 python3 -S "$VSW_TOP/tests/switch/storm.py" eth0 500 02:00:00:00:00:02
+	bgwait s0 >/dev/null
+	bgwait s1 >/dev/null
+	sleep 1
+	ctl upcall/show
+	ctl upcall/show | grep -q 'per_cpu_dispatch: *1' || { echo "FAIL: per-CPU dispatch not in use"; return 1; }
+	ctl upcall/show | grep -cE 'handler[0-9]+_upcalls: *[1-9]' >"$TMPD/n"
+	check_ge "handlers that served misses" "$(cat "$TMPD/n")" 2
+}

@@ -1,0 +1,148 @@
+// Udpif: the upcall machinery of one bridge's datapath — handler threads that turn
+// misses into megaflows, and a revalidator thread that keeps the installed megaflows
+// right, fresh and within the flow limit.
+//
+// Handlers. Each handler thread owns an UpcallChannel (its own netlink socket, whose port
+// id the kernel sends misses to) and a Dpif socket, and runs a Boost.Asio io_context that
+// waits for the channel to become readable. It then receives a batch of misses,
+// translates each through the bridge's Ofproto (learning source MACs), and sends one
+// batched operation: a FLOW_NEW for each megaflow not yet installed (a UkeyTable entry is
+// claimed first, so a burst of misses for one megaflow installs it once) and an EXECUTE
+// for every packet. Misses are spread over handlers per CPU when the kernel supports
+// per-CPU dispatch (VSW_DP_F_PER_CPU_UPCALLS), else per ingress port.
+//
+// A translation that raced with a forwarding change must not install a stale megaflow:
+// a handler reads the revalidation sequence before translating, and if it changed by the
+// time the ukey is claimed, the packet is executed but the megaflow is not installed.
+//
+// Revalidator. Wakes when forwarding state changes (tags or everything marked dirty) and
+// at least every 500 ms. Dirty ukeys are re-translated (without learning) and their
+// kernel flows modified or deleted when the answer changed; this keeps the "within one
+// second" promise. Every second it dumps the kernel's flows: it credits stats to rules,
+// re-learns the source MAC of flows that saw packets (so busy MACs do not age out while
+// their traffic stays in the kernel), deletes flows idle longer than the idle timeout (or
+// 100 ms when above the flow limit), adopts flows it has no ukey for (left by an earlier
+// vswd) when their re-translation agrees and deletes them otherwise, and adapts the
+// flow limit to how long the dump took, as Open vSwitch does.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dpif/dpif.h"
+#include "ofproto/ofproto.h"
+#include "upcall/ukey.h"
+#include "util/result.h"
+
+namespace vsw::upcall {
+
+struct Options {
+  unsigned n_handlers = 0;             // 0: one per CPU
+  std::uint32_t flow_limit = 200'000;  // the ceiling the adaptive limit moves under
+  std::uint32_t idle_ms = 10'000;
+};
+
+struct Counters {
+  std::uint64_t upcalls = 0;          // misses handled
+  std::uint64_t installs = 0;         // megaflows installed by handlers
+  std::uint64_t install_failures = 0; // FLOW_NEW refused (other than "exists")
+  std::uint64_t skipped_stale = 0;    // not installed: forwarding changed meanwhile
+  std::uint64_t limit_hits = 0;       // not installed: at the flow limit
+  std::uint64_t execute_failures = 0;
+  std::uint64_t enobufs = 0;          // receive queue overruns seen by handlers
+  std::uint64_t revalidated = 0;      // ukeys re-translated
+  std::uint64_t modified = 0;         // kernel flows whose actions were fixed
+  std::uint64_t deleted_idle = 0;
+  std::uint64_t deleted_wrong = 0;    // deleted because their translation changed
+  std::uint64_t adopted = 0;          // kernel flows kept from an earlier vswd
+  std::uint64_t limit_shrinks = 0, limit_grows = 0;
+  std::uint64_t dumps = 0;
+  std::uint64_t last_dump_ms = 0;     // duration of the last dump pass
+  std::uint32_t flow_limit = 0;       // current adaptive limit
+  std::uint64_t flows = 0;            // ukeys now
+  unsigned handlers = 0;
+  std::vector<std::uint64_t> handler_upcalls;  // misses served, per handler thread
+  bool per_cpu = false;               // per-CPU dispatch in use
+};
+
+class Udpif {
+ public:
+  // Makes a Dpif for one thread (each thread needs its own netlink socket).
+  using DpifFactory = std::function<Result<std::unique_ptr<dpif::Dpif>>()>;
+
+  Udpif(std::string dp, ofproto::Ofproto& ofp, DpifFactory factory, Options options);
+  ~Udpif();
+  Udpif(const Udpif&) = delete;
+  Udpif& operator=(const Udpif&) = delete;
+
+  // Opens the channels, tells the kernel where to send misses, starts the threads.
+  Result<void> start();
+  void stop();
+
+  // The upcall pid a port should get (per-port dispatch; also the per-CPU fallback).
+  [[nodiscard]] std::uint32_t port_pid(std::uint32_t port_no) const;
+
+  // Forwarding state changed: re-translate the flows that read these MAC entries.
+  void revalidate_tags(const std::vector<ofproto::MacTag>& tags);
+  // Rules or ports changed: re-translate every flow.
+  void revalidate_all();
+  // The datapath ports that exist now (port 0 included). Flows from a port not in the set
+  // are deleted by the revalidator, not re-translated.
+  void set_ports(const std::vector<std::uint32_t>& dp_ports);
+  // Changes the idle timeout and flow-limit ceiling.
+  void set_limits(std::uint32_t flow_limit, std::uint32_t idle_ms);
+
+  [[nodiscard]] Counters counters() const;
+
+ private:
+  class Handler;
+  friend class Handler;
+  void revalidator_main();
+  void revalidate_dirty(dpif::Dpif& dp);
+  void dump_pass(dpif::Dpif& dp);
+  // Bumps the revalidation sequence (returning its value before) and queues the ukeys
+  // carrying these tags.
+  std::uint64_t note_changed(const std::vector<ofproto::MacTag>& changed);
+  void log_moves();
+
+  std::string dp_;
+  ofproto::Ofproto& ofp_;
+  DpifFactory factory_;
+  Options options_;
+  UkeyTable ukeys_;
+  std::vector<std::unique_ptr<Handler>> handlers_;
+  std::thread revalidator_;
+
+  std::mutex mu_;  // guards wake_/stop_ for the revalidator's condition variable
+  std::condition_variable cv_;
+  bool wake_ = false, stop_ = false;
+
+  using PortSet = std::vector<bool>;
+  [[nodiscard]] std::shared_ptr<const PortSet> live_ports() const;
+  mutable std::mutex ports_mu_;
+  std::shared_ptr<const PortSet> live_ = std::make_shared<PortSet>();
+
+  std::atomic<std::uint64_t> reval_seq_{0};
+  std::atomic<std::uint32_t> flow_limit_;
+  std::atomic<std::uint32_t> limit_ceiling_;
+  std::atomic<std::uint32_t> idle_ms_;
+  bool per_cpu_ = false;
+  std::uint64_t dump_seq_ = 0;
+
+  struct AtomicCounters {
+    std::atomic<std::uint64_t> upcalls{0}, installs{0}, install_failures{0}, skipped_stale{0},
+        limit_hits{0}, execute_failures{0}, revalidated{0}, modified{0}, deleted_idle{0},
+        deleted_wrong{0}, adopted{0}, limit_shrinks{0}, limit_grows{0}, dumps{0},
+        last_dump_ms{0};
+  };
+  AtomicCounters c_;
+};
+
+}  // namespace vsw::upcall

@@ -1,0 +1,231 @@
+// Bridge (see bridge.h).
+#include "vswd/bridge.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <set>
+
+#include "openflow/actions.h"
+#include "util/log.h"
+
+namespace vsw::vswd {
+
+namespace {
+ofproto::PortInfo port_info(const config::Port& p, bool up) {
+  ofproto::PortInfo pi;
+  pi.ofport = p.ofport();
+  pi.name = p.name();
+  pi.vlan_mode = p.vlan_mode() == config::Port::ACCESS ? ofproto::VlanMode::kAccess
+                                                       : ofproto::VlanMode::kTrunk;
+  pi.tag = static_cast<std::uint16_t>(p.tag());
+  for (std::uint32_t v : p.trunks()) pi.trunks.push_back(static_cast<std::uint16_t>(v));
+  pi.up = up;
+  return pi;
+}
+
+std::string mac_text(const std::array<std::uint8_t, 6>& m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                m[5]);
+  return buf;
+}
+}  // namespace
+
+Bridge::Bridge(std::string name, dpif::Dpif& control, const LinkMonitor& links,
+               upcall::Udpif::DpifFactory factory)
+    : name_(std::move(name)), control_(control), links_(links), factory_(std::move(factory)) {}
+
+Bridge::~Bridge() {
+  if (udpif_) udpif_->stop();
+}
+
+Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
+  auto existing = control_.dp_get(name_);
+  if (existing) {
+    log::info("%s: reusing the existing datapath (its %llu flows stay cached)", name_.c_str(),
+              static_cast<unsigned long long>(existing->stats.n_flows));
+  } else if (existing.error().code.value() == ENODEV ||
+             existing.error().code.value() == ENOENT) {
+    auto created = control_.dp_create(name_);
+    if (!created) return created.error();
+    log::info("%s: created datapath", name_.c_str());
+  } else {
+    return existing.error();
+  }
+  ofproto::Ofproto::Options o;
+  o.mac_table_size = s.mac_table_size;
+  o.mac_aging_s = s.mac_aging_s;
+  o.fail_mode = cfg.fail_mode() == config::Bridge::SECURE ? ofproto::FailMode::kSecure
+                                                          : ofproto::FailMode::kStandalone;
+  ofproto_ = std::make_unique<ofproto::Ofproto>(o);
+  cfg_ = cfg;
+  settings_ = s;
+  upcall::Options uo;
+  uo.n_handlers = s.n_handlers;
+  uo.flow_limit = s.flow_limit;
+  uo.idle_ms = s.idle_timeout_ms;
+  udpif_ = std::make_unique<upcall::Udpif>(name_, *ofproto_, factory_, uo);
+  // Ports first (so the MAC table and port set are right), then the threads.
+  reconcile();
+  if (auto r = udpif_->start(); !r) return r.error();
+  reconcile();  // now with the handlers' upcall pids
+  return {};
+}
+
+void Bridge::configure(const config::Bridge& cfg, const BridgeSettings& s) {
+  const bool mode_changed = cfg.fail_mode() != cfg_.fail_mode();
+  cfg_ = cfg;
+  if (s.mac_aging_s != settings_.mac_aging_s) ofproto_->macs().set_aging(s.mac_aging_s);
+  if (s.mac_table_size != settings_.mac_table_size) {
+    auto evicted = ofproto_->macs().set_capacity(s.mac_table_size);
+    if (!evicted.empty()) udpif_->revalidate_tags(evicted);
+  }
+  if (s.flow_limit != settings_.flow_limit || s.idle_timeout_ms != settings_.idle_timeout_ms)
+    udpif_->set_limits(s.flow_limit, s.idle_timeout_ms);
+  settings_ = s;
+  if (mode_changed) {
+    ofproto_->set_fail_mode(cfg.fail_mode() == config::Bridge::SECURE
+                                ? ofproto::FailMode::kSecure
+                                : ofproto::FailMode::kStandalone);
+    udpif_->revalidate_all();
+  }
+  reconcile();
+}
+
+void Bridge::reconcile() {
+  auto kports = control_.port_list(name_);
+  if (!kports) {
+    log::warn("%s: cannot list datapath ports: %s", name_.c_str(),
+              kports.error().to_string().c_str());
+    return;
+  }
+  std::map<std::uint32_t, dpif::PortInfo> by_no;
+  for (auto& p : *kports) by_no[p.port_no] = p;
+
+  std::set<std::uint32_t> wanted;
+  why_detached_.clear();
+  for (const config::Port& p : cfg_.ports()) {
+    wanted.insert(p.ofport());
+    auto it = by_no.find(p.ofport());
+    if (it != by_no.end() && it->second.name != p.name()) {
+      // Another interface sits on this number (config changed): detach it.
+      (void)control_.port_del(name_, it->second.name);
+      by_no.erase(it);
+      it = by_no.end();
+    }
+    const std::uint32_t pid = udpif_ && udpif_->counters().handlers ? udpif_->port_pid(p.ofport()) : 0;
+    if (it == by_no.end()) {
+      if (!links_.find(p.name())) {
+        why_detached_[p.name()] = "no such interface";
+        continue;
+      }
+      auto added = control_.port_add(name_, p.name(), p.ofport(), pid);
+      if (!added) {
+        why_detached_[p.name()] = added.error().to_string();
+        log::rate_limited(log::Level::kWarn, "port-add", "%s: cannot attach %s: %s",
+                          name_.c_str(), p.name().c_str(), added.error().to_string().c_str());
+        continue;
+      }
+      log::info("%s: attached %s as port %u", name_.c_str(), p.name().c_str(), p.ofport());
+      by_no[p.ofport()] = *added;
+    } else if (pid && it->second.upcall_pid != pid) {
+      (void)control_.port_set_upcall_pid(name_, p.ofport(), pid);
+    }
+  }
+  for (auto it = by_no.begin(); it != by_no.end();) {
+    const auto& [no, p] = *it;
+    if (no == VSW_PORT_LOCAL || wanted.contains(no)) {
+      ++it;
+      continue;
+    }
+    if (auto r = control_.port_del(name_, p.name); r)
+      log::info("%s: detached %s (not configured)", name_.c_str(), p.name.c_str());
+    it = by_no.erase(it);
+  }
+
+  // The ports NORMAL may use: attached and up, plus the bridge's local port.
+  std::vector<ofproto::PortInfo> ports;
+  std::vector<std::uint32_t> live{VSW_PORT_LOCAL};
+  for (const auto& [no, p] : by_no) live.push_back(no);
+  if (udpif_) udpif_->set_ports(live);
+  std::string fp;
+  attached_.clear();
+  for (const config::Port& p : cfg_.ports()) {
+    if (!by_no.contains(p.ofport()) || wanted.count(p.ofport()) == 0) continue;
+    auto link = links_.find(p.name());
+    const bool up = link && link->up;
+    attached_[p.ofport()] = p.name();
+    ports.push_back(port_info(p, up));
+    fp += p.ShortDebugString() + (up ? "+" : "-") + ";";
+  }
+  auto local = links_.find(name_);
+  ofproto::PortInfo lp;
+  lp.ofport = openflow::port::kLocal;
+  lp.name = name_;
+  lp.vlan_mode = ofproto::VlanMode::kAccess;
+  lp.tag = 0;
+  lp.up = local && local->up;
+  ports.push_back(lp);
+  fp += lp.up ? "local+" : "local-";
+  if (fp != ports_fingerprint_) {
+    ports_fingerprint_ = fp;
+    if (auto r = ofproto_->set_ports(std::move(ports)); !r)
+      log::error("%s: port list refused: %s", name_.c_str(), r.error().to_string().c_str());
+    if (udpif_) udpif_->revalidate_all();
+  }
+  ofproto_->reclaim();  // frees retired rules and port lists no translation can see
+}
+
+void Bridge::destroy() {
+  if (udpif_) udpif_->stop();
+  udpif_.reset();
+  if (auto r = control_.dp_delete(name_); !r)
+    log::warn("%s: cannot delete the datapath: %s", name_.c_str(), r.error().to_string().c_str());
+  else
+    log::info("%s: deleted datapath", name_.c_str());
+}
+
+void Bridge::status(config::BridgeStatus& out) {
+  auto kports = control_.port_list(name_);
+  std::map<std::string, dpif::PortInfo> by_name;
+  if (kports)
+    for (auto& p : *kports) by_name[p.name] = p;
+  auto fill = [&](config::PortStatus& ps, const std::string& name) {
+    auto link = links_.find(name);
+    ps.set_ifindex(link ? static_cast<std::uint32_t>(link->ifindex) : 0);
+    ps.set_link_up(link && link->up);
+    auto it = by_name.find(name);
+    ps.set_attached(it != by_name.end());
+    if (it != by_name.end()) ps.set_dp_port(it->second.port_no);
+    auto why = why_detached_.find(name);
+    if (it == by_name.end() && why != why_detached_.end()) ps.set_reason(why->second);
+  };
+  fill(*out.mutable_local(), name_);
+  for (auto& ps : *out.mutable_ports()) fill(ps, ps.name());
+  auto dp = control_.dp_get(name_);
+  auto* st = out.mutable_datapath();
+  st->set_present(dp.ok());
+  if (dp) {
+    st->set_hit(dp->stats.n_hit);
+    st->set_missed(dp->stats.n_missed);
+    st->set_lost(dp->stats.n_lost);
+    st->set_flows(dp->stats.n_flows);
+    st->set_masks(dp->stats.n_masks);
+  }
+}
+
+void Bridge::fdb(config::FdbReply& out) {
+  for (const auto& e : ofproto_->macs().dump()) {
+    auto* fe = out.add_entries();
+    fe->set_port(e.port);
+    fe->set_vlan(e.tag.vlan);
+    fe->set_mac(mac_text(e.tag.mac));
+    fe->set_age_s(static_cast<std::uint32_t>(e.age_ms / 1000));
+  }
+}
+
+upcall::Counters Bridge::counters() const {
+  return udpif_ ? udpif_->counters() : upcall::Counters{};
+}
+
+}  // namespace vsw::vswd

@@ -1,0 +1,80 @@
+// Bridge: one configured bridge made real — a kernel datapath of the same name (its
+// internal port, datapath port 0, is the bridge's local netdev), the OpenFlow tables and
+// MAC table (Ofproto), and the upcall machinery (Udpif).
+//
+// Reconciliation. configure() records what the configuration wants; reconcile() makes
+// the kernel match it and is called again whenever links change: a configured port whose
+// interface exists is attached with its ofport as the datapath port number; one whose
+// interface is missing stays configured and detached; a datapath port that is not
+// configured (left by an earlier run) is detached. Every attached port's upcall pid is
+// set to this process's handlers.
+//
+// Restart. open() reuses a datapath that already exists instead of recreating it, so the
+// kernel keeps forwarding from its megaflows while vswd is away; the revalidator then
+// adopts the flows its translation agrees with and deletes the rest.
+//
+// Threads: every method runs on the daemon's main thread (the OpenFlow writer).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/mgmt.pb.h"
+#include "config/vsw_config.pb.h"
+#include "dpif/dpif.h"
+#include "ofproto/ofproto.h"
+#include "upcall/udpif.h"
+#include "util/result.h"
+#include "vswd/links.h"
+
+namespace vsw::vswd {
+
+// The daemon-wide effective settings a bridge needs (defaults resolved).
+struct BridgeSettings {
+  std::uint32_t flow_limit = 200'000;
+  std::uint32_t idle_timeout_ms = 10'000;
+  std::uint32_t mac_aging_s = 300;
+  std::uint32_t mac_table_size = 8192;
+  std::uint32_t n_handlers = 0;
+};
+
+class Bridge {
+ public:
+  Bridge(std::string name, dpif::Dpif& control, const LinkMonitor& links,
+         upcall::Udpif::DpifFactory factory);
+  ~Bridge();
+  Bridge(const Bridge&) = delete;
+  Bridge& operator=(const Bridge&) = delete;
+
+  // Creates (or reuses) the datapath and starts the handlers and revalidator.
+  Result<void> open(const config::Bridge& cfg, const BridgeSettings& s);
+  // Applies a new configuration of this bridge (ports, fail mode, options).
+  void configure(const config::Bridge& cfg, const BridgeSettings& s);
+  // Makes the datapath's ports match the configuration and the links that exist.
+  void reconcile();
+  // Stops the threads and deletes the datapath (del-br).
+  void destroy();
+
+  void status(config::BridgeStatus& out);
+  void fdb(config::FdbReply& out);
+  [[nodiscard]] upcall::Counters counters() const;
+  [[nodiscard]] const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  dpif::Dpif& control_;
+  const LinkMonitor& links_;
+  upcall::Udpif::DpifFactory factory_;
+  config::Bridge cfg_;
+  BridgeSettings settings_;
+  std::unique_ptr<ofproto::Ofproto> ofproto_;
+  std::unique_ptr<upcall::Udpif> udpif_;
+  // ofport -> the interface attached there, as last reconciled.
+  std::map<std::uint32_t, std::string> attached_;
+  std::map<std::string, std::string> why_detached_;
+  std::string ports_fingerprint_;  // to revalidate only when the port set changed
+};
+
+}  // namespace vsw::vswd

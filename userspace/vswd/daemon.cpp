@@ -1,0 +1,136 @@
+// Daemon (see daemon.h).
+#include "vswd/daemon.h"
+
+#include <set>
+#include <thread>
+
+#include "config/model.h"
+#include "util/log.h"
+
+namespace vsw::vswd {
+
+namespace {
+BridgeSettings settings_for(const config::Config& c, const config::Bridge& b) {
+  const config::BridgeLimits l = config::resolve_bridge(b, c.daemon());
+  BridgeSettings s;
+  s.flow_limit = l.flow_limit;
+  s.idle_timeout_ms = l.idle_timeout_ms;
+  s.mac_aging_s = l.mac_aging_s;
+  s.mac_table_size = l.mac_table_size;
+  s.n_handlers = config::resolve_daemon(c.daemon()).n_handlers();
+  return s;
+}
+}  // namespace
+
+Daemon::~Daemon() {
+  shutdown();
+}
+
+void Daemon::apply(const config::Config& config) {
+  std::set<std::string> wanted;
+  for (const config::Bridge& b : config.bridges()) {
+    wanted.insert(b.name());
+    const BridgeSettings s = settings_for(config, b);
+    n_handlers_ = s.n_handlers ? s.n_handlers : std::max(1U, std::thread::hardware_concurrency());
+    auto it = bridges_.find(b.name());
+    if (it != bridges_.end()) {
+      it->second->configure(b, s);
+      continue;
+    }
+    auto br = std::make_unique<Bridge>(b.name(), control_, links_, factory_);
+    if (auto r = br->open(b, s); !r) {
+      log::error("%s: cannot open the bridge: %s", b.name().c_str(), r.error().to_string().c_str());
+      continue;
+    }
+    bridges_.emplace(b.name(), std::move(br));
+  }
+  for (auto it = bridges_.begin(); it != bridges_.end();) {
+    if (wanted.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    it->second->destroy();
+    it = bridges_.erase(it);
+  }
+}
+
+void Daemon::status(config::ShowReply& out) {
+  for (auto& bs : *out.mutable_bridges()) {
+    auto it = bridges_.find(bs.config().name());
+    if (it != bridges_.end()) it->second->status(bs);
+  }
+}
+
+Result<void> Daemon::fdb(const std::string& bridge, config::FdbReply& out) {
+  auto it = bridges_.find(bridge);
+  if (it == bridges_.end()) return make_error(ENOENT, "no bridge named '" + bridge + "' is running");
+  it->second->fdb(out);
+  return {};
+}
+
+void Daemon::upcalls(config::UpcallReply& out) {
+  std::uint64_t lost = 0;
+  upcall::Counters sum;
+  for (auto& [name, br] : bridges_) {
+    upcall::Counters c = br->counters();
+    sum.upcalls += c.upcalls;
+    sum.installs += c.installs;
+    sum.install_failures += c.install_failures;
+    sum.skipped_stale += c.skipped_stale;
+    sum.limit_hits += c.limit_hits;
+    sum.execute_failures += c.execute_failures;
+    sum.enobufs += c.enobufs;
+    sum.revalidated += c.revalidated;
+    sum.modified += c.modified;
+    sum.deleted_idle += c.deleted_idle;
+    sum.deleted_wrong += c.deleted_wrong;
+    sum.adopted += c.adopted;
+    sum.limit_shrinks += c.limit_shrinks;
+    sum.limit_grows += c.limit_grows;
+    sum.dumps += c.dumps;
+    sum.flow_limit += c.flow_limit;
+    sum.flows += c.flows;
+    sum.handlers += c.handlers;
+    sum.per_cpu = sum.per_cpu || c.per_cpu;
+    if (sum.handler_upcalls.size() < c.handler_upcalls.size())
+      sum.handler_upcalls.resize(c.handler_upcalls.size());
+    for (std::size_t i = 0; i < c.handler_upcalls.size(); ++i)
+      sum.handler_upcalls[i] += c.handler_upcalls[i];
+    auto dp = control_.dp_get(name);
+    if (dp) lost += dp->stats.n_lost;
+  }
+  out.set_handlers(sum.handlers);
+  out.set_revalidators(static_cast<std::uint32_t>(bridges_.size()));
+  out.set_flows(sum.flows);
+  out.set_flow_limit(sum.flow_limit);
+  out.set_upcalls_handled(sum.upcalls);
+  out.set_upcalls_lost(lost);
+  auto& m = *out.mutable_counters();
+  m["installs"] = sum.installs;
+  m["install_failures"] = sum.install_failures;
+  m["skipped_stale"] = sum.skipped_stale;
+  m["flow_limit_hits"] = sum.limit_hits;
+  m["flow_limit_shrinks"] = sum.limit_shrinks;
+  m["flow_limit_grows"] = sum.limit_grows;
+  m["execute_failures"] = sum.execute_failures;
+  m["receive_overruns"] = sum.enobufs;
+  m["revalidated"] = sum.revalidated;
+  m["modified"] = sum.modified;
+  m["deleted_idle"] = sum.deleted_idle;
+  m["deleted_wrong"] = sum.deleted_wrong;
+  m["adopted"] = sum.adopted;
+  m["dumps"] = sum.dumps;
+  m["per_cpu_dispatch"] = sum.per_cpu ? 1 : 0;
+  for (std::size_t i = 0; i < sum.handler_upcalls.size(); ++i)
+    m["handler" + std::to_string(i) + "_upcalls"] = sum.handler_upcalls[i];
+}
+
+void Daemon::links_changed() {
+  for (auto& [name, br] : bridges_) br->reconcile();
+}
+
+void Daemon::shutdown() {
+  bridges_.clear();
+}
+
+}  // namespace vsw::vswd

@@ -1,0 +1,47 @@
+// Daemon: vswd's top level. Owns the bridges and implements the management server's
+// Backend: each configuration change (already validated and saved by the server) is
+// applied by reconciling bridges — new ones opened, removed ones destroyed, the rest
+// reconfigured — and status queries are answered from the live bridges.
+//
+// Threads: everything here runs on the main io_context thread; bridges own their handler
+// and revalidator threads.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/mgmt_server.h"
+#include "dpif/dpif.h"
+#include "upcall/udpif.h"
+#include "vswd/bridge.h"
+#include "vswd/links.h"
+
+namespace vsw::vswd {
+
+class Daemon final : public config::Backend {
+ public:
+  Daemon(dpif::Dpif& control, const LinkMonitor& links, upcall::Udpif::DpifFactory factory)
+      : control_(control), links_(links), factory_(std::move(factory)) {}
+  ~Daemon() override;
+
+  // config::Backend
+  void apply(const config::Config& config) override;
+  void status(config::ShowReply& out) override;
+  Result<void> fdb(const std::string& bridge, config::FdbReply& out) override;
+  void upcalls(config::UpcallReply& out) override;
+
+  // Links changed: attach ports whose interfaces appeared, note the ones that went.
+  void links_changed();
+  // Stops every bridge's threads; datapaths stay (restart keeps forwarding).
+  void shutdown();
+
+ private:
+  dpif::Dpif& control_;
+  const LinkMonitor& links_;
+  upcall::Udpif::DpifFactory factory_;
+  std::map<std::string, std::unique_ptr<Bridge>> bridges_;
+  unsigned n_handlers_ = 0;
+};
+
+}  // namespace vsw::vswd

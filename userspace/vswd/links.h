@@ -1,0 +1,54 @@
+// LinkMonitor: the host's network interfaces by name, kept current by rtnetlink events
+// (libnl-route-3's cache manager), for the daemon's port reconciliation.
+//
+// A configured port whose interface does not exist yet stays configured; when the
+// interface appears, the change callback runs and the daemon attaches it. When an
+// interface disappears the kernel detaches its port by itself; the callback lets the
+// daemon record the port as detached (still configured).
+//
+// Runs on the daemon's main io_context (the fd is watched with Boost.Asio).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "util/result.h"
+
+struct nl_cache;
+struct nl_cache_mngr;
+
+namespace vsw::vswd {
+
+struct Link {
+  int ifindex = 0;
+  bool up = false;  // IFF_UP
+};
+
+class LinkMonitor {
+ public:
+  // on_change runs on the io_context after any link was added, removed or changed.
+  static Result<std::unique_ptr<LinkMonitor>> open(boost::asio::io_context& io,
+                                                   std::function<void()> on_change);
+  ~LinkMonitor();
+  LinkMonitor(const LinkMonitor&) = delete;
+  LinkMonitor& operator=(const LinkMonitor&) = delete;
+
+  [[nodiscard]] std::optional<Link> find(const std::string& name) const;
+
+ private:
+  LinkMonitor(boost::asio::io_context& io, std::function<void()> on_change)
+      : sd_(io), on_change_(std::move(on_change)) {}
+  void arm();
+
+  nl_cache_mngr* mngr_ = nullptr;
+  nl_cache* cache_ = nullptr;
+  boost::asio::posix::stream_descriptor sd_;
+  std::function<void()> on_change_;
+  bool changed_ = false;
+};
+
+}  // namespace vsw::vswd
