@@ -445,8 +445,25 @@ test_action_multi_output() {
 	n1 $PKT udp-send 10.0.0.255 5000 10 --broadcast || return 1
 	bgwait r2 || return 1
 	bgwait r3 || return 1
-	local drop="in_port(1),eth_type(0x0800),ipv4(proto=6)"
-	n1 timeout 5 $PKT tcp-send 10.0.0.2 6000 10 && {
+	local drop="in_port(1),eth_type(0x0800),ipv4(proto=6)" n=0 deadline pid
+	# No fixed `timeout` around tcp-send: under load python can take longer than that to
+	# start, and then no SYN had been sent when the drop flow was read. Instead wait (up
+	# to 60 s) until the drop flow has counted a SYN, then give the connection 5 s to
+	# cross it before stopping tcp-send (which gives up by itself after 20 s unanswered).
+	bg tcp n1 $PKT tcp-send 10.0.0.2 6000 10
+	eval "pid=\$PID_tcp"
+	deadline=$((SECONDS + 60))
+	while [ "$SECONDS" -lt "$deadline" ] && kill -0 "$pid" 2>/dev/null; do
+		n=$(flow_packets "$DP" "$drop")
+		[ "${n:-0}" -ge 1 ] && break
+		sleep 0.2
+	done
+	deadline=$((SECONDS + 5))
+	while [ "$SECONDS" -lt "$deadline" ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.2
+	done
+	kill "$pid" 2>/dev/null
+	bgwait tcp && {
 		echo "FAIL: TCP crossed a drop flow"
 		return 1
 	}

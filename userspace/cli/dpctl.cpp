@@ -1,15 +1,17 @@
 // vsw-dpctl verbs (see dpctl.h). Argument order follows ovs-dpctl.
 #include "cli/dpctl.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <ostream>
+#include <sstream>
 
+#include "cli/dpctl_top.h"
 #include "dpif/flow_text.h"
 
 namespace vsw::cli {
 
-using dpif::Error;
 using dpif::Result;
 
 dpif::Dpif* Context::dpif() {
@@ -95,6 +97,13 @@ void show_one(Context& c, const dpif::DatapathInfo& dp, const std::vector<dpif::
   o << "  flows: " << s.n_flows << "\n";
   o << "  masks: hit:" << s.n_mask_hit << " total:" << s.n_masks << " hit/pkt:" << ratio << "\n";
   o << "  microflow cache hits: " << s.n_microflow_hit << "\n";
+  o << "  features: per-CPU upcalls:" << ((dp.features & VSW_DP_F_PER_CPU_UPCALLS) ? "yes" : "no")
+    << "\n";
+  if (!dp.per_cpu_pids.empty()) {
+    o << "  per-CPU upcall pids:";
+    for (std::uint32_t pid : dp.per_cpu_pids) o << ' ' << pid;
+    o << "\n";
+  }
   for (const auto& p : ports) {
     o << "  port " << p.port_no << ": " << p.name;
     if (p.type != VSW_VPORT_TYPE_NETDEV) o << " (" << port_type(p.type) << ")";
@@ -104,6 +113,38 @@ void show_one(Context& c, const dpif::DatapathInfo& dp, const std::vector<dpif::
     o << "    TX packets:" << p.stats.tx_packets << " bytes:" << p.stats.tx_bytes
       << " dropped:" << p.stats.tx_dropped << "\n";
   }
+}
+
+// One line of JSON per datapath (the same facts as show_one; field names in docs/dpctl.md).
+void show_one_json(Context& c, const dpif::DatapathInfo& dp,
+                   const std::vector<dpif::PortInfo>& ports) {
+  const auto& s = dp.stats;
+  std::ostringstream o;
+  o << "{\"name\":" << dpif::json_quote(dp.name) << ",\"ifindex\":" << dp.ifindex
+    << ",\"version\":" << dp.version << ",\"key_size\":" << dp.key_size
+    << ",\"upcall_pid\":" << dp.upcall_pid;
+  o << ",\"stats\":{\"hit\":" << s.n_hit << ",\"missed\":" << s.n_missed << ",\"lost\":" << s.n_lost
+    << ",\"flows\":" << s.n_flows << ",\"masks\":" << s.n_masks << ",\"mask_hit\":" << s.n_mask_hit
+    << ",\"microflow_hit\":" << s.n_microflow_hit << "}";
+  o << ",\"features\":{\"raw\":" << dp.features
+    << ",\"per_cpu_upcalls\":" << ((dp.features & VSW_DP_F_PER_CPU_UPCALLS) ? "true" : "false")
+    << "}";
+  o << ",\"per_cpu_pids\":[";
+  for (std::size_t i = 0; i < dp.per_cpu_pids.size(); ++i)
+    o << (i ? "," : "") << dp.per_cpu_pids[i];
+  o << "],\"ports\":[";
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    const auto& p = ports[i];
+    const auto& ps = p.stats;
+    o << (i ? "," : "") << "{\"port_no\":" << p.port_no << ",\"name\":" << dpif::json_quote(p.name)
+      << ",\"type\":\"" << port_type(p.type) << "\",\"ifindex\":" << p.ifindex
+      << ",\"upcall_pid\":" << p.upcall_pid << ",\"stats\":{\"rx_packets\":" << ps.rx_packets
+      << ",\"rx_bytes\":" << ps.rx_bytes << ",\"rx_dropped\":" << ps.rx_dropped
+      << ",\"tx_packets\":" << ps.tx_packets << ",\"tx_bytes\":" << ps.tx_bytes
+      << ",\"tx_dropped\":" << ps.tx_dropped << "}}";
+  }
+  o << "]}";
+  c.out() << o.str() << "\n";
 }
 
 int cmd_show(Context& c, const std::vector<std::string>& a) {
@@ -122,7 +163,10 @@ int cmd_show(Context& c, const std::vector<std::string>& a) {
   for (const auto& dp : dps) {
     auto ports = d->port_list(dp.name);
     if (!ports) return c.fail(ports.error());
-    show_one(c, dp, *ports);
+    if (c.json)
+      show_one_json(c, dp, *ports);
+    else
+      show_one(c, dp, *ports);
   }
   return kExitOk;
 }
@@ -235,6 +279,11 @@ int cmd_help(Context& c, const std::vector<std::string>&) {
   for (const auto& v : verbs()) {
     std::string left = std::string(v.name) + " " + v.args;
     o << "  " << left;
+    if (left.size() > 36) {  // a long synopsis gets a line of its own
+      o << "\n";
+      left.clear();
+      o << "  ";
+    }
     for (std::size_t i = left.size(); i < 36; ++i) o << ' ';
     o << "  " << v.help << "\n";
   }
@@ -250,7 +299,7 @@ const std::vector<Verb>& verbs() {
   static const std::vector<Verb> table = {
       {"add-dp", "DP", "create datapath DP with its internal port 0 named DP", 1, 1, cmd_add_dp},
       {"del-dp", "DP", "delete datapath DP, its ports and flows", 1, 1, cmd_del_dp},
-      {"show", "[DP]", "show datapaths: lookups, flows, masks, ports and their stats", 0, 1,
+      {"show", "[DP] [--json]", "show datapaths: lookups, flows, masks, features, ports", 0, 1,
        cmd_show},
       {"add-if", "DP IFACE[,port_no=N]...", "attach existing interfaces to DP as ports", 2, -1,
        cmd_add_if},
@@ -263,22 +312,59 @@ const std::vector<Verb>& verbs() {
       {"get-flow", "DP FLOW", "print one flow with its counters", 2, 2, cmd_get_flow},
       {"del-flow", "DP FLOW", "delete one flow", 2, 2, cmd_del_flow},
       {"del-flows", "DP", "delete every flow of DP", 1, 1, cmd_del_flows},
+      {"top", "DP [--once] [--interval SECS] [--sort packets|bytes] [--limit N]",
+       "live view of the busiest flows by packets/s or bytes/s", 1, 1, cmd_top,
+       "--once --interval= --sort= --limit="},
       {"help", "", "print this list", 0, 0, cmd_help},
   };
   return table;
 }
 
+namespace {
+
+// The words of a Verb::options list; a trailing '=' (a value follows) is kept.
+std::vector<std::string> option_words(const char* list) {
+  std::vector<std::string> out;
+  std::istringstream in(list);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+}  // namespace
+
 int run(const std::vector<std::string>& argv, const DpifFactory& factory, std::ostream& out,
-        std::ostream& err) {
-  Context c(factory, out, err);
+        std::ostream& err, const Environment& env) {
+  Context c(factory, out, err, env);
+  // Every verb's own options (name -> takes a value), so they may appear anywhere on the
+  // line; whether the chosen verb takes them is checked once it is known.
+  std::map<std::string, bool, std::less<>> verb_options;
+  for (const auto& v : verbs())
+    for (const auto& w : option_words(v.options)) {
+      const bool value = w.back() == '=';
+      verb_options[value ? w.substr(0, w.size() - 1) : w] = value;
+    }
   std::vector<std::string> words;
-  for (const auto& a : argv) {
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
     if (a == "--json") {
       c.json = true;
     } else if (a == "--clear") {
       c.clear = true;
     } else if (a == "-h" || a == "--help") {
       words.insert(words.begin(), "help");
+    } else if (auto it = verb_options.find(std::string_view(a).substr(0, a.find('=')));
+               it != verb_options.end()) {
+      const std::size_t eq = a.find('=');
+      std::string value;
+      if (it->second && eq != std::string::npos) {
+        value = a.substr(eq + 1);
+      } else if (it->second) {
+        if (i + 1 == argv.size()) return c.fail(kExitUsage, "option '" + a + "' needs a value");
+        value = argv[++i];
+      } else if (eq != std::string::npos) {
+        return c.fail(kExitUsage, "option '" + it->first + "' takes no value (in '" + a + "')");
+      }
+      c.options[it->first] = value;
     } else if (a.size() > 1 && a[0] == '-' && a.find('(') == std::string::npos) {
       return c.fail(kExitUsage, "unknown option '" + a + "' (try 'vsw-dpctl help')");
     } else {
@@ -289,6 +375,14 @@ int run(const std::vector<std::string>& argv, const DpifFactory& factory, std::o
   for (const auto& v : verbs()) {
     if (words[0] != v.name) continue;
     c.verb = v.name;
+    const auto mine = option_words(v.options);
+    for (const auto& given : c.options) {
+      const std::string& name = given.first;
+      const bool known = std::any_of(mine.begin(), mine.end(), [&](const std::string& w) {
+        return w == name || w == name + "=";
+      });
+      if (!known) return c.fail(kExitUsage, "option '" + name + "' is not an option of " + v.name);
+    }
     std::vector<std::string> args(words.begin() + 1, words.end());
     const int n = static_cast<int>(args.size());
     if (n < v.min_args || (v.max_args >= 0 && n > v.max_args))

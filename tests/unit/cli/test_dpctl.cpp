@@ -1,42 +1,15 @@
 // vsw-dpctl command layer driven against FakeDpif: argument handling, output formats,
 // exit codes, and that errors are one line quoting the refused text.
 #include <catch2/catch_test_macros.hpp>
-#include <sstream>
 
 #include "cli/dpctl.h"
-#include "dpif/dpif_fake.h"
 #include "dpif/flow_text.h"
+#include "test_dpctl_harness.h"
 
 using namespace vsw;
 
-namespace {
-struct Run {
-  int rc;
-  std::string out, err;
-};
-
-class Harness {
- public:
-  Run operator()(std::vector<std::string> args) {
-    std::ostringstream out, err;
-    auto fake = fake_;
-    int rc = cli::run(
-        args,
-        [fake]() -> dpif::Result<std::shared_ptr<dpif::Dpif>> {
-          return std::shared_ptr<dpif::Dpif>(fake);
-        },
-        out, err);
-    return {rc, out.str(), err.str()};
-  }
-  std::shared_ptr<dpif::FakeDpif> fake_ = std::make_shared<dpif::FakeDpif>();
-};
-
-int lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
-}  // namespace
+using testing::Harness;
+using testing::lines;
 
 TEST_CASE("help lists every verb of the table", "[dpctl]") {
   Harness h;
@@ -69,6 +42,79 @@ TEST_CASE("datapaths, ports and show", "[dpctl]") {
   auto gone = h({"show", "dp0"});
   CHECK(gone.rc == 1);
   CHECK(lines(gone.err) == 1);
+}
+
+TEST_CASE("show prints features and per-CPU pids; --json the same facts", "[dpctl]") {
+  Harness h;
+  REQUIRE(h({"add-dp", "dp0"}).rc == 0);
+  REQUIRE(h({"add-if", "dp0", "veth0"}).rc == 0);
+  auto r = h({"show", "dp0"});
+  CHECK(r.out.find("  features: per-CPU upcalls:yes\n") != std::string::npos);
+  CHECK(r.out.find("per-CPU upcall pids") == std::string::npos);  // not set
+
+  const std::uint32_t pids[] = {101, 102};
+  REQUIRE(h.fake_->dp_set_upcall_pids("dp0", pids).ok());
+  h.dpif_->set_lookups("dp0", 9, 2, 1, 2, 21, 5);
+  h.dpif_->port_stats[{"dp0", 1}] = {.rx_packets = 6,
+                                     .tx_packets = 5,
+                                     .rx_bytes = 532,
+                                     .tx_bytes = 490,
+                                     .rx_dropped = 1,
+                                     .tx_dropped = 3};
+  REQUIRE(h({"add-flow", "dp0", "in_port(1)", "0"}).rc == 0);
+  r = h({"show", "dp0"});
+  CHECK(r.rc == 0);
+  CHECK(r.out ==
+        "dp0:\n"
+        "  lookups: hit:9 missed:2 lost:1\n"
+        "  flows: 1\n"
+        "  masks: hit:21 total:2 hit/pkt:1.91\n"
+        "  microflow cache hits: 5\n"
+        "  features: per-CPU upcalls:yes\n"
+        "  per-CPU upcall pids: 101 102\n"
+        "  port 0: dp0 (internal)\n"
+        "    RX packets:0 bytes:0 dropped:0\n"
+        "    TX packets:0 bytes:0 dropped:0\n"
+        "  port 1: veth0\n"
+        "    RX packets:6 bytes:532 dropped:1\n"
+        "    TX packets:5 bytes:490 dropped:3\n");
+
+  auto j = h({"show", "dp0", "--json"});
+  CHECK(j.rc == 0);
+  CHECK(j.err.empty());
+  CHECK(j.out ==
+        "{\"name\":\"dp0\",\"ifindex\":100,\"version\":1,\"key_size\":" +
+            std::to_string(sizeof(vsw_flow_key)) +
+            ",\"upcall_pid\":0,"
+            "\"stats\":{\"hit\":9,\"missed\":2,\"lost\":1,\"flows\":1,\"masks\":2,"
+            "\"mask_hit\":21,\"microflow_hit\":5},"
+            "\"features\":{\"raw\":1,\"per_cpu_upcalls\":true},"
+            "\"per_cpu_pids\":[101,102],"
+            "\"ports\":[{\"port_no\":0,\"name\":\"dp0\",\"type\":\"internal\",\"ifindex\":100,"
+            "\"upcall_pid\":0,\"stats\":{\"rx_packets\":0,\"rx_bytes\":0,\"rx_dropped\":0,"
+            "\"tx_packets\":0,\"tx_bytes\":0,\"tx_dropped\":0}},"
+            "{\"port_no\":1,\"name\":\"veth0\",\"type\":\"netdev\",\"ifindex\":101,"
+            "\"upcall_pid\":0,\"stats\":{\"rx_packets\":6,\"rx_bytes\":532,\"rx_dropped\":1,"
+            "\"tx_packets\":5,\"tx_bytes\":490,\"tx_dropped\":3}}]}\n");
+  CHECK(h({"--json", "show", "dp0"}).out == j.out);  // the option may come first
+
+  // An older kernel: no per-CPU dispatch, so no pids either. Without DP: one line each.
+  h.fake_->features = 0;
+  REQUIRE(h({"add-dp", "dp1"}).rc == 0);
+  r = h({"show", "dp1"});
+  CHECK(r.out.find("  features: per-CPU upcalls:no\n") != std::string::npos);
+  CHECK(r.out.find("per-CPU upcall pids") == std::string::npos);
+  j = h({"show", "--json"});
+  CHECK(lines(j.out) == 2);
+  CHECK(j.out.find("{\"name\":\"dp0\",") == 0);
+  CHECK(j.out.find("\n{\"name\":\"dp1\",") != std::string::npos);
+  CHECK(j.out.find("\"features\":{\"raw\":0,\"per_cpu_upcalls\":false},\"per_cpu_pids\":[],") !=
+        std::string::npos);
+
+  auto gone = h({"show", "nodp", "--json"});
+  CHECK(gone.rc == 1);
+  CHECK(gone.out.empty());
+  CHECK(gone.err == "vsw-dpctl: show: no datapath named 'nodp' (No such device)\n");
 }
 
 TEST_CASE("flows: add, dump, get, mod, del", "[dpctl]") {
@@ -125,6 +171,19 @@ TEST_CASE("bad command lines exit 2 with one line quoting the refused text", "[d
       {{"add-if", "dp0", "veth0,port_no=0"}, "'0'"},
       {{"add-if", "dp0", "veth0,mtu=9000"}, "'mtu=9000'"},
       {{"show", "--bogus"}, "'--bogus'"},
+      {{"show", "dp0", "--once"}, "'--once' is not an option of show"},
+      {{"dump-flows", "--limit", "3"}, "'--limit' is not an option of dump-flows"},
+      {{"top"}, "usage: vsw-dpctl top DP [--once]"},
+      {{"top", "dp0", "dp1"}, "usage: vsw-dpctl top"},
+      {{"top", "dp0", "--interval", "0"}, "'0'"},
+      {{"top", "dp0", "--interval=1x"}, "'1x'"},
+      {{"top", "dp0", "--interval", "5000"}, "'5000'"},
+      {{"top", "dp0", "--interval"}, "'--interval' needs a value"},
+      {{"top", "dp0", "--sort", "flows"}, "'flows'"},
+      {{"top", "dp0", "--limit", "0"}, "'0'"},
+      {{"top", "dp0", "--limit", "-3"}, "'-3'"},
+      {{"top", "dp0", "--once=yes"}, "'--once=yes'"},
+      {{"top", "dp0", "--json"}, "'--json'"},
   };
   for (const auto& c : cases) {
     auto r = h(c.args);
