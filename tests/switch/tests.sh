@@ -398,9 +398,10 @@ test_switch_handlers_share() {
 	ping_ok 1 2 1 || return 1
 	local ns1
 	ns1=$(ns_of 1)
-	# Misses from both CPUs.
-	bg s0 "$ns1" taskset -c 0 python3 -S "$VSW_TOP/tests/switch/storm.py" eth0 500 02:00:00:00:00:02
-	bg s1 "$ns1" taskset -c 1 python3 -S "$VSW_TOP/tests/switch/storm.py" eth0 500 02:00:00:00:00:02
+	# Misses from both CPUs (each sender its own source MACs, so neither rides on flows
+	# the other installed).
+	bg s0 "$ns1" taskset -c 0 python3 -S "$VSW_TOP/tests/switch/storm.py" eth0 500 02:00:00:00:00:02 --base 0
+	bg s1 "$ns1" taskset -c 1 python3 -S "$VSW_TOP/tests/switch/storm.py" eth0 500 02:00:00:00:00:02 --base 100000
 	bgwait s0 >/dev/null
 	bgwait s1 >/dev/null
 	sleep 1
