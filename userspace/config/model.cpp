@@ -11,11 +11,15 @@
 #include <cstdio>
 #include <set>
 
+#include "util/text.h"
+
 namespace vsw::config {
 namespace {
 
+// Quotes user input for an error message, on one line whatever it holds (control
+// characters as \xNN; found by tests/fuzz/config).
 std::string q(std::string_view s) {
-  return "'" + std::string(s) + "'";
+  return "'" + printable(s) + "'";
 }
 
 Error invalid(std::string message) {

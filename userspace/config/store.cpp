@@ -10,6 +10,7 @@
 #include <string>
 
 #include "config/model.h"
+#include "util/text.h"
 
 namespace vsw::config {
 namespace {
@@ -53,6 +54,39 @@ bool write_all(int fd, const std::string& data) {
 
 }  // namespace
 
+Result<Config> parse_config_text(std::string_view text) {
+  Config config;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(text.data(), text.size()), &config, options);
+  if (!status.ok()) {
+    // The parser's message is "what\n<the text around it>\n^"; keep its first line that says
+    // something. It may quote the file's bytes (a key may even hold a newline, which then
+    // starts the message): control characters are written as \xNN to keep it one line.
+    std::string_view msg(status.message().data(), status.message().size());
+    std::string why;
+    while (why.empty() && !msg.empty()) {
+      const auto eol = msg.find('\n');
+      why = printable(msg.substr(0, eol));
+      msg.remove_prefix(eol == std::string_view::npos ? msg.size() : eol + 1);
+    }
+    return make_error(EINVAL, why.empty() ? "not valid JSON for the configuration" : why);
+  }
+  if (auto ok = validate(config); !ok) return make_error(EINVAL, ok.error().message);
+  return config;
+}
+
+Result<std::string> format_config_text(const Config& config) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  auto status = google::protobuf::util::MessageToJsonString(config, &text, options);
+  if (!status.ok()) return make_error(EINVAL, std::string(status.message()));
+  return text;
+}
+
 ConfigStore::ConfigStore(std::filesystem::path dir)
     : dir_(std::move(dir)),
       path_(dir_ / kFileName),
@@ -80,32 +114,17 @@ Result<Config> ConfigStore::load() const {
   }
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     return io_error(EINVAL, path_, "corrupt configuration: the file is empty");
-  Config config;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(text, &config, options);
-  if (!status.ok()) {
-    // The parser's message is "what\n<the text around it>\n^"; keep the first line.
-    std::string why(status.message());
-    why = why.substr(0, why.find('\n'));
-    return io_error(EINVAL, path_,
-                    "corrupt configuration: " + why + " (the file was left as it is)");
-  }
-  if (auto ok = validate(config); !ok)
+  auto config = parse_config_text(text);
+  if (!config)
     return io_error(
         EINVAL, path_,
-        "corrupt configuration: " + ok.error().message + " (the file was left as it is)");
+        "corrupt configuration: " + config.error().message + " (the file was left as it is)");
   return config;
 }
 
 Result<void> ConfigStore::save(const Config& config) {
-  std::string text;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  auto status = google::protobuf::util::MessageToJsonString(config, &text, options);
-  if (!status.ok())
-    return io_error(EINVAL, path_, "cannot encode: " + std::string(status.message()));
+  auto text = format_config_text(config);
+  if (!text) return io_error(EINVAL, path_, "cannot encode: " + text.error().message);
 
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
@@ -117,7 +136,7 @@ Result<void> ConfigStore::save(const Config& config) {
     ::unlink(tmp_path_.c_str());
     return io_error(err, tmp_path_, what);
   };
-  if (!write_all(fd.get(), text)) return fail(errno ? errno : EIO, "cannot write");
+  if (!write_all(fd.get(), *text)) return fail(errno ? errno : EIO, "cannot write");
   if (::fsync(fd.get()) != 0) return fail(errno, "cannot fsync");
   if (fd.close() != 0) return fail(errno, "cannot close");
   if (::rename(tmp_path_.c_str(), path_.c_str()) != 0)

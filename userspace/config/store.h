@@ -22,11 +22,21 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "config/vsw_config.pb.h"
 #include "util/result.h"
 
 namespace vsw::config {
+
+// The parsing and validation load() does on the file's text, without the file: protobuf's
+// JSON mapping (strict: unknown fields are refused), then validate(). The error (EINVAL)
+// says in one line what is wrong; load() prefixes the file name. Pure; the fuzzer
+// (tests/fuzz/config) drives it directly.
+[[nodiscard]] Result<Config> parse_config_text(std::string_view text);
+// The text save() writes: protobuf's JSON mapping, indented, proto field names.
+[[nodiscard]] Result<std::string> format_config_text(const Config& config);
 
 class ConfigStore {
  public:

@@ -397,7 +397,8 @@ Result<void> parse_field(const Field& f, std::string_view text, std::string_view
         auto n = parse_uint(maskt, 128, ctx);
         if (!n) return n.error();
         for (unsigned i = 0; i < 16; ++i) {
-          unsigned bits = *n > i * 8 ? static_cast<unsigned>(*n) - i * 8 : 0;
+          const unsigned first = i * 8;  // the first bit of byte i
+          unsigned bits = *n > first ? static_cast<unsigned>(*n) - first : 0;
           mk[i] = bits >= 8 ? 0xff : static_cast<std::uint8_t>(0xff00 >> bits);
         }
       } else if (has_mask) {
@@ -851,7 +852,7 @@ Result<Actions> parse_actions(std::string_view text) {
         if (!r) return r.error();
       }
       if (s.empty()) return bad("set() with nothing to set, in " + quote(it));
-      acts.emplace_back(std::move(s));
+      acts.emplace_back(s);
     } else {
       return bad("unknown action " + quote(it) +
                  " (want N, drop, userspace(..), set(..), push_vlan(..), pop_vlan)");

@@ -71,9 +71,6 @@ struct OxmLoc {
     return false;
   }
 };
-constexpr OxmLoc oxm() {
-  return {};
-}
 constexpr OxmLoc oxm(OxmId a) {
   return {{a, a, a}, 1, 0};
 }

@@ -23,7 +23,7 @@ bool same_role(const PortInfo& a, const PortInfo& b) {
 
 }  // namespace
 
-Ofproto::Ofproto(Options o)
+Ofproto::Ofproto(const Options& o)
     : tables_(o.classifier, o.clock),
       macs_(MacLearning::Options{o.mac_table_size, o.mac_aging_s, o.clock}) {
   auto empty = PortTable::build({});

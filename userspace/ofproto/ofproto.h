@@ -57,7 +57,7 @@ class Ofproto {
     std::uint64_t unstable = 0;  // translations returned with stable = false
   };
 
-  explicit Ofproto(Options o);
+  explicit Ofproto(const Options& o);
   Ofproto() : Ofproto(Options{}) {}
   ~Ofproto();
   Ofproto(const Ofproto&) = delete;
@@ -82,6 +82,7 @@ class Ofproto {
   Tables& tables() { return tables_; }
   [[nodiscard]] const Tables& tables() const { return tables_; }
   MacLearning& macs() { return macs_; }
+  [[nodiscard]] const MacLearning& macs() const { return macs_; }
 
   // ---- Any thread. ----
 

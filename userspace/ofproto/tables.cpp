@@ -310,7 +310,9 @@ const Rule* Tables::lookup(std::uint8_t table_id, const classifier::FlowKey& key
   if (table_id >= kNumTables) return nullptr;
   const auto hit = cls_[table_id]->lookup(key, wc);
   if (!hit) return nullptr;
-  return reinterpret_cast<const Rule*>(static_cast<std::uintptr_t>(hit->cookie));
+  // The classifier's cookie holds the Rule's address (set in publish).
+  return reinterpret_cast<const Rule*>(  // NOLINT(performance-no-int-to-ptr)
+      static_cast<std::uintptr_t>(hit->cookie));
 }
 
 }  // namespace vsw::ofproto

@@ -339,7 +339,7 @@ class Xlator {
 
   void emit_output(std::uint32_t dp_port) {
     commit();
-    result_.actions.emplace_back(std::in_place_type<dpif::OutputAction>, dp_port);
+    result_.actions.emplace_back(dpif::OutputAction{dp_port});
   }
 
   // Makes the datapath packet look like flow_: one SET for rewritten fields, then the tag.
@@ -354,17 +354,17 @@ class Xlator {
       if (dirty_ & kDirtyTtl) s.ipv4_ttl = flow_.ip_ttl;
       if (dirty_ & kDirtyL4Src) s.l4_src = ntohs(flow_.tp_src);
       if (dirty_ & kDirtyL4Dst) s.l4_dst = ntohs(flow_.tp_dst);
-      result_.actions.emplace_back(std::in_place_type<dpif::SetAction>, std::move(s));
+      result_.actions.emplace_back(s);
       dirty_ = 0;
     }
     if (flow_.vlan_tci != base_tci_) {
       CONSULT(vlan_tci);  // whether a pop is needed depends on the received tag
       const std::uint16_t from = ntohs(base_tci_), to = ntohs(flow_.vlan_tci);
-      if (from & kTagPresent) result_.actions.emplace_back(std::in_place_type<dpif::PopVlanAction>);
+      if (from & kTagPresent) result_.actions.emplace_back(dpif::PopVlanAction{});
       if (to & kTagPresent) {
-        result_.actions.emplace_back(std::in_place_type<dpif::PushVlanAction>,
-                                     static_cast<std::uint16_t>(to & VSW_VLAN_VID_MASK),
-                                     static_cast<std::uint8_t>(to >> VSW_VLAN_PCP_SHIFT));
+        result_.actions.emplace_back(
+            dpif::PushVlanAction{static_cast<std::uint16_t>(to & VSW_VLAN_VID_MASK),
+                                 static_cast<std::uint8_t>(to >> VSW_VLAN_PCP_SHIFT)});
       }
       base_tci_ = flow_.vlan_tci;
     }

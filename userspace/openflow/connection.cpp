@@ -102,9 +102,8 @@ asio::awaitable<void> Connection::reader() {
     if (ec) break;
     auto h = peek_header(buf);
     if (h->length < kHeaderLen) {  // cannot find the next message: give up on the stream
-      Bytes hdr = buf;
       OfError e = make_error(ErrType::kBadRequest, code::kBadLen);
-      e.data = hdr;
+      e.data = buf;
       send(error_reply(e, h->xid));
       break;
     }
@@ -181,6 +180,7 @@ asio::awaitable<void> Connection::writer() {
     std::vector<asio::const_buffer> bufs;
     std::deque<Bytes> batch;
     batch.swap(queue_);
+    bufs.reserve(batch.size());
     for (const auto& b : batch) bufs.emplace_back(asio::buffer(b));
     auto [ec, n] = co_await asio::async_write(socket_, bufs, kTuple);
     if (ec) break;

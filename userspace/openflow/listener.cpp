@@ -135,7 +135,11 @@ Connector::Connector(asio::io_context& io, ConnectionFactory factory, Backoff ba
     : io_(io), factory_(std::move(factory)), backoff_(backoff), timer_(io) {}
 
 Connector::~Connector() {
-  stop();
+  // stop() throws only if Asio fails to cancel the timer; a destructor must not let it out.
+  try {
+    stop();
+  } catch (...) {
+  }
 }
 
 std::error_code Connector::start(std::string_view target) {

@@ -356,7 +356,7 @@ void append_oxm_value(std::string& out, const OxmField& f, bool mask) {
       break;
     case OxmFormat::kMac: {
       char buf[17];
-      for (int i = 0; i < 6; ++i) {
+      for (size_t i = 0; i < 6; ++i) {
         buf[i * 3] = kHex[p[i] >> 4];
         buf[i * 3 + 1] = kHex[p[i] & 15];
         if (i < 5) buf[i * 3 + 2] = ':';

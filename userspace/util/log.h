@@ -24,10 +24,14 @@ void write(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3
 void rate_limited(Level level, const char* key, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define VSW_LOG_FN(name, lvl)                                             \
-  template <class... A>                                                   \
-  void name(const char* fmt, A... a) {                                    \
-    write(lvl, fmt, a...); /* NOLINT(cppcoreguidelines-pro-type-vararg) */ \
+// With no arguments the message is printed as it is (never read as a format).
+#define VSW_LOG_FN(name, lvl)                                                \
+  template <class... A>                                                      \
+  void name(const char* fmt, A... a) {                                       \
+    if constexpr (sizeof...(A) == 0)                                         \
+      write(lvl, "%s", fmt);                                                 \
+    else                                                                     \
+      write(lvl, fmt, a...); /* NOLINT(cppcoreguidelines-pro-type-vararg) */ \
   }
 VSW_LOG_FN(error, Level::kError)
 VSW_LOG_FN(warn, Level::kWarn)

@@ -228,4 +228,8 @@ upcall::Counters Bridge::counters() const {
   return udpif_ ? udpif_->counters() : upcall::Counters{};
 }
 
+ofproto::MacLearning::Stats Bridge::mac_stats() const {
+  return ofproto_ ? ofproto_->macs().stats() : ofproto::MacLearning::Stats{};
+}
+
 }  // namespace vsw::vswd

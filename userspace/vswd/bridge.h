@@ -60,6 +60,8 @@ class Bridge {
   void status(config::BridgeStatus& out);
   void fdb(config::FdbReply& out);
   [[nodiscard]] upcall::Counters counters() const;
+  // The MAC table's size and event counts (learned, moved, evicted, expired).
+  [[nodiscard]] ofproto::MacLearning::Stats mac_stats() const;
   [[nodiscard]] const std::string& name() const { return name_; }
 
  private:

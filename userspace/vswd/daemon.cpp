@@ -71,7 +71,14 @@ Result<void> Daemon::fdb(const std::string& bridge, config::FdbReply& out) {
 void Daemon::upcalls(config::UpcallReply& out) {
   std::uint64_t lost = 0;
   upcall::Counters sum;
+  ofproto::MacLearning::Stats macs;
   for (auto& [name, br] : bridges_) {
+    const auto mc = br->mac_stats();
+    macs.entries += mc.entries;
+    macs.learned += mc.learned;
+    macs.moved += mc.moved;
+    macs.evicted += mc.evicted;
+    macs.expired += mc.expired;
     upcall::Counters c = br->counters();
     sum.upcalls += c.upcalls;
     sum.installs += c.installs;
@@ -121,6 +128,11 @@ void Daemon::upcalls(config::UpcallReply& out) {
   m["adopted"] = sum.adopted;
   m["dumps"] = sum.dumps;
   m["per_cpu_dispatch"] = sum.per_cpu ? 1 : 0;
+  m["mac_entries"] = macs.entries;
+  m["mac_learned"] = macs.learned;
+  m["mac_moves"] = macs.moved;
+  m["mac_evictions"] = macs.evicted;
+  m["mac_expired"] = macs.expired;
   for (std::size_t i = 0; i < sum.handler_upcalls.size(); ++i)
     m["handler" + std::to_string(i) + "_upcalls"] = sum.handler_upcalls[i];
 }

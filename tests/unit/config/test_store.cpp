@@ -152,6 +152,24 @@ TEST_CASE("store: a damaged file is refused, named, and left untouched", "[store
   }
 }
 
+TEST_CASE("store: the parser's refusal says something on one line, whatever the bytes",
+          "[store]") {
+  // A key holding a newline makes protobuf's message start with one (found by mgmt_fuzz).
+  const std::string texts[] = {
+      std::string("{\"\n\0bridges\": [{\"name\": \"br0\"}]}", 30),
+      "{\"bridges\": [{\"name\": \"br\x01\"}]}",
+      "\n\n\n",
+      std::string(8, '\0'),
+  };
+  for (const auto& t : texts) {
+    auto r = parse_config_text(t);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code.value() == EINVAL);
+    CHECK_FALSE(r.error().message.empty());
+    CHECK(r.error().message.find_first_of("\r\n") == std::string::npos);
+  }
+}
+
 TEST_CASE("store: a directory in place of the file is an I/O error, not a config", "[store]") {
   TempDir dir;
   std::filesystem::create_directory(dir.path() / "config.json");
