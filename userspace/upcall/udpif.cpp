@@ -111,12 +111,12 @@ void Udpif::Handler::process() {
     if (up.cmd != VSW_PACKET_CMD_MISS) continue;
     u_.c_.upcalls.fetch_add(1, std::memory_order_relaxed);
     served_.fetch_add(1, std::memory_order_relaxed);
-    std::uint64_t seq = u_.reval_seq_.load();
+    const std::uint64_t seq = u_.changes_.seq();
     changed.clear();
     ofproto::XlateResult x = u_.ofp_.translate(up.key, true, &changed);
-    // What this translation learned does not make it stale; a change by anyone else
-    // between the load above and this bump does.
-    if (!changed.empty() && u_.note_changed(changed) == seq) ++seq;
+    // What this translation learned does not make it stale; a change by anyone else to
+    // what it read does.
+    const std::uint64_t own = changed.empty() ? 0 : u_.note_changed(changed);
 
     if (x.stable && !in_batch.contains(x.megaflow)) {
       in_batch.insert(x.megaflow);
@@ -130,8 +130,9 @@ void Udpif::Handler::process() {
         uk->rules = x.rules;
         uk->created_ms = t;
         if (u_.ukeys_.insert(uk)) {
-          if (u_.reval_seq_.load() != seq) {
-            // Forwarding changed while we translated: the answer may be stale.
+          if (u_.changes_.touched_since(seq, uk->tags, own)) {
+            // What the translation read changed meanwhile: the answer may be stale. (A
+            // change that came before the insert above could not mark this ukey dirty.)
             u_.ukeys_.erase(uk->match);
             u_.c_.skipped_stale.fetch_add(1, std::memory_order_relaxed);
           } else {
@@ -231,22 +232,23 @@ std::uint32_t Udpif::port_pid(std::uint32_t port_no) const {
 }
 
 std::uint64_t Udpif::note_changed(const std::vector<ofproto::MacTag>& changed) {
-  const std::uint64_t before = reval_seq_.fetch_add(1);
-  if (ukeys_.mark_tagged(changed) == 0) return before;
+  const std::uint64_t seq = changes_.add(changed);
+  if (ukeys_.mark_tagged(changed) == 0) return seq;
   {
     std::lock_guard lock(mu_);
     wake_ = true;
   }
   cv_.notify_one();
-  return before;
+  return seq;
 }
 
 void Udpif::revalidate_tags(const std::vector<ofproto::MacTag>& tags) {
+  if (tags.empty()) return;  // an empty list would mean "everything" to the change log
   note_changed(tags);
 }
 
 void Udpif::revalidate_all() {
-  reval_seq_.fetch_add(1);
+  changes_.add({});
   ukeys_.mark_all();
   {
     std::lock_guard lock(mu_);

@@ -38,6 +38,7 @@
 
 #include "dpif/dpif.h"
 #include "ofproto/ofproto.h"
+#include "upcall/change_log.h"
 #include "upcall/ukey.h"
 #include "util/result.h"
 
@@ -50,26 +51,26 @@ struct Options {
 };
 
 struct Counters {
-  std::uint64_t upcalls = 0;          // misses handled
-  std::uint64_t installs = 0;         // megaflows installed by handlers
-  std::uint64_t install_failures = 0; // FLOW_NEW refused (other than "exists")
-  std::uint64_t skipped_stale = 0;    // not installed: forwarding changed meanwhile
-  std::uint64_t limit_hits = 0;       // not installed: at the flow limit
+  std::uint64_t upcalls = 0;           // misses handled
+  std::uint64_t installs = 0;          // megaflows installed by handlers
+  std::uint64_t install_failures = 0;  // FLOW_NEW refused (other than "exists")
+  std::uint64_t skipped_stale = 0;     // not installed: forwarding changed meanwhile
+  std::uint64_t limit_hits = 0;        // not installed: at the flow limit
   std::uint64_t execute_failures = 0;
-  std::uint64_t enobufs = 0;          // receive queue overruns seen by handlers
-  std::uint64_t revalidated = 0;      // ukeys re-translated
-  std::uint64_t modified = 0;         // kernel flows whose actions were fixed
+  std::uint64_t enobufs = 0;      // receive queue overruns seen by handlers
+  std::uint64_t revalidated = 0;  // ukeys re-translated
+  std::uint64_t modified = 0;     // kernel flows whose actions were fixed
   std::uint64_t deleted_idle = 0;
-  std::uint64_t deleted_wrong = 0;    // deleted because their translation changed
-  std::uint64_t adopted = 0;          // kernel flows kept from an earlier vswd
+  std::uint64_t deleted_wrong = 0;  // deleted because their translation changed
+  std::uint64_t adopted = 0;        // kernel flows kept from an earlier vswd
   std::uint64_t limit_shrinks = 0, limit_grows = 0;
   std::uint64_t dumps = 0;
-  std::uint64_t last_dump_ms = 0;     // duration of the last dump pass
-  std::uint32_t flow_limit = 0;       // current adaptive limit
-  std::uint64_t flows = 0;            // ukeys now
+  std::uint64_t last_dump_ms = 0;  // duration of the last dump pass
+  std::uint32_t flow_limit = 0;    // current adaptive limit
+  std::uint64_t flows = 0;         // ukeys now
   unsigned handlers = 0;
   std::vector<std::uint64_t> handler_upcalls;  // misses served, per handler thread
-  bool per_cpu = false;               // per-CPU dispatch in use
+  bool per_cpu = false;                        // per-CPU dispatch in use
 };
 
 class Udpif {
@@ -107,8 +108,8 @@ class Udpif {
   void revalidator_main();
   void revalidate_dirty(dpif::Dpif& dp);
   void dump_pass(dpif::Dpif& dp);
-  // Bumps the revalidation sequence (returning its value before) and queues the ukeys
-  // carrying these tags.
+  // Records a change of forwarding state (returning its sequence number) and queues the
+  // ukeys carrying these tags.
   std::uint64_t note_changed(const std::vector<ofproto::MacTag>& changed);
   void log_moves();
 
@@ -129,7 +130,7 @@ class Udpif {
   mutable std::mutex ports_mu_;
   std::shared_ptr<const PortSet> live_ = std::make_shared<PortSet>();
 
-  std::atomic<std::uint64_t> reval_seq_{0};
+  ChangeLog changes_;  // what changed, for handlers to tell whether it concerns them
   std::atomic<std::uint32_t> flow_limit_;
   std::atomic<std::uint32_t> limit_ceiling_;
   std::atomic<std::uint32_t> idle_ms_;
@@ -139,8 +140,7 @@ class Udpif {
   struct AtomicCounters {
     std::atomic<std::uint64_t> upcalls{0}, installs{0}, install_failures{0}, skipped_stale{0},
         limit_hits{0}, execute_failures{0}, revalidated{0}, modified{0}, deleted_idle{0},
-        deleted_wrong{0}, adopted{0}, limit_shrinks{0}, limit_grows{0}, dumps{0},
-        last_dump_ms{0};
+        deleted_wrong{0}, adopted{0}, limit_shrinks{0}, limit_grows{0}, dumps{0}, last_dump_ms{0};
   };
   AtomicCounters c_;
 };

@@ -48,8 +48,8 @@ void UkeyTable::erase(const dpif::Match& m) {
   map_.erase(it);
 }
 
-void UkeyTable::update(const UkeyPtr& uk, dpif::Actions actions,
-                       std::vector<ofproto::MacTag> tags, std::vector<ofproto::RuleId> rules) {
+void UkeyTable::update(const UkeyPtr& uk, dpif::Actions actions, std::vector<ofproto::MacTag> tags,
+                       std::vector<ofproto::RuleId> rules) {
   std::lock_guard lock(mu_);
   auto it = map_.find(uk->match);
   const bool present = it != map_.end() && it->second == uk;

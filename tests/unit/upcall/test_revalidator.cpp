@@ -188,8 +188,7 @@ TEST_CASE("revalidate_all after a port is removed fixes the flows that used it",
 // by a handler after the dump began (created_ms > start) gets a huge age, so a flow
 // installed while a dump runs, and not hit yet, is deleted as idle as soon as the dump
 // reaches it.
-TEST_CASE("a flow installed while a dump runs is not deleted as idle",
-          "[upcall][revalidator]") {
+TEST_CASE("a flow installed while a dump runs is not deleted as idle", "[upcall][revalidator]") {
   Rig rig;
   const Mac a = host(0xa), b = host(0xb);
   rig.learn(a, 1);
@@ -213,8 +212,7 @@ TEST_CASE("a flow installed while a dump runs is not deleted as idle",
 // BUG (udpif.cpp, dump_pass): the same unsigned `start - uk->created_ms` in the check for
 // ukeys whose kernel flow vanished: a ukey installed after the dump passed its place is
 // forgotten although its flow is in the datapath (the next dump then "adopts" it).
-TEST_CASE("a flow installed after the dump passed it keeps its ukey",
-          "[upcall][revalidator]") {
+TEST_CASE("a flow installed after the dump passed it keeps its ukey", "[upcall][revalidator]") {
   Rig rig;
   const Mac a = host(0xa), b = host(0xb);
   rig.learn(a, 1);
