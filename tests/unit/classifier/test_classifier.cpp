@@ -128,7 +128,11 @@ TEST_CASE("random rule sets agree with a linear scan and keep the megaflow contr
   std::printf(
       "  %zu rules, %zu subtables, %zu lookups, %.1f un-wildcarded bits/lookup of %u used\n",
       cls.stats().rules, cls.stats().subtables, t.lookups, avg, used.popcount());
-  CHECK(avg > 0.0);
+  // Lookups consult bits, unless a catch-all (empty mask) may hold the highest priority: then
+  // every lookup can end at it having read nothing (seen with seed 3165037133, round 1).
+  const bool catch_all = std::any_of(masks.begin(), masks.end(),
+                                     [](const Match& m) { return m.mask.popcount() == 0; });
+  if (!catch_all) CHECK(avg > 0.0);
   CHECK(avg < used.popcount());  // not every used bit, every time
 }
 
