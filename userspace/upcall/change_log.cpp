@@ -22,9 +22,9 @@ std::uint64_t ChangeLog::seq() const {
 
 bool ChangeLog::touched_since(std::uint64_t since, std::span<const ofproto::MacTag> tags,
                               std::uint64_t own) const {
+  if (last_.load(std::memory_order_acquire) <= since) return false;  // the usual case: no lock
   std::lock_guard lock(mu_);
   const std::uint64_t last = last_.load(std::memory_order_relaxed);
-  if (last <= since) return false;
   if (last - since > kCapacity) return true;  // the oldest changes asked about are gone
   for (std::uint64_t s = since + 1; s <= last; ++s) {
     if (s == own) continue;

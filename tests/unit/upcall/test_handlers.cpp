@@ -96,7 +96,7 @@ TEST_CASE("the first miss from a source not yet learned installs its megaflow",
 
 // Two handlers learning new sources at once: each one's learning is a change of forwarding
 // state, but not of anything the other's translation read, so no install is skipped as
-// stale (comparing sequence numbers alone skipped most of them in an upcall storm).
+// stale (comparing sequence numbers alone skipped 5-16 of these 4,000 installs).
 TEST_CASE("handlers learning different sources at once install every megaflow",
           "[upcall][handler]") {
   Rig rig;
