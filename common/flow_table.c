@@ -24,10 +24,12 @@
  *   need priorities and to probe every subtable.
  *
  * Optimisation: masks ordered by hits
- *   Each subtable counts its hits (racy, approximate). vsw_table_rebalance(),
- *   run periodically by the module, republishes the subtable array sorted by
- *   hits and halves the counters, so busy masks are probed first. Cost: one
- *   shared counter write per table lookup and a periodic copy of the array.
+ *   Each subtable counts its hits per CPU, so no cache line bounces between
+ *   CPUs. vsw_table_rebalance(), run periodically by the module, sums them
+ *   into a decaying score (half the old score plus the new hits; the writer's
+ *   own fields) and republishes the subtable array sorted by score, so busy
+ *   masks are probed first. Cost: one per-CPU increment per table lookup and
+ *   a periodic sum and copy of the array.
  *
  * Optimisation: mask word range
  *   Each mask records the first and last 64-bit word holding any 1-bit; hash
@@ -41,6 +43,11 @@
  *   not invalidated one by one: every removal bumps vsw_table.gen, and an
  *   entry filled under another generation is ignored. Cost: 8 KiB per CPU and
  *   a cold cache after every flow removal.
+ *
+ * Hashing and limits
+ *   Every table draws a random hash seed, so keys crafted to share a bucket
+ *   on one datapath do not on another. A table holds at most
+ *   VSW_DP_MAX_MASKS subtables (-ENOSPC beyond).
  *
  * Resizing
  *   A subtable's bucket array doubles when it holds more flows than buckets
@@ -132,7 +139,19 @@ static struct vsw_buckets *buckets_alloc(u32 n, u32 ver)
 	return b;
 }
 
-static struct vsw_subtable *subtable_alloc(const struct vsw_flow_key *mask)
+static void subtable_free_now(struct vsw_subtable *sub)
+{
+	if (sub->hits)
+		vsw_counter_free(sub->hits);
+	vsw_free(sub);
+}
+
+static void subtable_free_cb(struct vsw_rcu_head *head)
+{
+	subtable_free_now(vsw_container_of(head, struct vsw_subtable, rcu));
+}
+
+static struct vsw_subtable *subtable_alloc(const struct vsw_flow_key *mask, u32 seed)
 {
 	struct vsw_subtable *sub;
 	struct vsw_buckets *b;
@@ -141,11 +160,13 @@ static struct vsw_subtable *subtable_alloc(const struct vsw_flow_key *mask)
 	sub = vsw_zalloc(sizeof(*sub));
 	if (!sub)
 		return NULL;
-	b = buckets_alloc(MIN_BUCKETS, 0);
+	sub->hits = vsw_counter_alloc();
+	b = sub->hits ? buckets_alloc(MIN_BUCKETS, 0) : NULL;
 	if (!b) {
-		vsw_free(sub);
+		subtable_free_now(sub);
 		return NULL;
 	}
+	sub->seed = seed;
 	memcpy(&sub->mask.key, mask, sizeof(*mask));
 	for (i = 0; i < VSW_KEY_WORDS; i++) {
 		if (!sub->mask.w[i])
@@ -206,7 +227,7 @@ static struct vsw_mflow *subtable_lookup(struct vsw_subtable *sub, const struct 
 
 	for (i = sub->start; i < sub->end; i++)
 		m[i] = kw(key, i) & sub->mask.w[i];
-	return subtable_probe(sub, m, vsw_hash_words(m, sub->start, sub->end, 0));
+	return subtable_probe(sub, m, vsw_hash_words(m, sub->start, sub->end, sub->seed));
 }
 
 /* Publish a copy of the mask array with @add appended or @del left out. */
@@ -237,6 +258,7 @@ static int masks_replace(struct vsw_table *t, struct vsw_subtable *add, struct v
 void vsw_table_init(struct vsw_table *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->seed = vsw_random_u32();
 }
 
 static struct vsw_subtable *find_subtable(struct vsw_table *t, const struct vsw_flow_key *mask)
@@ -259,19 +281,21 @@ int vsw_table_insert(struct vsw_table *t, struct vsw_mflow *f, const struct vsw_
 	u32 idx;
 
 	if (!sub) {
-		sub = subtable_alloc(mask);
+		if (vsw_table_n_masks(t) >= VSW_DP_MAX_MASKS)
+			return -ENOSPC;
+		sub = subtable_alloc(mask, t->seed);
 		if (!sub)
 			return -ENOMEM;
 		new_sub = true;
 	}
 	vsw_key_mask(&f->key.key, key, mask);
 	f->sub = sub;
-	f->hash = vsw_hash_words(f->key.w, sub->start, sub->end, 0);
+	f->hash = vsw_hash_words(f->key.w, sub->start, sub->end, sub->seed);
 	if (!new_sub && subtable_probe(sub, f->key.w, f->hash))
 		return -EEXIST;
 	if (new_sub && masks_replace(t, sub, NULL)) {
 		vsw_free(vsw_deref_w(sub->buckets));
-		vsw_free(sub);
+		subtable_free_now(sub);
 		return -ENOMEM;
 	}
 	b = vsw_deref_w(sub->buckets);
@@ -292,7 +316,7 @@ static void subtable_free(struct vsw_subtable *sub)
 	struct vsw_buckets *b = vsw_deref_w(sub->buckets);
 
 	vsw_free_rcu(b, rcu);
-	vsw_free_rcu(sub, rcu);
+	vsw_call_rcu(&sub->rcu, subtable_free_cb);
 }
 
 void vsw_table_remove(struct vsw_table *t, struct vsw_mflow *f)
@@ -360,10 +384,10 @@ unsigned int vsw_table_n_masks(struct vsw_table *t)
 	return ma ? ma->count : 0;
 }
 
-static int cmp_hits(const void *a, const void *b)
+static int cmp_score(const void *a, const void *b)
 {
-	unsigned long ha = (*(struct vsw_subtable *const *)a)->hits;
-	unsigned long hb = (*(struct vsw_subtable *const *)b)->hits;
+	unsigned long ha = (*(struct vsw_subtable *const *)a)->score;
+	unsigned long hb = (*(struct vsw_subtable *const *)b)->score;
 
 	return ha < hb ? 1 : ha > hb ? -1 : 0;
 }
@@ -372,27 +396,29 @@ void vsw_table_rebalance(struct vsw_table *t)
 {
 	struct vsw_masks *old = vsw_deref_w(t->masks);
 	struct vsw_masks *new;
-	u32 i;
+	u32 i, sorted = 1;
 
 	if (!old || old->count < 2)
 		return;
-	for (i = 1; i < old->count; i++)
-		if (VSW_READ_ONCE(old->sub[i]->hits) > VSW_READ_ONCE(old->sub[i - 1]->hits))
-			break;
-	if (i < old->count) {
-		new = vsw_zalloc(sizeof(*new) + old->count * sizeof(new->sub[0]));
-		if (new) {
-			/* Counters move under us; sort a stable snapshot. */
-			memcpy(new->sub, old->sub, old->count * sizeof(new->sub[0]));
-			new->count = old->count;
-			vsw_sort(new->sub, new->count, sizeof(new->sub[0]), cmp_hits);
-			vsw_publish(t->masks, new);
-			vsw_free_rcu(old, rcu);
-			old = new;
-		}
+	for (i = 0; i < old->count; i++) {
+		struct vsw_subtable *sub = old->sub[i];
+		unsigned long sum = vsw_counter_sum(sub->hits);
+
+		sub->score = sub->score / 2 + (sum - sub->seen);
+		sub->seen = sum;
+		if (i && sub->score > old->sub[i - 1]->score)
+			sorted = 0;
 	}
-	for (i = 0; i < old->count; i++)
-		VSW_WRITE_ONCE(old->sub[i]->hits, VSW_READ_ONCE(old->sub[i]->hits) / 2);
+	if (sorted)
+		return;
+	new = vsw_zalloc(sizeof(*new) + old->count * sizeof(new->sub[0]));
+	if (!new)
+		return;
+	memcpy(new->sub, old->sub, old->count * sizeof(new->sub[0]));
+	new->count = old->count;
+	vsw_sort(new->sub, new->count, sizeof(new->sub[0]), cmp_score);
+	vsw_publish(t->masks, new);
+	vsw_free_rcu(old, rcu);
 }
 
 struct vsw_mflow *vsw_table_lookup(struct vsw_table *t, const struct vsw_flow_key *key,
@@ -409,7 +435,7 @@ struct vsw_mflow *vsw_table_lookup(struct vsw_table *t, const struct vsw_flow_ke
 		(*n_probed)++;
 		f = subtable_lookup(sub, key);
 		if (f) {
-			VSW_WRITE_ONCE(sub->hits, VSW_READ_ONCE(sub->hits) + 1);
+			vsw_counter_inc(sub->hits);
 			return f;
 		}
 	}

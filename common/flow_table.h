@@ -51,11 +51,13 @@ struct vsw_subtable {
 	/* read by everyone, constant after creation */
 	union vsw_key_words mask;
 	u8 start, end;			     /* words [start, end) hold mask bits */
+	u32 seed;			     /* the table's hash seed */
 	/* readers */
 	struct vsw_buckets __rcu *buckets;
-	unsigned long hits;		     /* racy hit counter, for ordering */
+	vsw_counter_t hits;		     /* per-CPU hits, for ordering */
 	/* writers only */
 	u32 n_flows;			     /* also the mask's reference count */
+	unsigned long seen, score;	     /* hits at the last rebalance; decayed hits */
 	struct vsw_rcu_head rcu;
 };
 
@@ -70,6 +72,7 @@ struct vsw_table {
 	struct vsw_masks __rcu *masks;	     /* readers: probe order */
 	unsigned long gen;		     /* bumped on every removal */
 	u32 n_flows;			     /* writers only */
+	u32 seed;			     /* random hash seed; constant */
 };
 
 /* The microflow cache of one CPU: skb hash -> megaflow. */

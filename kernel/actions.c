@@ -6,8 +6,8 @@
  * A list is the payload of a nested VSW_*_ATTR_ACTIONS attribute, already
  * checked against vsw_action_policy by the netlink layer (types, lengths,
  * ranges, nested field policies). vsw_actions_validate() adds what a policy
- * cannot say: the count limit, required nested fields, and that SET fields
- * only rewrite headers the flow's match guarantees are present.
+ * cannot say: the count and size limits, required nested fields, and that SET
+ * fields only rewrite headers the flow's match guarantees are present.
  *
  * Execution keeps skb->data at the Ethernet header. The last OUTPUT sends the
  * skb itself; earlier ones send clones, emitted before any later action that
@@ -78,6 +78,11 @@ int vsw_actions_validate(const struct nlattr *acts, const struct vsw_flow_key *k
 	const struct nlattr *a, *f;
 	int rem, n = 0, err;
 
+	/* Nested fields may repeat: bound the bytes, so every reply fits. */
+	if (nla_len(acts) > VSW_MAX_ACTIONS_LEN) {
+		NL_SET_ERR_MSG_ATTR(extack, acts, "actions longer than VSW_MAX_ACTIONS_LEN bytes");
+		return -EINVAL;
+	}
 	nla_for_each_nested(a, acts, rem) {
 		if (++n > VSW_MAX_ACTIONS) {
 			NL_SET_ERR_MSG_ATTR(extack, a, "too many actions");
@@ -116,7 +121,7 @@ int vsw_actions_validate(const struct nlattr *acts, const struct vsw_flow_key *k
 struct vsw_actions *vsw_actions_copy(const struct nlattr *acts)
 {
 	int len = acts ? nla_len(acts) : 0;
-	struct vsw_actions *sa = kmalloc(sizeof(*sa) + len, GFP_KERNEL);
+	struct vsw_actions *sa = kmalloc(sizeof(*sa) + len, GFP_KERNEL_ACCOUNT);
 
 	if (!sa)
 		return NULL;

@@ -15,7 +15,9 @@
  *    (rtnl held) takes vsw_mutex to remove ports.
  * The packet path (rx_handler, internal device xmit, packet execute) runs
  * under RCU with bottom halves disabled and takes no lock: datapaths, ports,
- * flows and actions are freed after a grace period. Per-CPU counters and the
+ * flows and actions are freed after a grace period. A datapath marked dead
+ * (under vsw_mutex) is found by no lookup, so nothing is added to it while
+ * it waits for vsw_dp_destroy_list(). Per-CPU counters and the
  * per-CPU microflow cache rely on bottom halves being disabled.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -43,22 +45,30 @@ int vsw_dp_ifindex(struct vsw_dp *dp)
 	return local ? local->dev->ifindex : 0;
 }
 
-/* Find a datapath by its ifindex, else by name; vsw_mutex held. */
+/*
+ * The datapath whose port 0 has @dp_ifindex, unless it is being destroyed
+ * (its port 0 lives on until vsw_dp_destroy_list()); RCU read side.
+ */
+struct vsw_dp *vsw_dp_lookup_rcu(struct net *net, int dp_ifindex)
+{
+	struct net_device *dev = dev_get_by_index_rcu(net, dp_ifindex);
+	struct vsw_vport *vport;
+
+	if (!dev || !vsw_internal_dev_is(dev))
+		return NULL;
+	vport = vsw_internal_dev_vport(dev);
+	return vport && !READ_ONCE(vport->dp->dead) ? vport->dp : NULL;
+}
+
+/* Find a live datapath by its ifindex, else by name; vsw_mutex held. */
 struct vsw_dp *vsw_dp_lookup(struct net *net, int dp_ifindex, const char *name)
 {
-	struct vsw_dp *dp = NULL;
-	struct net_device *dev;
+	struct vsw_dp *dp;
 
 	lockdep_assert_held(&vsw_mutex);
 	if (dp_ifindex) {
-		struct vsw_vport *vport;
-
 		rcu_read_lock();
-		dev = dev_get_by_index_rcu(net, dp_ifindex);
-		if (dev && vsw_internal_dev_is(dev)) {
-			vport = vsw_internal_dev_vport(dev);
-			dp = vport ? vport->dp : NULL;
-		}
+		dp = vsw_dp_lookup_rcu(net, dp_ifindex);
 		rcu_read_unlock();
 		return dp;
 	}
@@ -106,15 +116,15 @@ struct vsw_dp *vsw_dp_create(struct net *net, const char *name, u32 upcall_pid,
 
 	ASSERT_RTNL();
 	lockdep_assert_held(&vsw_mutex);
-	dp = kvzalloc(sizeof(*dp), GFP_KERNEL);
+	dp = kvzalloc(sizeof(*dp), GFP_KERNEL_ACCOUNT);
 	if (!dp)
 		return ERR_PTR(-ENOMEM);
 	dp->net = net;
 	vsw_table_init(&dp->table);
 	xa_init_flags(&dp->flows, XA_FLAGS_ALLOC1);
 	INIT_DELAYED_WORK(&dp->rebalance, rebalance_work);
-	dp->mfc = alloc_percpu(struct vsw_mfc);
-	dp->stats = alloc_percpu(struct vsw_dp_pcpu_stats);
+	dp->mfc = alloc_percpu_gfp(struct vsw_mfc, GFP_KERNEL_ACCOUNT);
+	dp->stats = alloc_percpu_gfp(struct vsw_dp_pcpu_stats, GFP_KERNEL_ACCOUNT);
 	if (!dp->mfc || !dp->stats) {
 		dp_free(dp);
 		return ERR_PTR(-ENOMEM);
@@ -159,7 +169,7 @@ void vsw_dp_detach(struct vsw_dp *dp, struct list_head *dead)
 
 	ASSERT_RTNL();
 	lockdep_assert_held(&vsw_mutex);
-	dp->dead = true;
+	WRITE_ONCE(dp->dead, true);
 	list_move_tail(&dp->node, dead);
 	for (i = VSW_MAX_PORTS - 1; i > VSW_PORT_LOCAL; i--) {
 		vport = vsw_dp_port(dp, i);
@@ -224,11 +234,29 @@ void vsw_dp_count_lost(struct vsw_dp *dp)
 	u64_stats_update_end(&st->syncp);
 }
 
+/* Datapath passes nested on this CPU (an output re-entering through port 0). */
+static DEFINE_PER_CPU(u8, vsw_depth);
+#define VSW_MAX_DEPTH 4
+
+static void dp_process(struct vsw_vport *vport, struct sk_buff *skb);
+
 /*
  * The per-packet path: @skb arrived on @vport with skb->data at the Ethernet
  * header. RCU read side, bottom halves disabled. Consumes @skb.
  */
 void vsw_dp_process(struct vsw_vport *vport, struct sk_buff *skb)
+{
+	if (unlikely(__this_cpu_inc_return(vsw_depth) > VSW_MAX_DEPTH)) {
+		net_warn_ratelimited("%s: packet loops through the datapath, dropped\n",
+				     vsw_dp_name(vport->dp));
+		kfree_skb(skb);
+	} else {
+		dp_process(vport, skb);
+	}
+	__this_cpu_dec(vsw_depth);
+}
+
+static void dp_process(struct vsw_vport *vport, struct sk_buff *skb)
 {
 	struct vsw_dp_pcpu_stats *st;
 	struct vsw_dp *dp = vport->dp;
@@ -245,7 +273,7 @@ void vsw_dp_process(struct vsw_vport *vport, struct sk_buff *skb)
 	masks = rcu_dereference(dp->table.masks);
 	if (masks && masks->count > 1) {
 		u32 hash = skb->l4_hash ? skb->hash :
-			   vsw_hash_words(key.w, 0, VSW_KEY_WORDS, 0) | 1;
+			   vsw_hash_words(key.w, 0, VSW_KEY_WORDS, dp->table.seed) | 1;
 
 		mf = vsw_mfc_lookup(&dp->table, this_cpu_ptr(dp->mfc), &key.key, hash, &probed,
 				    &cache_hit);

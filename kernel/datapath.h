@@ -56,7 +56,8 @@ struct vsw_upcall_pids {
  * @rebalance: periodic work that reorders masks by hits.
  * @upcall_pids: per-CPU upcall pids, or NULL (then each port's pid is used);
  *	replaced under vsw_mutex, read under RCU; freed with the datapath.
- * @dead: set under vsw_mutex once the datapath is being destroyed.
+ * @dead: set under vsw_mutex once the datapath is being destroyed; lookups
+ *	then fail.
  */
 struct vsw_dp {
 	struct list_head node;
@@ -89,6 +90,7 @@ struct vsw_dp *vsw_dp_create(struct net *net, const char *name, u32 upcall_pid,
 void vsw_dp_detach(struct vsw_dp *dp, struct list_head *dead);
 void vsw_dp_destroy_list(struct list_head *dead);
 struct vsw_dp *vsw_dp_lookup(struct net *net, int dp_ifindex, const char *name);
+struct vsw_dp *vsw_dp_lookup_rcu(struct net *net, int dp_ifindex);
 const char *vsw_dp_name(struct vsw_dp *dp);
 int vsw_dp_ifindex(struct vsw_dp *dp);
 void vsw_dp_process(struct vsw_vport *vport, struct sk_buff *skb);

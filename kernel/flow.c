@@ -137,10 +137,13 @@ static void extract_ipv6(struct sk_buff *skb, int off, struct vsw_flow_key *key)
 			if (!fh)
 				break;
 			key->ip_frag = VSW_FRAG_ANY;
-			if (fh->frag_off & htons(IP6_OFFSET))
-				key->ip_frag |= VSW_FRAG_LATER;
 			nexthdr = fh->nexthdr;
 			off += sizeof(*fh);
+			/* Past a later fragment's header is payload, not headers. */
+			if (fh->frag_off & htons(IP6_OFFSET)) {
+				key->ip_frag |= VSW_FRAG_LATER;
+				break;
+			}
 			continue;
 		}
 		if (nexthdr != NEXTHDR_HOP && nexthdr != NEXTHDR_ROUTING &&
@@ -225,12 +228,12 @@ void vsw_flow_extract(struct sk_buff *skb, u32 in_port, struct vsw_flow_key *key
 
 struct vsw_flow *vsw_flow_alloc(void)
 {
-	struct vsw_flow *flow = kzalloc(sizeof(*flow), GFP_KERNEL);
+	struct vsw_flow *flow = kzalloc(sizeof(*flow), GFP_KERNEL_ACCOUNT);
 	int cpu;
 
 	if (!flow)
 		return NULL;
-	flow->stats = alloc_percpu(struct vsw_flow_pcpu_stats);
+	flow->stats = alloc_percpu_gfp(struct vsw_flow_pcpu_stats, GFP_KERNEL_ACCOUNT);
 	if (!flow->stats) {
 		kfree(flow);
 		return NULL;
@@ -258,13 +261,23 @@ void vsw_flow_free_rcu(struct vsw_flow *flow)
 	call_rcu(&flow->rcu, flow_free_cb);
 }
 
-/* Count a hit; runs with bottom halves disabled. */
+/*
+ * Count a hit; runs with bottom halves disabled. Each CPU writes only its own
+ * counters: the first hit after a clear (a new flow->gen) restarts them.
+ */
 void vsw_flow_used(struct vsw_flow *flow, const struct sk_buff *skb,
 		   const struct vsw_flow_key *key)
 {
 	struct vsw_flow_pcpu_stats *st = this_cpu_ptr(flow->stats);
+	u32 gen = READ_ONCE(flow->gen);
 
 	u64_stats_update_begin(&st->syncp);
+	if (unlikely(st->gen != gen)) {
+		st->gen = gen;
+		st->packets = 0;
+		st->bytes = 0;
+		st->tcp_flags = 0;
+	}
 	st->packets++;
 	st->bytes += skb->len;
 	st->used = jiffies;
@@ -275,6 +288,7 @@ void vsw_flow_used(struct vsw_flow *flow, const struct sk_buff *skb,
 void vsw_flow_get_stats(struct vsw_flow *flow, struct vsw_flow_stats *out, unsigned long *used,
 			u16 *tcp_flags)
 {
+	u32 gen = READ_ONCE(flow->gen);
 	int cpu;
 
 	memset(out, 0, sizeof(*out));
@@ -285,15 +299,19 @@ void vsw_flow_get_stats(struct vsw_flow *flow, struct vsw_flow_stats *out, unsig
 		u64 packets, bytes;
 		unsigned long u;
 		unsigned int start;
+		bool stale;
 		u16 fl;
 
 		do {
 			start = u64_stats_fetch_begin(&st->syncp);
+			stale = st->gen != gen;
 			packets = st->packets;
 			bytes = st->bytes;
 			u = st->used;
 			fl = st->tcp_flags;
 		} while (u64_stats_fetch_retry(&st->syncp, start));
+		if (stale)
+			continue; /* not hit since the last clear */
 		out->n_packets += packets;
 		out->n_bytes += bytes;
 		*tcp_flags |= fl;
@@ -302,19 +320,12 @@ void vsw_flow_get_stats(struct vsw_flow *flow, struct vsw_flow_stats *out, unsig
 	}
 }
 
-/* Reset the counters; vsw_mutex held. Races with a concurrent hit are benign. */
+/*
+ * Reset the counters; vsw_mutex held. Other CPUs' counters are not written
+ * (their writers do not lock against us): they become stale, read as zero,
+ * and restart at their CPU's next hit. A hit racing with the clear may be lost.
+ */
 void vsw_flow_clear_stats(struct vsw_flow *flow)
 {
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		struct vsw_flow_pcpu_stats *st = per_cpu_ptr(flow->stats, cpu);
-
-		u64_stats_update_begin(&st->syncp);
-		st->packets = 0;
-		st->bytes = 0;
-		st->used = 0;
-		st->tcp_flags = 0;
-		u64_stats_update_end(&st->syncp);
-	}
+	WRITE_ONCE(flow->gen, flow->gen + 1);
 }

@@ -22,6 +22,7 @@ struct vsw_flow_pcpu_stats {
 	u64 bytes;
 	unsigned long used; /* jiffies, 0 = never */
 	u16 tcp_flags;
+	u32 gen; /* vsw_flow.gen the counters belong to */
 	struct u64_stats_sync syncp;
 };
 
@@ -31,12 +32,14 @@ struct vsw_flow_pcpu_stats {
  * @id: index in vsw_dp.flows; constant.
  * @acts: actions; replaced under vsw_mutex, read under RCU.
  * @stats: per-CPU counters, written by the CPU that hits the flow.
+ * @gen: counter generation, bumped under vsw_mutex to clear the counters.
  */
 struct vsw_flow {
 	struct vsw_mflow mf;
 	u32 id;
 	struct vsw_actions __rcu *acts;
 	struct vsw_flow_pcpu_stats __percpu *stats;
+	u32 gen;
 	struct rcu_head rcu;
 };
 

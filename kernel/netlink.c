@@ -8,8 +8,10 @@
  * checked recursively by policy and then semantically by
  * vsw_actions_validate(). Meaning-level errors carry an extack message.
  * Every operation requires CAP_NET_ADMIN over the socket's namespace
- * (GENL_UNS_ADMIN_PERM). Allocation happens before taking locks; datapath
- * and port commands take rtnl then vsw_mutex, flow commands vsw_mutex only.
+ * (GENL_UNS_ADMIN_PERM). Datapath and port commands take rtnl then
+ * vsw_mutex, flow commands vsw_mutex only, packet execute RCU only. Flow
+ * replies are sized from the flow's actions, so GET, SET and DEL allocate
+ * theirs under vsw_mutex.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -179,7 +181,7 @@ static void *put_header(struct sk_buff *skb, struct genl_family *family, struct 
 static size_t dp_msg_size(void)
 {
 	return NLMSG_ALIGN(sizeof(struct vsw_header)) + nla_total_size(IFNAMSIZ) +
-	       4 * nla_total_size(sizeof(u32)) + nla_total_size(sizeof(struct vsw_dp_stats)) +
+	       6 * nla_total_size(sizeof(u32)) + nla_total_size(sizeof(struct vsw_dp_stats)) +
 	       nla_total_size(nr_cpu_ids * sizeof(u32));
 }
 
@@ -218,6 +220,8 @@ static int dp_fill(struct vsw_dp *dp, struct sk_buff *skb, u32 portid, u32 seq, 
 	    nla_put_u32(skb, VSW_DP_ATTR_VERSION, VSW_PROTO_VERSION) ||
 	    nla_put_u32(skb, VSW_DP_ATTR_KEY_SIZE, sizeof(struct vsw_flow_key)) ||
 	    nla_put_u32(skb, VSW_DP_ATTR_FEATURES, VSW_DP_F_PER_CPU_UPCALLS) ||
+	    nla_put_u32(skb, VSW_DP_ATTR_MAX_FLOWS, VSW_DP_MAX_FLOWS) ||
+	    nla_put_u32(skb, VSW_DP_ATTR_MAX_MASKS, VSW_DP_MAX_MASKS) ||
 	    (pids && nla_put(skb, VSW_DP_ATTR_PER_CPU_PIDS, pids->n * sizeof(u32), pids->pid))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -345,20 +349,22 @@ static int dp_cmd_set(struct sk_buff *skb, struct genl_info *info)
 static int dp_cmd_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct vsw_net *vn = vsw_net(sock_net(skb->sk));
-	long idx = 0;
 	struct vsw_dp *dp;
+	long idx = 0;
+	int err = 0;
 
 	mutex_lock(&vsw_mutex);
 	list_for_each_entry(dp, &vn->dps, node) {
 		if (idx++ < cb->args[0])
 			continue;
-		if (dp_fill(dp, skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI,
-			    VSW_DP_CMD_GET))
+		err = dp_fill(dp, skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI,
+			      VSW_DP_CMD_GET);
+		if (err)
 			break;
 		cb->args[0] = idx;
 	}
 	mutex_unlock(&vsw_mutex);
-	return skb->len;
+	return err && !skb->len ? err : skb->len;
 }
 
 /* ------------------------------------------------------------------- vport */
@@ -622,13 +628,23 @@ static struct vsw_flow *flow_find(struct vsw_dp *dp, struct genl_info *info,
 	return container_of(mf, struct vsw_flow, mf);
 }
 
-static int flow_reply(struct vsw_dp *dp, struct vsw_flow *flow, struct sk_buff *reply,
-		      struct genl_info *info, u8 cmd)
+/* A reply describing @flow, sized from its actions; vsw_mutex held. */
+static struct sk_buff *flow_reply(struct vsw_dp *dp, struct vsw_flow *flow,
+				  struct genl_info *info, u8 cmd)
 {
-	int err = flow_fill(dp, flow, reply, info->snd_portid, info->snd_seq, 0, cmd);
+	const struct vsw_actions *acts = rcu_dereference_protected(flow->acts,
+								   lockdep_is_held(&vsw_mutex));
+	struct sk_buff *reply = genlmsg_new(flow_msg_size(acts->len), GFP_KERNEL);
+	int err;
 
-	WARN_ON_ONCE(err);
-	return err;
+	if (!reply)
+		return ERR_PTR(-ENOMEM);
+	err = flow_fill(dp, flow, reply, info->snd_portid, info->snd_seq, 0, cmd);
+	if (WARN_ON_ONCE(err)) {
+		nlmsg_free(reply);
+		return ERR_PTR(err);
+	}
+	return reply;
 }
 
 static int flow_cmd_new(struct sk_buff *skb, struct genl_info *info)
@@ -670,7 +686,12 @@ static int flow_cmd_new(struct sk_buff *skb, struct genl_info *info)
 		err = PTR_ERR(dp);
 		goto err_unlock;
 	}
-	err = xa_alloc(&dp->flows, &flow->id, flow, xa_limit_32b, GFP_KERNEL);
+	if (dp->table.n_flows >= VSW_DP_MAX_FLOWS) {
+		NL_SET_ERR_MSG(info->extack, "the datapath holds VSW_DP_MAX_FLOWS flows");
+		err = -ENOSPC;
+		goto err_unlock;
+	}
+	err = xa_alloc(&dp->flows, &flow->id, flow, xa_limit_32b, GFP_KERNEL_ACCOUNT);
 	if (err)
 		goto err_unlock;
 	err = vsw_table_insert(&dp->table, &flow->mf, &key, &mask);
@@ -678,9 +699,13 @@ static int flow_cmd_new(struct sk_buff *skb, struct genl_info *info)
 		if (err == -EEXIST)
 			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VSW_FLOW_ATTR_KEY],
 					    "a flow with this key and mask exists");
+		else if (err == -ENOSPC)
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VSW_FLOW_ATTR_MASK],
+					    "a new mask, and the datapath holds VSW_DP_MAX_MASKS masks");
 		goto err_erase_id;
 	}
-	flow_reply(dp, flow, reply, info, VSW_FLOW_CMD_NEW);
+	WARN_ON_ONCE(flow_fill(dp, flow, reply, info->snd_portid, info->snd_seq, 0,
+			       VSW_FLOW_CMD_NEW));
 	mutex_unlock(&vsw_mutex);
 	return genlmsg_reply(reply, info);
 
@@ -717,16 +742,11 @@ static int flow_cmd_set(struct sk_buff *skb, struct genl_info *info)
 		if (!acts)
 			return -ENOMEM;
 	}
-	reply = genlmsg_new(flow_msg_size(acts ? acts->len : VSW_MAX_ACTIONS * 64), GFP_KERNEL);
-	if (!reply) {
-		kfree(acts);
-		return -ENOMEM;
-	}
 	mutex_lock(&vsw_mutex);
 	dp = dp_from_info(info, NULL);
 	flow = IS_ERR(dp) ? ERR_CAST(dp) : flow_find(dp, info, &key, &mask);
-	err = PTR_ERR_OR_ZERO(flow);
-	if (!err) {
+	reply = ERR_CAST(flow);
+	if (!IS_ERR(flow)) {
 		if (acts) {
 			old = rcu_replace_pointer(flow->acts, acts, lockdep_is_held(&vsw_mutex));
 			kfree_rcu(old, rcu);
@@ -734,14 +754,12 @@ static int flow_cmd_set(struct sk_buff *skb, struct genl_info *info)
 		}
 		if (nla_get_flag(info->attrs[VSW_FLOW_ATTR_CLEAR]))
 			vsw_flow_clear_stats(flow);
-		err = flow_reply(dp, flow, reply, info, VSW_FLOW_CMD_SET);
+		reply = flow_reply(dp, flow, info, VSW_FLOW_CMD_SET);
 	}
 	mutex_unlock(&vsw_mutex);
 	kfree(acts);
-	if (err) {
-		nlmsg_free(reply);
-		return err;
-	}
+	if (IS_ERR(reply))
+		return PTR_ERR(reply);
 	return genlmsg_reply(reply, info);
 }
 
@@ -758,11 +776,6 @@ static int flow_cmd_del(struct sk_buff *skb, struct genl_info *info)
 		err = flow_key_mask(info, &key, &mask);
 		if (err)
 			return err;
-		if (echo) {
-			reply = genlmsg_new(flow_msg_size(VSW_MAX_ACTIONS * 64), GFP_KERNEL);
-			if (!reply)
-				return -ENOMEM;
-		}
 	}
 	mutex_lock(&vsw_mutex);
 	dp = dp_from_info(info, NULL);
@@ -773,20 +786,20 @@ static int flow_cmd_del(struct sk_buff *skb, struct genl_info *info)
 	} else {
 		flow = flow_find(dp, info, &key, &mask);
 		err = PTR_ERR_OR_ZERO(flow);
+		/* Fill first: removal may free the mask the reply quotes. */
+		if (!err && echo) {
+			reply = flow_reply(dp, flow, info, VSW_FLOW_CMD_DEL);
+			err = PTR_ERR_OR_ZERO(reply);
+		}
 		if (!err) {
-			/* Fill first: removal may free the mask the reply quotes. */
-			if (reply)
-				err = flow_reply(dp, flow, reply, info, VSW_FLOW_CMD_DEL);
 			vsw_table_remove(&dp->table, &flow->mf);
 			xa_erase(&dp->flows, flow->id);
 			vsw_flow_free_rcu(flow);
 		}
 	}
 	mutex_unlock(&vsw_mutex);
-	if (err || !reply) {
-		nlmsg_free(reply);
+	if (err || !reply)
 		return err;
-	}
 	return genlmsg_reply(reply, info);
 }
 
@@ -803,32 +816,28 @@ static int flow_cmd_get(struct sk_buff *skb, struct genl_info *info)
 	err = flow_key_mask(info, &key, &mask);
 	if (err)
 		return err;
-	reply = genlmsg_new(flow_msg_size(VSW_MAX_ACTIONS * 64), GFP_KERNEL);
-	if (!reply)
-		return -ENOMEM;
 	mutex_lock(&vsw_mutex);
 	dp = dp_from_info(info, NULL);
 	flow = IS_ERR(dp) ? ERR_CAST(dp) : flow_find(dp, info, &key, &mask);
-	err = PTR_ERR_OR_ZERO(flow);
-	if (!err)
-		err = flow_reply(dp, flow, reply, info, VSW_FLOW_CMD_GET);
+	reply = IS_ERR(flow) ? ERR_CAST(flow) : flow_reply(dp, flow, info, VSW_FLOW_CMD_GET);
 	mutex_unlock(&vsw_mutex);
-	if (err) {
-		nlmsg_free(reply);
-		return err;
-	}
+	if (IS_ERR(reply))
+		return PTR_ERR(reply);
 	return genlmsg_reply(reply, info);
 }
 
 /*
  * Resumes by flow id: cb->args[0] is the next id to report. Ids only grow
- * within the xarray walk, so a flow present throughout is reported once.
+ * within the xarray walk, so a flow present throughout is reported once. A
+ * flow too big for an empty message ends the dump with an error, never
+ * silently (VSW_MAX_ACTIONS_LEN keeps every flow within NLMSG_GOODSIZE).
  */
 static int flow_cmd_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct vsw_flow *flow;
 	unsigned long id;
 	struct vsw_dp *dp;
+	int err = 0;
 
 	mutex_lock(&vsw_mutex);
 	dp = dp_from_dump(cb);
@@ -837,13 +846,14 @@ static int flow_cmd_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		return -ENODEV;
 	}
 	xa_for_each_start(&dp->flows, id, flow, cb->args[0]) {
-		if (flow_fill(dp, flow, skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-			      NLM_F_MULTI, VSW_FLOW_CMD_GET))
+		err = flow_fill(dp, flow, skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				NLM_F_MULTI, VSW_FLOW_CMD_GET);
+		if (err)
 			break;
 		cb->args[0] = id + 1;
 	}
 	mutex_unlock(&vsw_mutex);
-	return skb->len;
+	return err && !skb->len ? err : skb->len;
 }
 
 /* ------------------------------------------------------------------ packet */
@@ -879,19 +889,18 @@ static int packet_cmd_execute(struct sk_buff *skb, struct genl_info *info)
 	err = vsw_actions_validate(acts, &key, &exact, info->extack);
 	if (err)
 		goto err_free_packet;
-	mutex_lock(&vsw_mutex);
-	dp = dp_from_info(info, NULL);
-	err = PTR_ERR_OR_ZERO(dp);
-	if (!err) {
-		local_bh_disable();
-		rcu_read_lock();
+	/* Like a received packet: RCU only, so executes never wait for flow installs. */
+	local_bh_disable();
+	rcu_read_lock();
+	dp = vsw_dp_lookup_rcu(genl_info_net(info), userhdr_ifindex(info));
+	if (dp)
 		vsw_actions_execute(dp, packet, &key, nla_data(acts), nla_len(acts));
-		rcu_read_unlock();
-		local_bh_enable();
-	}
-	mutex_unlock(&vsw_mutex);
-	if (!err)
+	rcu_read_unlock();
+	local_bh_enable();
+	if (dp)
 		return 0;
+	NL_SET_ERR_MSG(info->extack, "dp_ifindex names no datapath in this namespace");
+	err = -ENODEV;
 err_free_packet:
 	kfree_skb(packet);
 	return err;

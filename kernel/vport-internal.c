@@ -13,6 +13,8 @@
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
+#include <net/dst.h>
+#include <net/xfrm.h>
 
 #include "compat.h"
 #include "vport.h"
@@ -148,6 +150,10 @@ static void internal_send(struct vsw_vport *vport, struct sk_buff *skb)
 {
 	struct net_device *dev = vport->dev;
 
+	/* A packet the host sent may come back: it is received afresh. */
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+	secpath_reset(skb);
 	skb->dev = dev;
 	skb->protocol = eth_type_trans(skb, dev);
 	skb_postpull_rcsum(skb, eth_hdr(skb), ETH_HLEN);

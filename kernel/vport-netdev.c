@@ -4,7 +4,10 @@
  *
  * Frames are taken from the device with an rx_handler, so they bypass the
  * host stack; frames sent to the port go out with dev_queue_xmit(). The
- * device is put in promiscuous mode while attached.
+ * device is put in promiscuous mode while attached, and linked below port 0's
+ * device as its master upper device: the core then refuses loops (a device
+ * stacked on the datapath, directly or through other datapaths, cannot join
+ * it) and nesting deeper than MAX_NEST_DEV.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -39,10 +42,16 @@ struct vsw_vport *vsw_netdev_vport(const struct net_device *dev)
 	return rtnl_dereference(dev->rx_handler_data);
 }
 
+static struct net_device *dp_dev(struct vsw_vport *vport)
+{
+	return vsw_dp_port(vport->dp, VSW_PORT_LOCAL)->dev;
+}
+
 static int netdev_create(struct vsw_vport *vport, const char *name,
 			 struct netlink_ext_ack *extack)
 {
 	struct net_device *dev = __dev_get_by_name(vport->dp->net, name);
+	struct net_device *upper = dp_dev(vport);
 	int err;
 
 	if (!dev) {
@@ -54,9 +63,19 @@ static int netdev_create(struct vsw_vport *vport, const char *name,
 		NL_SET_ERR_MSG(extack, "device is not an Ethernet device vsw can attach");
 		return -EINVAL;
 	}
+	if (netdev_has_upper_dev(upper, dev)) {
+		NL_SET_ERR_MSG(extack, "device is stacked on this datapath: it would loop");
+		return -EINVAL;
+	}
 	err = netdev_rx_handler_register(dev, vsw_netdev_frame_hook, vport);
 	if (err) {
 		NL_SET_ERR_MSG(extack, "device is already in a bridge, bond or datapath");
+		return err;
+	}
+	err = netdev_master_upper_dev_link(dev, upper, NULL, NULL, extack);
+	if (err) {
+		netdev_rx_handler_unregister(dev);
+		NL_SET_ERR_MSG(extack, "cannot link the device below the datapath");
 		return err;
 	}
 	netdev_hold(dev, &vport->tracker, GFP_KERNEL);
@@ -68,6 +87,7 @@ static int netdev_create(struct vsw_vport *vport, const char *name,
 
 static void netdev_destroy(struct vsw_vport *vport)
 {
+	netdev_upper_dev_unlink(vport->dev, dp_dev(vport));
 	netdev_rx_handler_unregister(vport->dev);
 	dev_set_promiscuity(vport->dev, -1);
 }

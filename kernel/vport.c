@@ -24,10 +24,10 @@ struct vsw_vport *vsw_vport_add(struct vsw_dp *dp, const struct vsw_vport_ops *o
 
 	ASSERT_RTNL();
 	lockdep_assert_held(&vsw_mutex);
-	vport = kzalloc(sizeof(*vport), GFP_KERNEL);
+	vport = kzalloc(sizeof(*vport), GFP_KERNEL_ACCOUNT);
 	if (!vport)
 		return ERR_PTR(-ENOMEM);
-	vport->stats = alloc_percpu(struct vsw_vport_pcpu_stats);
+	vport->stats = alloc_percpu_gfp(struct vsw_vport_pcpu_stats, GFP_KERNEL_ACCOUNT);
 	if (!vport->stats) {
 		err = -ENOMEM;
 		goto err_free_vport;
@@ -123,6 +123,8 @@ void vsw_vport_send(struct vsw_vport *vport, struct sk_buff *skb)
 	st->tx_packets++;
 	st->tx_bytes += len;
 	u64_stats_update_end(&st->syncp);
+	/* A receive timestamp is no departure time (fq would drop it as too far ahead). */
+	skb_clear_tstamp(skb);
 	vport->ops->send(vport, skb);
 }
 

@@ -62,8 +62,8 @@
  *   its ports and flows. -ENODEV if it does not exist.
  * VSW_DP_CMD_GET: one datapath by dp_ifindex or NAME; with NLM_F_DUMP every
  *   datapath of the namespace. The reply carries NAME, VERSION, KEY_SIZE,
- *   STATS (struct vsw_dp_stats), UPCALL_PID, FEATURES, and PER_CPU_PIDS when
- *   it is set.
+ *   STATS (struct vsw_dp_stats), UPCALL_PID, FEATURES, MAX_FLOWS, MAX_MASKS,
+ *   and PER_CPU_PIDS when it is set.
  * VSW_DP_CMD_SET: change UPCALL_PID and/or PER_CPU_PIDS of the datapath.
  *   Replies like GET.
  *
@@ -86,7 +86,9 @@
  *   PORT_NO (1 .. VSW_MAX_PORTS-1, the lowest free number otherwise) and
  *   UPCALL_PID. -EBUSY if the device already has an rx_handler (for example
  *   it is in a bridge or another datapath), -EEXIST if PORT_NO is taken,
- *   -EINVAL for loopback and for vsw internal devices.
+ *   -EINVAL for loopback, for vsw internal devices and for devices stacked
+ *   on this datapath's device (a loop). An attached netdev is linked below
+ *   port 0's device as its master upper device.
  * VSW_VPORT_CMD_DEL: detach the port given by PORT_NO or NAME. Port 0 cannot
  *   be deleted (delete the datapath instead).
  * VSW_VPORT_CMD_GET: one port by PORT_NO or NAME; with NLM_F_DUMP all ports
@@ -106,8 +108,9 @@
  * unspecified order. Bits set in KEY outside MASK are ignored.
  *
  * VSW_FLOW_CMD_NEW: install a flow. Requires KEY and ACTIONS; optional MASK.
- *   -EEXIST if a flow with the same masked key and mask exists. Actions are
- *   validated now (see below), never at packet time.
+ *   -EEXIST if a flow with the same masked key and mask exists; -ENOSPC if
+ *   the datapath holds MAX_FLOWS flows, or MAX_MASKS masks and the flow's mask
+ *   is a new one. Actions are validated now (see below), never at packet time.
  * VSW_FLOW_CMD_SET: replace the ACTIONS of the flow identified by KEY and
  *   MASK; with CLEAR also reset its stats. -ENOENT if it does not exist.
  * VSW_FLOW_CMD_DEL: delete the flow identified by KEY and MASK; without KEY
@@ -123,7 +126,7 @@
  * Actions (VSW_FLOW_ATTR_ACTIONS, VSW_PACKET_ATTR_ACTIONS)
  * -------------------------------------------------------
  * A nested list, executed in order; an empty list drops the packet. At most
- * VSW_MAX_ACTIONS actions.
+ * VSW_MAX_ACTIONS actions and VSW_MAX_ACTIONS_LEN bytes of payload.
  *   VSW_ACTION_ATTR_OUTPUT    u32 port number; a copy of the packet leaves by
  *                             that port (may appear several times).
  *   VSW_ACTION_ATTR_USERSPACE nested enum vsw_userspace_attr: PID (u32, 0 means
@@ -178,6 +181,15 @@
 
 #define VSW_MAX_ACTIONS 32
 #define VSW_MAX_COOKIE 64
+/*
+ * Bytes of an ACTIONS payload: VSW_MAX_ACTIONS times the largest action
+ * (userspace with PID and a VSW_MAX_COOKIE cookie, 80 bytes).
+ */
+#define VSW_MAX_ACTIONS_LEN 2560
+
+/* Per-datapath limits, reported in VSW_DP_ATTR_MAX_FLOWS and _MAX_MASKS. */
+#define VSW_DP_MAX_FLOWS 1000000
+#define VSW_DP_MAX_MASKS 4096
 
 /* Follows the genlmsghdr in every vsw message. */
 struct vsw_header {
@@ -205,6 +217,8 @@ enum vsw_datapath_attr {
 	VSW_DP_ATTR_KEY_SIZE,	/* u32 sizeof(struct vsw_flow_key), read-only */
 	VSW_DP_ATTR_FEATURES,	/* u32 VSW_DP_F_* the kernel supports, read-only */
 	VSW_DP_ATTR_PER_CPU_PIDS, /* u32[1..nr_cpu_ids] upcall port ids by CPU; empty = off */
+	VSW_DP_ATTR_MAX_FLOWS,	/* u32 most flows the datapath holds, read-only */
+	VSW_DP_ATTR_MAX_MASKS,	/* u32 most distinct masks it holds, read-only */
 	__VSW_DP_ATTR_MAX
 };
 #define VSW_DP_ATTR_MAX (__VSW_DP_ATTR_MAX - 1)
@@ -340,7 +354,11 @@ struct vsw_flow_key {
 
 #define VSW_FRAG_ANY 0x01   /* packet is a fragment (first or later) */
 #define VSW_FRAG_LATER 0x02 /* not the first fragment: no L4 header */
-/* ip_frag values: 0 = no, VSW_FRAG_ANY = first, ANY|LATER = later */
+/*
+ * ip_frag values: 0 = no, VSW_FRAG_ANY = first, ANY|LATER = later. For an
+ * IPv6 later fragment the header walk stops at the fragment header, whose
+ * next header is ip_proto (the rest is payload).
+ */
 
 /* ----------------------------------------------------------------- actions */
 

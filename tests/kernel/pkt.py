@@ -3,7 +3,9 @@
 
   udp-send DST DPORT COUNT [--sport-base N] [--sport-spread N] [--tos T]
                                   send COUNT datagrams (source ports spread over a range)
-  udp-recv PORT COUNT [--timeout S] print "received N ttl=T tos=X" (ttl/tos of the last one)
+  udp-recv PORT COUNT [--timeout S] [--timestamp]
+                                  print "received N ttl=T tos=X" (ttl/tos of the last one);
+                                  --timestamp asks for receive timestamps (SO_TIMESTAMPNS)
   tcp-serve PORT BYTES [--timeout S] accept one connection, read BYTES, print "tcp N"
   tcp-send DST PORT BYTES          connect and send BYTES
   capture IFACE COUNT [--timeout S] [--ethertype 0xNNNN]
@@ -48,6 +50,8 @@ def udp_recv(a):
     if not a.v6:
         s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL (not in the socket module)
         s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+    if a.timestamp:
+        s.setsockopt(socket.SOL_SOCKET, 35, 1)  # SO_TIMESTAMPNS: every received skb is stamped
     s.bind(("", a.port))
     if a.ready_file:
         open(a.ready_file, "w").write("ready")
@@ -156,6 +160,7 @@ def main():
     p.set_defaults(f=udp_send)
     p = sub.add_parser("udp-recv"); p.add_argument("port", type=int); p.add_argument("count", type=int)
     p.add_argument("--timeout", type=float, default=10); p.add_argument("--v6", action="store_true")
+    p.add_argument("--timestamp", action="store_true")
     p.add_argument("--ready-file"); p.set_defaults(f=udp_recv)
     p = sub.add_parser("tcp-serve"); p.add_argument("port", type=int); p.add_argument("bytes", type=int)
     p.add_argument("--timeout", type=float, default=20); p.add_argument("--v6", action="store_true")

@@ -44,6 +44,12 @@ TESTS=(
 	"rmmod_under_traffic    rmmod vsw with traffic flowing is clean; insmod works again"
 	"upcall_per_cpu         per-CPU upcall pids send each CPU's misses and userspace(pid=0) to its socket; clearing falls back to the port pid"
 	"per_cpu_pids_refused   GET shows FEATURES and the per-CPU pids; zero pid, odd length, too many entries refused with extack"
+	"actions_size_bounded   the largest legal action list reads back (GET, DEL echo, dump); repeated nested fields refused"
+	"ipv6_later_fragment_key a later IPv6 fragment's key has no L4 fields and a payload-independent ip_proto"
+	"forward_clears_tstamp  rx-timestamped packets forwarded to a port with an fq qdisc are not dropped as beyond horizon"
+	"port_stacked_refused   a device stacked on a datapath's internal port cannot become a port of it (loop)"
+	"flow_stats_clear       mod-flow --clear zeroes a flow's counters, which then count again"
+	"dp_limits_reported     GET reports the flow and mask limits; a mask beyond the limit is refused"
 )
 
 MAC1=02:00:00:00:00:01
@@ -786,4 +792,123 @@ test_per_cpu_pids_refused() {
 	fi
 	# vsw-dpctl, which knows nothing of per-CPU pids, still reads such a datapath.
 	dpctl show "${dp}m" || return 1
+}
+
+test_actions_size_bounded() {
+	topo_three 2 || return 1
+	$NL actions-limits "$DP" || {
+		echo "FAIL: see the steps above (as_expected false)"
+		return 1
+	}
+}
+
+# frag_key NAME FIELD: one key field of frame NAME from $TMPD/keys (frag6-keys output).
+frag_key() {
+	grep -F "\"frame\": \"$1\"" "$TMPD/keys" | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"
+}
+
+test_ipv6_later_fragment_key() {
+	topo_three 1 || return 1
+	$NL frag6-keys "$DP" | tee "$TMPD/keys" || return 1
+	local f
+	for f in later-fake-frag later-fake-dstopt later-udp; do
+		check_eq "$f: ip_frag (any|later)" "$(frag_key "$f" ip_frag)" 3 || return 1
+		check_eq "$f: tp_src" "$(frag_key "$f" tp_src)" 0 || return 1
+		check_eq "$f: tp_dst" "$(frag_key "$f" tp_dst)" 0 || return 1
+	done
+	# The walk stops at a later fragment's header: ip_proto is its next header, whatever
+	# the payload looks like.
+	check_eq "later-fake-frag: ip_proto" "$(frag_key later-fake-frag ip_proto)" 44 || return 1
+	check_eq "later-fake-dstopt: ip_proto" "$(frag_key later-fake-dstopt ip_proto)" 60 || return 1
+	check_eq "later-udp: ip_proto" "$(frag_key later-udp ip_proto)" 17 || return 1
+	check_eq "first-udp: ip_frag (any)" "$(frag_key first-udp ip_frag)" 1 || return 1
+	check_eq "first-udp: tp_src" "$(frag_key first-udp tp_src)" 1111 || return 1
+}
+
+test_forward_clears_tstamp() {
+	have_tools tc || return 4
+	topo_three 2 || return 1
+	modprobe sch_fq 2>/dev/null
+	run tc qdisc replace dev "$P2" root fq || {
+		echo "SKIP: no fq qdisc"
+		return 4
+	}
+	dpctl add-flow "$DP" "in_port(1),eth_type(0x0800)" 2 || return 1
+	# The receiver asks for receive timestamps, which makes the stack stamp every packet it
+	# receives (skb->tstamp, wall clock) before the datapath's rx_handler sees it. fq reads
+	# skb->tstamp as a departure time on the monotonic clock: a forwarded packet that keeps
+	# its receive stamp lies decades beyond fq's horizon and is dropped.
+	bg rx n2 $PKT udp-recv 5000 20 --timeout 30 --timestamp --ready-file "$TMPD/rx.ready"
+	wait_for "$TMPD/rx.ready" || return 1
+	sleep 0.5 # the timestamp static key is switched on by a work item
+	n1 $PKT udp-send 10.0.0.2 5000 20 || return 1
+	bgwait rx
+	local rc=$?
+	run tc -s qdisc show dev "$P2"
+	[ $rc = 0 ] || {
+		echo "FAIL: datagrams were lost on the fq port"
+		return 1
+	}
+	if tc -s qdisc show dev "$P2" | grep -qE 'horizon_drops [1-9]'; then
+		echo "FAIL: fq dropped forwarded packets as beyond its horizon"
+		return 1
+	fi
+}
+
+test_port_stacked_refused() {
+	topo_three 1 || return 1
+	local v=${DP}.5 b=${DP}b err rc
+	run ip link add link "$DP" name "$v" type vlan id 5 || return 1
+	defer ip link del "$v"
+	err=$("$VSW_DPCTL" add-if "$DP" "$v" 2>&1)
+	rc=$?
+	echo "stderr: $err"
+	check_eq "attaching a VLAN of the datapath's own device" "$rc" 1 || return 1
+	grep -qE '^vsw-dpctl: add-if: .*(stacked|loop).* \(' <<<"$err" || {
+		echo "FAIL: no extack text naming the loop in '$err'"
+		return 1
+	}
+	# The same VLAN device is a fine port of another datapath; but then a VLAN of that
+	# datapath cannot join the first one (a loop through two datapaths).
+	dpctl add-dp "$b" || return 1
+	defer "$VSW_DPCTL" del-dp "$b"
+	dpctl add-if "$b" "$v" || return 1
+	run ip link add link "$b" name "$b.6" type vlan id 6 || return 1
+	defer ip link del "$b.6"
+	if dpctl add-if "$DP" "$b.6"; then
+		echo "FAIL: a loop through two datapaths was accepted"
+		return 1
+	fi
+	# An ordinary veth still attaches, and detaching keeps it usable elsewhere.
+	dpctl del-if "$b" "$v" || return 1
+	dpctl show "$DP" || return 1
+}
+
+test_flow_stats_clear() {
+	topo_three 2 || return 1
+	local f="in_port(1),eth_type(0x0800)"
+	dpctl add-flow "$DP" "$f" 2 && dpctl add-flow "$DP" "in_port(2),eth_type(0x0800)" 1 || return 1
+	n1 ping -c 3 -i 0.2 -W 2 10.0.0.2 || return 1
+	check_eq "packets before clearing" "$(flow_packets "$DP" "$f")" 3 || return 1
+	dpctl mod-flow "$DP" "$f" 2 --clear || return 1
+	check_eq "packets after clearing" "$(flow_packets "$DP" "$f")" 0 || return 1
+	"$VSW_DPCTL" get-flow "$DP" "$f" | tee "$TMPD/f"
+	grep -q "bytes:0," "$TMPD/f" || {
+		echo "FAIL: bytes not cleared"
+		return 1
+	}
+	n1 ping -c 2 -i 0.2 -W 2 10.0.0.2 || return 1
+	check_eq "packets counted after clearing" "$(flow_packets "$DP" "$f")" 2 || return 1
+}
+
+test_dp_limits_reported() {
+	topo_three 1 || return 1
+	$NL dp-get "$DP" | tee "$TMPD/dp.json" || return 1
+	grep -qF '"max_flows": 1000000' "$TMPD/dp.json" && grep -qF '"max_masks": 4096' "$TMPD/dp.json" || {
+		echo "FAIL: GET does not report max_flows 1000000 and max_masks 4096"
+		return 1
+	}
+	$NL masks-fill "$DP" 4096 || return 1
+	check_eq "masks" "$(dp_stat "$DP" masks)" 4096 || return 1
+	dpctl del-flows "$DP" || return 1
 }

@@ -26,6 +26,14 @@ here. Subcommands (all print JSON lines or plain counts, exit 0 on success):
   execute DP IN_PORT OUT_PORT DSTMAC SRCMAC
                                       send one UDP frame through VSW_PACKET_CMD_EXECUTE
   fuzz DP N [--seed S]                send N malformed/random messages, print a summary
+  actions-limits DP                   the largest legal action list installs, reads back (GET,
+                                      DEL echo, dump); oversized lists (repeated nested fields)
+                                      are refused with an extack message
+  masks-fill DP N                     install N flows with N distinct masks (pipelined), then
+                                      check that one more mask is refused and one more flow
+                                      on an existing mask is not
+  frag6-keys DP                       execute crafted IPv6 fragments with a userspace action
+                                      and print the key the kernel extracted from each
 """
 import argparse
 import errno
@@ -43,7 +51,7 @@ VSW_PROTO_VERSION = 1
 FAMILIES = ("vsw_datapath", "vsw_vport", "vsw_flow", "vsw_packet")
 DP_CMD_NEW, DP_CMD_DEL, DP_CMD_GET, DP_CMD_SET = 1, 2, 3, 4
 DP_ATTR_NAME, DP_ATTR_UPCALL_PID, DP_ATTR_STATS, DP_ATTR_VERSION, DP_ATTR_KEY_SIZE = 1, 2, 3, 4, 5
-DP_ATTR_FEATURES, DP_ATTR_PER_CPU_PIDS = 6, 7
+DP_ATTR_FEATURES, DP_ATTR_PER_CPU_PIDS, DP_ATTR_MAX_FLOWS, DP_ATTR_MAX_MASKS = 6, 7, 8, 9
 DP_F_PER_CPU_UPCALLS = 1
 VPORT_CMD_NEW, VPORT_CMD_DEL, VPORT_CMD_GET, VPORT_CMD_SET = 1, 2, 3, 4
 VPORT_ATTR_PORT_NO, VPORT_ATTR_TYPE, VPORT_ATTR_NAME, VPORT_ATTR_UPCALL_PID = 1, 2, 3, 4
@@ -75,6 +83,7 @@ NLMSG_ERROR, NLMSG_DONE = 2, 3
 GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 16, 3, 1, 2
 NLA_F_NESTED = 0x8000
 SOL_NETLINK, NETLINK_EXT_ACK = 270, 11
+SET_ETH_SRC = 1
 
 
 def mac(s):
@@ -171,12 +180,12 @@ class Genl:
     def send(self, data):
         self.sock.send(data)
 
-    def recv_msgs(self, timeout=None):
+    def recv_msgs(self, timeout=None, bufsize=1 << 20):
         if timeout is not None:
             r, _, _ = select.select([self.sock], [], [], timeout)
             if not r:
                 return []
-        data = self.sock.recv(1 << 20)
+        data = self.sock.recv(bufsize)
         msgs, i = [], 0
         while i + 16 <= len(data):
             n, t, f, seq, pid = struct.unpack_from("=IHHII", data, i)
@@ -248,10 +257,12 @@ def dp_parse(p):
     for t, v in parse_attrs(p[8:]):
         if t == DP_ATTR_NAME:
             info["name"] = v.rstrip(b"\0").decode()
-        elif t in (DP_ATTR_VERSION, DP_ATTR_KEY_SIZE, DP_ATTR_UPCALL_PID, DP_ATTR_FEATURES):
+        elif t in (DP_ATTR_VERSION, DP_ATTR_KEY_SIZE, DP_ATTR_UPCALL_PID, DP_ATTR_FEATURES,
+                   DP_ATTR_MAX_FLOWS, DP_ATTR_MAX_MASKS):
             info[{DP_ATTR_VERSION: "version", DP_ATTR_KEY_SIZE: "key_size",
-                  DP_ATTR_UPCALL_PID: "upcall_pid",
-                  DP_ATTR_FEATURES: "features"}[t]] = struct.unpack("=I", v[:4])[0]
+                  DP_ATTR_UPCALL_PID: "upcall_pid", DP_ATTR_FEATURES: "features",
+                  DP_ATTR_MAX_FLOWS: "max_flows",
+                  DP_ATTR_MAX_MASKS: "max_masks"}[t]] = struct.unpack("=I", v[:4])[0]
         elif t == DP_ATTR_PER_CPU_PIDS:
             info["per_cpu_pids"] = list(struct.unpack("=%dI" % (len(v) // 4), v[:len(v) // 4 * 4]))
         elif t == DP_ATTR_STATS:
@@ -561,6 +572,160 @@ def cmd_fuzz(a):
     return 0 if acks + errors == sent and errors >= sent // 2 else 1
 
 
+def cmd_actions_limits(a):
+    """Each step prints {"step", "ok", ...}; exit 0 when every step went as expected."""
+    nl = Genl()
+    dp = nl.dp_get(a.dp)
+    fam, ifx = nl.family("vsw_flow"), dp["dp_ifindex"]
+    mask = key_pack(in_port=0xFFFFFFFF, eth_type=0xFFFF)
+
+    def fkey(port):
+        return key_pack(in_port=port, eth_type=0x0800)
+    # 32 userspace actions with the longest cookie: the largest list the ABI allows.
+    big = [nest(ACTION_USERSPACE, u32(USERSPACE_PID, 1), attr(USERSPACE_COOKIE, bytes([i]) * 64))
+           for i in range(32)]
+    big_len = sum(len(x) for x in big)
+    # One set() repeating its field, one userspace() repeating its cookie: each action is
+    # "one", but the list is far larger than any legal one.
+    rep_set = [nest(ACTION_SET, *[attr(SET_ETH_SRC, b"\x02\0\0\0\0\x07")] * 400)]
+    rep_user = [nest(ACTION_USERSPACE, u32(USERSPACE_PID, 1),
+                     *[attr(USERSPACE_COOKIE, b"c" * 64)] * 60)]
+    failed = []
+
+    def step(name, fn, want_ok, check=None, want_text="actions"):
+        out = {"step": name}
+        try:
+            replies = fn()
+            out["ok"] = True
+            if check:
+                out["check"] = check(replies)
+        except NlError as e:
+            out.update(ok=False, error=str(e))
+        good = out["ok"] == want_ok and out.get("check", True) is True
+        if not want_ok and good and want_text not in out.get("error", ""):
+            good = False  # a refusal must say why (extack)
+        out["as_expected"] = good
+        if not good:
+            failed.append(name)
+        print(json.dumps(out), flush=True)
+
+    def acts_len(replies):
+        for t, v in parse_attrs(replies[0][8:]):
+            if t == FLOW_ATTR_ACTIONS:
+                return len(v) == big_len or "actions of %d bytes, want %d" % (len(v), big_len)
+        return "no actions in the reply"
+
+    def req(cmd, payload, flags=0):
+        return lambda: nl.request(nl.msg(fam, cmd, flags, payload, dp_ifindex=ifx))
+    step("new largest (%d bytes)" % big_len, req(FLOW_CMD_NEW, flow_payload(fkey(1), mask, big)), True)
+    step("get largest", req(FLOW_CMD_GET, flow_payload(fkey(1), mask)), True, acts_len)
+    step("del largest with echo", req(FLOW_CMD_DEL, flow_payload(fkey(1), mask), NLM_F_ECHO), True,
+         acts_len)
+    step("get after del", req(FLOW_CMD_GET, flow_payload(fkey(1), mask)), False, want_text="no flow")
+    step("new repeated set fields", req(FLOW_CMD_NEW, flow_payload(fkey(2), mask, rep_set)), False)
+    # Had it been accepted, its GET would fail (EMSGSIZE, after a kernel WARNING).
+    step("get repeated set fields", req(FLOW_CMD_GET, flow_payload(fkey(2), mask)), False,
+         want_text="no flow")
+    step("new repeated cookies", req(FLOW_CMD_NEW, flow_payload(fkey(3), mask, rep_user)), False)
+    step("set repeated set fields", req(FLOW_CMD_SET, flow_payload(fkey(1), mask, rep_set)), False)
+    pkt = (attr(PACKET_ATTR_PACKET, udp_frame("02:00:00:00:00:02", "02:00:00:00:00:01"))
+           + attr(PACKET_ATTR_KEY, key_pack(in_port=1)) + nest(PACKET_ATTR_ACTIONS, *rep_set))
+    step("execute repeated set fields", lambda: nl.request(nl.msg(nl.family("vsw_packet"),
+         PACKET_CMD_EXECUTE, 0, pkt, dp_ifindex=ifx)), False)
+    # A dump holding the largest flow among small ones returns every one of them.
+    step("new largest again", req(FLOW_CMD_NEW, flow_payload(fkey(1), mask, big)), True)
+    for p in (4, 5, 6):
+        step("new small %d" % p, req(FLOW_CMD_NEW, flow_payload(fkey(p), mask, [u32(ACTION_OUTPUT, 2)])),
+             True)
+    step("dump", req(FLOW_CMD_GET, b"", NLM_F_DUMP), True,
+         lambda r: len(r) == 4 or "dump returned %d flows, want 4" % len(r))
+    # A reader with a small receive buffer gets messages of NLMSG_GOODSIZE; the largest
+    # flow still fits one, so this dump is complete too.
+    small = Genl()
+    small.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    small.recv_msgs = lambda timeout=None, g=small, f=Genl.recv_msgs: f(g, timeout, 4096)
+    step("dump, 4 KiB reads", lambda: small.request(small.msg(fam, FLOW_CMD_GET, NLM_F_DUMP, b"",
+                                                             dp_ifindex=ifx)), True,
+         lambda r: len(r) == 4 or "dump returned %d flows, want 4" % len(r))
+    return 1 if failed else 0
+
+
+def cmd_masks_fill(a):
+    nl = Genl()
+    dp = nl.dp_get(a.dp)
+    fam, ifx = nl.family("vsw_flow"), dp["dp_ifindex"]
+    key = key_pack(in_port=1)
+
+    def new(i, k=key):  # mask i: in_port and the bits of i in skb_mark
+        return nl.msg(fam, FLOW_CMD_NEW, 0, flow_payload(k, key_pack(in_port=0xFFFFFFFF, skb_mark=i),
+                                                         [u32(ACTION_OUTPUT, 2)]), dp_ifindex=ifx)
+    ok, bad = pipelined(nl, (new(i) for i in range(1, a.n + 1)))
+    print("added %d failed %d" % (ok, bad), flush=True)
+    if bad:
+        return 1
+    try:
+        nl.request(new(a.n + 1))
+        print("FAIL: mask %d accepted" % (a.n + 1))
+        return 1
+    except NlError as e:
+        print("mask %d refused: %s" % (a.n + 1, e))
+        if e.err != errno.ENOSPC or "mask" not in e.msg:
+            print("FAIL: want ENOSPC and an extack message about masks")
+            return 1
+    nl.request(new(1, key_pack(in_port=2)))
+    print("a flow on an existing mask is still accepted")
+    return 0
+
+
+def ipv6_frame(nexthdr, payload, src="fd00::1", dst="fd00::2"):
+    hdr = struct.pack("!IHBB", 6 << 28, len(payload), nexthdr, 64)
+    hdr += socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+    return mac("02:00:00:00:00:02") + mac("02:00:00:00:00:01") + b"\x86\xdd" + hdr + payload
+
+
+def frag_hdr(nexthdr, offset, more=True, ident=0x1234):
+    return struct.pack("!BBHI", nexthdr, 0, (offset << 3) | int(more), ident)
+
+
+def cmd_frag6_keys(a):
+    """Each frame is executed with userspace(pid=this socket); the ACTION upcall carries the
+    key the kernel extracted from the frame itself. Prints {"frame", "key"} per frame."""
+    nl = Genl()
+    dp = nl.dp_get(a.dp)
+    udp = struct.pack("!HHHH", 1111, 2222, 16, 0) + b"payload!"
+    frames = {
+        # a later fragment whose payload looks like a first-fragment header and a UDP header
+        "later-fake-frag": ipv6_frame(44, frag_hdr(44, 8) + frag_hdr(17, 0) + udp),
+        # a later fragment of a packet that had destination options; the payload looks like
+        # another options header announcing TCP
+        "later-fake-dstopt": ipv6_frame(44, frag_hdr(60, 8) + bytes([6, 0]) + b"\0" * 6 + udp),
+        # a later fragment of UDP
+        "later-udp": ipv6_frame(44, frag_hdr(17, 8, more=False) + udp),
+        # a first fragment of UDP: its ports are in the key
+        "first-udp": ipv6_frame(44, frag_hdr(17, 0) + udp),
+    }
+    pkt_fam = nl.family("vsw_packet")
+    for name, frame in frames.items():
+        payload = (attr(PACKET_ATTR_PACKET, frame) + attr(PACKET_ATTR_KEY, key_pack(in_port=1))
+                   + nest(PACKET_ATTR_ACTIONS, nest(ACTION_USERSPACE, u32(USERSPACE_PID, nl.pid))))
+        nl.send(nl.msg(pkt_fam, PACKET_CMD_EXECUTE, 0, payload, dp_ifindex=dp["dp_ifindex"]))
+        key = None
+        deadline = time.time() + 10
+        while key is None and time.time() < deadline:
+            for t, f, s, p in nl.recv_msgs(max(0.0, deadline - time.time())):
+                if t == pkt_fam and p[0] == PACKET_CMD_ACTION:
+                    for at, v in parse_attrs(p[8:]):
+                        if at == PACKET_ATTR_KEY and len(v) == KEY_SIZE:
+                            key = key_unpack(v)
+                elif t == NLMSG_ERROR and struct.unpack_from("=i", p)[0]:
+                    raise NlError(-struct.unpack_from("=i", p)[0], Genl.extack(p)[1])
+        if key is None:
+            raise NlError(errno.ETIMEDOUT, "no ACTION upcall for " + name)
+        print(json.dumps({"frame": name, "key": {k: key[k] for k in (
+            "eth_type", "ip_proto", "ip_frag", "tp_src", "tp_dst", "icmp_type", "tcp_flags")}}),
+            flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -588,6 +753,10 @@ def main():
     p.set_defaults(f=cmd_execute)
     p = sub.add_parser("fuzz"); p.add_argument("dp"); p.add_argument("n", type=int)
     p.add_argument("--seed", type=int, default=1); p.set_defaults(f=cmd_fuzz)
+    p = sub.add_parser("actions-limits"); p.add_argument("dp"); p.set_defaults(f=cmd_actions_limits)
+    p = sub.add_parser("masks-fill"); p.add_argument("dp"); p.add_argument("n", type=int)
+    p.set_defaults(f=cmd_masks_fill)
+    p = sub.add_parser("frag6-keys"); p.add_argument("dp"); p.set_defaults(f=cmd_frag6_keys)
     a = ap.parse_args()
     try:
         sys.exit(a.f(a) or 0)
