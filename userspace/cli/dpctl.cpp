@@ -96,6 +96,7 @@ void show_one(Context& c, const dpif::DatapathInfo& dp, const std::vector<dpif::
   o << "  lookups: hit:" << s.n_hit << " missed:" << s.n_missed << " lost:" << s.n_lost << "\n";
   o << "  flows: " << s.n_flows << "\n";
   o << "  masks: hit:" << s.n_mask_hit << " total:" << s.n_masks << " hit/pkt:" << ratio << "\n";
+  if (dp.max_flows) o << "  limits: flows:" << dp.max_flows << " masks:" << dp.max_masks << "\n";
   o << "  microflow cache hits: " << s.n_microflow_hit << "\n";
   o << "  features: per-CPU upcalls:" << ((dp.features & VSW_DP_F_PER_CPU_UPCALLS) ? "yes" : "no")
     << "\n";
@@ -129,6 +130,10 @@ void show_one_json(Context& c, const dpif::DatapathInfo& dp,
   o << ",\"features\":{\"raw\":" << dp.features
     << ",\"per_cpu_upcalls\":" << ((dp.features & VSW_DP_F_PER_CPU_UPCALLS) ? "true" : "false")
     << "}";
+  if (dp.max_flows)
+    o << ",\"limits\":{\"flows\":" << dp.max_flows << ",\"masks\":" << dp.max_masks << "}";
+  else
+    o << ",\"limits\":null";
   o << ",\"per_cpu_pids\":[";
   for (std::size_t i = 0; i < dp.per_cpu_pids.size(); ++i)
     o << (i ? "," : "") << dp.per_cpu_pids[i];
@@ -299,8 +304,8 @@ const std::vector<Verb>& verbs() {
   static const std::vector<Verb> table = {
       {"add-dp", "DP", "create datapath DP with its internal port 0 named DP", 1, 1, cmd_add_dp},
       {"del-dp", "DP", "delete datapath DP, its ports and flows", 1, 1, cmd_del_dp},
-      {"show", "[DP] [--json]", "show datapaths: lookups, flows, masks, features, ports", 0, 1,
-       cmd_show},
+      {"show", "[DP] [--json]", "show datapaths: lookups, flows, masks, limits, features, ports", 0,
+       1, cmd_show},
       {"add-if", "DP IFACE[,port_no=N]...", "attach existing interfaces to DP as ports", 2, -1,
        cmd_add_if},
       {"del-if", "DP IFACE...", "detach interfaces from DP", 2, -1, cmd_del_if},

@@ -98,6 +98,8 @@ struct DatapathInfo {
   std::uint32_t upcall_pid = 0;
   std::uint32_t features = 0;               // VSW_DP_F_* the kernel supports
   std::vector<std::uint32_t> per_cpu_pids;  // per-CPU upcall pids; empty: per-port dispatch
+  std::uint32_t max_flows = 0;              // most flows it holds; 0: not reported (older module)
+  std::uint32_t max_masks = 0;              // most distinct masks; 0: not reported
   vsw_dp_stats stats{};
 };
 

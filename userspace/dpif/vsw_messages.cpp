@@ -97,6 +97,12 @@ Result<DatapathInfo> parse_dp_reply(const nlmsghdr* nlh) {
       case VSW_DP_ATTR_FEATURES:
         if (mnl_attr_validate(a, MNL_TYPE_U32) == 0) info.features = mnl_attr_get_u32(a);
         break;
+      case VSW_DP_ATTR_MAX_FLOWS:
+        if (mnl_attr_validate(a, MNL_TYPE_U32) == 0) info.max_flows = mnl_attr_get_u32(a);
+        break;
+      case VSW_DP_ATTR_MAX_MASKS:
+        if (mnl_attr_validate(a, MNL_TYPE_U32) == 0) info.max_masks = mnl_attr_get_u32(a);
+        break;
       case VSW_DP_ATTR_PER_CPU_PIDS: {
         const std::size_t len = mnl_attr_get_payload_len(a);
         if (len % sizeof(std::uint32_t) != 0)

@@ -28,6 +28,8 @@ Result<DatapathInfo> FakeDpif::dp_create(std::string_view name) {
   dp.info.version = VSW_PROTO_VERSION;
   dp.info.key_size = sizeof(vsw_flow_key);
   dp.info.features = features;
+  dp.info.max_flows = max_flows;
+  dp.info.max_masks = max_masks;
   PortInfo local;
   local.name = dp.info.name;
   local.type = VSW_VPORT_TYPE_INTERNAL;

@@ -67,6 +67,9 @@ class FakeDpif final : public Dpif {
   int operate_calls = 0;              // operate() calls (batches)
   // The features new datapaths report; clear the bit to act like an older kernel.
   std::uint32_t features = VSW_DP_F_PER_CPU_UPCALLS;
+  // The limits new datapaths report (not enforced); 0 acts like a module that reports none.
+  std::uint32_t max_flows = VSW_DP_MAX_FLOWS;
+  std::uint32_t max_masks = VSW_DP_MAX_MASKS;
   // When set, operate() fails with it as a whole (a broken channel) and runs nothing.
   std::optional<Error> operate_error;
 

@@ -69,6 +69,7 @@ TEST_CASE("show prints features and per-CPU pids; --json the same facts", "[dpct
         "  lookups: hit:9 missed:2 lost:1\n"
         "  flows: 1\n"
         "  masks: hit:21 total:2 hit/pkt:1.91\n"
+        "  limits: flows:1000000 masks:4096\n"
         "  microflow cache hits: 5\n"
         "  features: per-CPU upcalls:yes\n"
         "  per-CPU upcall pids: 101 102\n"
@@ -89,6 +90,7 @@ TEST_CASE("show prints features and per-CPU pids; --json the same facts", "[dpct
             "\"stats\":{\"hit\":9,\"missed\":2,\"lost\":1,\"flows\":1,\"masks\":2,"
             "\"mask_hit\":21,\"microflow_hit\":5},"
             "\"features\":{\"raw\":1,\"per_cpu_upcalls\":true},"
+            "\"limits\":{\"flows\":1000000,\"masks\":4096},"
             "\"per_cpu_pids\":[101,102],"
             "\"ports\":[{\"port_no\":0,\"name\":\"dp0\",\"type\":\"internal\",\"ifindex\":100,"
             "\"upcall_pid\":0,\"stats\":{\"rx_packets\":0,\"rx_bytes\":0,\"rx_dropped\":0,"
@@ -100,16 +102,18 @@ TEST_CASE("show prints features and per-CPU pids; --json the same facts", "[dpct
 
   // An older kernel: no per-CPU dispatch, so no pids either. Without DP: one line each.
   h.fake_->features = 0;
+  h.fake_->max_flows = h.fake_->max_masks = 0;
   REQUIRE(h({"add-dp", "dp1"}).rc == 0);
   r = h({"show", "dp1"});
   CHECK(r.out.find("  features: per-CPU upcalls:no\n") != std::string::npos);
+  CHECK(r.out.find("limits") == std::string::npos);  // an older module reports none
   CHECK(r.out.find("per-CPU upcall pids") == std::string::npos);
   j = h({"show", "--json"});
   CHECK(lines(j.out) == 2);
   CHECK(j.out.find("{\"name\":\"dp0\",") == 0);
   CHECK(j.out.find("\n{\"name\":\"dp1\",") != std::string::npos);
-  CHECK(j.out.find("\"features\":{\"raw\":0,\"per_cpu_upcalls\":false},\"per_cpu_pids\":[],") !=
-        std::string::npos);
+  CHECK(j.out.find("\"features\":{\"raw\":0,\"per_cpu_upcalls\":false},\"limits\":null,\"per_cpu_"
+                   "pids\":[],") != std::string::npos);
 
   auto gone = h({"show", "nodp", "--json"});
   CHECK(gone.rc == 1);
