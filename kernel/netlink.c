@@ -647,12 +647,16 @@ static struct sk_buff *flow_reply(struct vsw_dp *dp, struct vsw_flow *flow,
 	return reply;
 }
 
+/* NEW and SET describe the flow in a reply only when asked (NLM_F_ECHO): bulk installs
+ * then cost one ack each, not a reply sized by the flow's actions.
+ */
 static int flow_cmd_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *acts_attr = info->attrs[VSW_FLOW_ATTR_ACTIONS];
+	bool echo = info->nlhdr->nlmsg_flags & NLM_F_ECHO;
 	struct vsw_flow_key key, mask;
+	struct sk_buff *reply = NULL;
 	struct vsw_actions *acts;
-	struct sk_buff *reply;
 	struct vsw_flow *flow;
 	struct vsw_dp *dp;
 	int err;
@@ -675,10 +679,12 @@ static int flow_cmd_new(struct sk_buff *skb, struct genl_info *info)
 		goto err_free_flow;
 	}
 	RCU_INIT_POINTER(flow->acts, acts);
-	reply = genlmsg_new(flow_msg_size(acts->len), GFP_KERNEL);
-	if (!reply) {
-		err = -ENOMEM;
-		goto err_free_flow;
+	if (echo) {
+		reply = genlmsg_new(flow_msg_size(acts->len), GFP_KERNEL);
+		if (!reply) {
+			err = -ENOMEM;
+			goto err_free_flow;
+		}
 	}
 	mutex_lock(&vsw_mutex);
 	dp = dp_from_info(info, NULL);
@@ -704,10 +710,11 @@ static int flow_cmd_new(struct sk_buff *skb, struct genl_info *info)
 					    "a new mask, and the datapath holds VSW_DP_MAX_MASKS masks");
 		goto err_erase_id;
 	}
-	WARN_ON_ONCE(flow_fill(dp, flow, reply, info->snd_portid, info->snd_seq, 0,
-			       VSW_FLOW_CMD_NEW));
+	if (reply)
+		WARN_ON_ONCE(flow_fill(dp, flow, reply, info->snd_portid, info->snd_seq, 0,
+				       VSW_FLOW_CMD_NEW));
 	mutex_unlock(&vsw_mutex);
-	return genlmsg_reply(reply, info);
+	return reply ? genlmsg_reply(reply, info) : 0;
 
 err_erase_id:
 	xa_erase(&dp->flows, flow->id);
@@ -722,9 +729,10 @@ err_free_flow:
 static int flow_cmd_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *acts_attr = info->attrs[VSW_FLOW_ATTR_ACTIONS];
+	bool echo = info->nlhdr->nlmsg_flags & NLM_F_ECHO;
 	struct vsw_actions *acts = NULL, *old;
 	struct vsw_flow_key key, mask;
-	struct sk_buff *reply;
+	struct sk_buff *reply = NULL;
 	struct vsw_flow *flow;
 	struct vsw_dp *dp;
 	int err;
@@ -742,11 +750,20 @@ static int flow_cmd_set(struct sk_buff *skb, struct genl_info *info)
 		if (!acts)
 			return -ENOMEM;
 	}
+	/* Allocated before anything changes, so a change is never applied and then failed. */
+	if (echo) {
+		reply = genlmsg_new(flow_msg_size(acts ? acts->len : VSW_MAX_ACTIONS_LEN),
+				    GFP_KERNEL);
+		if (!reply) {
+			kfree(acts);
+			return -ENOMEM;
+		}
+	}
 	mutex_lock(&vsw_mutex);
 	dp = dp_from_info(info, NULL);
 	flow = IS_ERR(dp) ? ERR_CAST(dp) : flow_find(dp, info, &key, &mask);
-	reply = ERR_CAST(flow);
-	if (!IS_ERR(flow)) {
+	err = PTR_ERR_OR_ZERO(flow);
+	if (!err) {
 		if (acts) {
 			old = rcu_replace_pointer(flow->acts, acts, lockdep_is_held(&vsw_mutex));
 			kfree_rcu(old, rcu);
@@ -754,13 +771,17 @@ static int flow_cmd_set(struct sk_buff *skb, struct genl_info *info)
 		}
 		if (nla_get_flag(info->attrs[VSW_FLOW_ATTR_CLEAR]))
 			vsw_flow_clear_stats(flow);
-		reply = flow_reply(dp, flow, info, VSW_FLOW_CMD_SET);
+		if (reply)
+			WARN_ON_ONCE(flow_fill(dp, flow, reply, info->snd_portid, info->snd_seq,
+					       0, VSW_FLOW_CMD_SET));
 	}
 	mutex_unlock(&vsw_mutex);
 	kfree(acts);
-	if (IS_ERR(reply))
-		return PTR_ERR(reply);
-	return genlmsg_reply(reply, info);
+	if (err) {
+		nlmsg_free(reply);
+		return err;
+	}
+	return reply ? genlmsg_reply(reply, info) : 0;
 }
 
 static int flow_cmd_del(struct sk_buff *skb, struct genl_info *info)

@@ -50,6 +50,7 @@ TESTS=(
 	"port_stacked_refused   a device stacked on a datapath's internal port cannot become a port of it (loop)"
 	"flow_stats_clear       mod-flow --clear zeroes a flow's counters, which then count again"
 	"dp_limits_reported     GET reports the flow and mask limits; a mask beyond the limit is refused"
+	"flow_replies_on_echo   flow NEW and SET answer with a message only when NLM_F_ECHO asks"
 )
 
 MAC1=02:00:00:00:00:01
@@ -107,8 +108,8 @@ tmpdir() {
 dp_stat() {
 	"$VSW_DPCTL" show "$1" | awk -v f="$2" '
 		/lookups:/ { for (i = 2; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == f) print kv[2] } }
-		/flows:/ && f == "flows" { print $2 }
-		/masks:/ && f == "masks" { split($3, kv, ":"); print kv[2] }'
+		/^  flows:/ && f == "flows" { print $2 }
+		/^  masks:/ && f == "masks" { split($3, kv, ":"); print kv[2] }'
 }
 
 # flow_packets DP FLOW: the packet count of one flow (get-flow).
@@ -794,6 +795,14 @@ test_per_cpu_pids_refused() {
 	dpctl show "${dp}m" || return 1
 }
 
+test_flow_replies_on_echo() {
+	topo_three 2 || return 1
+	$NL echo-replies "$DP" || {
+		echo "FAIL: see the steps above (as_expected false)"
+		return 1
+	}
+}
+
 test_actions_size_bounded() {
 	topo_three 2 || return 1
 	$NL actions-limits "$DP" || {
@@ -906,6 +915,10 @@ test_dp_limits_reported() {
 	$NL dp-get "$DP" | tee "$TMPD/dp.json" || return 1
 	grep -qF '"max_flows": 1000000' "$TMPD/dp.json" && grep -qF '"max_masks": 4096' "$TMPD/dp.json" || {
 		echo "FAIL: GET does not report max_flows 1000000 and max_masks 4096"
+		return 1
+	}
+	dpctl show "$DP" | grep -qx '  limits: flows:1000000 masks:4096' || {
+		echo "FAIL: vsw-dpctl show does not print the limits"
 		return 1
 	}
 	$NL masks-fill "$DP" 4096 || return 1

@@ -650,6 +650,36 @@ def cmd_actions_limits(a):
     return 1 if failed else 0
 
 
+def cmd_echo_replies(a):
+    """Flow NEW and SET answer with a message only under NLM_F_ECHO; prints each step."""
+    nl = Genl()
+    dp = nl.dp_get(a.dp)
+    fam, ifx = nl.family("vsw_flow"), dp["dp_ifindex"]
+    mask = key_pack(in_port=0xFFFFFFFF, eth_type=0xFFFF)
+    out1 = [u32(ACTION_OUTPUT, 1)]
+    bad = 0
+
+    def step(name, cmd, port, flags, want):
+        nonlocal bad
+        replies = nl.request(nl.msg(fam, cmd, flags, flow_payload(key_pack(in_port=port, eth_type=0x0800),
+                                                                     mask, out1), dp_ifindex=ifx))
+        cmds = [r[0] for r in replies]
+        good = cmds == want
+        bad += not good
+        print(json.dumps({"step": name, "reply_cmds": cmds, "want": want, "as_expected": good}), flush=True)
+    step("new", FLOW_CMD_NEW, 1, 0, [])
+    step("new with echo", FLOW_CMD_NEW, 2, NLM_F_ECHO, [FLOW_CMD_NEW])
+    step("set", FLOW_CMD_SET, 1, 0, [])
+    step("set with echo", FLOW_CMD_SET, 2, NLM_F_ECHO, [FLOW_CMD_SET])
+    try:
+        step("set absent with echo", FLOW_CMD_SET, 3, NLM_F_ECHO, [])
+        bad += 1
+        print("set of an absent flow succeeded", flush=True)
+    except NlError as e:
+        print(json.dumps({"step": "set absent with echo", "error": str(e)}), flush=True)
+    return 1 if bad else 0
+
+
 def cmd_masks_fill(a):
     nl = Genl()
     dp = nl.dp_get(a.dp)
@@ -754,6 +784,7 @@ def main():
     p = sub.add_parser("fuzz"); p.add_argument("dp"); p.add_argument("n", type=int)
     p.add_argument("--seed", type=int, default=1); p.set_defaults(f=cmd_fuzz)
     p = sub.add_parser("actions-limits"); p.add_argument("dp"); p.set_defaults(f=cmd_actions_limits)
+    p = sub.add_parser("echo-replies"); p.add_argument("dp"); p.set_defaults(f=cmd_echo_replies)
     p = sub.add_parser("masks-fill"); p.add_argument("dp"); p.add_argument("n", type=int)
     p.set_defaults(f=cmd_masks_fill)
     p = sub.add_parser("frag6-keys"); p.add_argument("dp"); p.set_defaults(f=cmd_frag6_keys)

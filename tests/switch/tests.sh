@@ -168,7 +168,7 @@ wait_for() {
 dp_stat() {
 	"$VSW_DPCTL" show "$1" | awk -v f="$2" '
 		/lookups:/ { for (i = 2; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == f) print kv[2] } }
-		/flows:/ && f == "flows" { print $2 }'
+		/^  flows:/ && f == "flows" { print $2 }'
 }
 
 test_switch_cache_warm() {
