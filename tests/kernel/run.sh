@@ -93,7 +93,7 @@ for name in "${selected[@]}"; do
 		rc=$?
 	fi
 	[ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "FAIL: timed out after ${TEST_TIMEOUT}s" >>"$log"
-	bad=$(dmesg_since_mark "$name" | grep -E 'BUG|WARNING|Oops|leak' | head -n 20)
+	bad=$(dmesg_since_mark "$name" | grep -E 'BUG|WARNING|Oops|leak|UBSAN|KASAN|lockdep|stack-protector' | head -n 20)
 	if [ -n "$bad" ]; then
 		{
 			echo "FAIL: the kernel logged during this test:"
