@@ -57,18 +57,26 @@ Result<void> Ofproto::set_ports(std::vector<PortInfo> ports, std::vector<MacTag>
 
 void Ofproto::set_fail_mode(FailMode m) {
   fail_mode_ = m;
+  update_implied_rule();
+}
+
+void Ofproto::set_controller_connected(bool connected) {
+  controller_connected_ = connected;
+  update_implied_rule();
+}
+
+void Ofproto::update_implied_rule() {
   const RuleFilter implied{0, classifier::Match{}, /*strict=*/true, /*priority=*/0};
-  if (m == FailMode::kStandalone) {
-    auto r = tables_.add(RuleSpec{0, classifier::Match{}, 0, 0, normal_instructions()});
-    (void)r;  // a valid rule into table 0: cannot fail
-  } else {
+  const auto catch_all = tables_.select(implied);
+  const bool ours = !catch_all.empty() && catch_all[0]->instructions == normal_instructions();
+  if (fail_mode_ == FailMode::kStandalone && !controller_connected_) {
+    if (catch_all.empty()) {
+      auto r = tables_.add(RuleSpec{0, classifier::Match{}, 0, 0, normal_instructions()});
+      (void)r;  // a valid rule into table 0: cannot fail
+    }
+  } else if (ours) {
     // Remove the implied rule only if it is still the NORMAL rule (not a controller's).
-    const auto rules = tables_.rules(0);
-    const bool ours = std::any_of(rules.begin(), rules.end(), [](const RuleId& r) {
-      return r->priority == 0 && r->match == classifier::Match{} &&
-             r->instructions == normal_instructions();
-    });
-    if (ours) tables_.remove(implied);
+    tables_.remove(implied);
   }
   tables_.publish();
 }

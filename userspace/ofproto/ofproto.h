@@ -39,8 +39,8 @@
 
 namespace vsw::ofproto {
 
-// standalone: table 0 holds "priority=0, actions=NORMAL" (a learning switch until a
-// controller says otherwise); secure: no implied rule, unmatched packets are dropped.
+// standalone: table 0 holds "priority=0, actions=NORMAL" (a learning switch) while no
+// controller is connected; secure: no implied rule, unmatched packets are dropped.
 enum class FailMode : std::uint8_t { kStandalone, kSecure };
 
 class Ofproto {
@@ -74,6 +74,12 @@ class Ofproto {
   Result<void> set_ports(std::vector<PortInfo> ports, std::vector<MacTag>* flushed = nullptr);
   // Installs or removes the implied rule (and publishes the tables).
   void set_fail_mode(FailMode m);
+  // Whether a controller is connected: a standalone bridge drops its implied NORMAL rule
+  // while one is (table-miss then drops, as OpenFlow 1.3 says) and restores it when the
+  // last one goes, unless table 0 holds a controller's own priority-0 catch-all rule
+  // (publishes the tables).
+  void set_controller_connected(bool connected);
+  [[nodiscard]] bool controller_connected() const { return controller_connected_; }
   [[nodiscard]] FailMode fail_mode() const { return fail_mode_; }
   [[nodiscard]] const std::vector<PortInfo>& ports() const { return port_infos_; }
   // Frees retired rules and port lists no translation can still see (never waits).
@@ -97,7 +103,10 @@ class Ofproto {
  private:
   Tables tables_;
   MacLearning macs_;
+  void update_implied_rule();
+
   FailMode fail_mode_ = FailMode::kSecure;
+  bool controller_connected_ = false;
   std::vector<PortInfo> port_infos_;
   std::shared_ptr<const PortTable> ports_owned_;  // what ports_ points to
   std::atomic<const PortTable*> ports_{nullptr};

@@ -136,6 +136,7 @@ Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) const {
   r->flags = spec.flags;
   r->created_ms = clock_();
   r->instructions = std::move(spec.instructions);
+  r->oxm = std::move(spec.oxm);
   auto p = compile(r->table_id, r->instructions);
   if (!p) return p.error();
   r->program = *p;
@@ -177,7 +178,7 @@ Result<RuleId> Tables::add(RuleSpec spec) {
 }
 
 template <class F>
-void Tables::for_selected(const RuleFilter& filter, F&& f) {
+void Tables::for_selected(const RuleFilter& filter, F&& f) const {
   classifier::Match fm = filter.match;
   fm.normalize();
   const unsigned first = filter.table_id == kAllTables ? 0 : filter.table_id;
@@ -202,8 +203,8 @@ Result<std::size_t> Tables::modify(const RuleFilter& filter,
   // Build every replacement first, so a refused instruction list changes nothing.
   std::vector<std::shared_ptr<Rule>> fresh;
   for (const auto& old : selected) {
-    RuleSpec spec{old->table_id, old->match,        old->priority,     old->cookie,
-                  instructions,  old->idle_timeout, old->hard_timeout, old->flags};
+    RuleSpec spec{old->table_id,     old->match,        old->priority, old->cookie, instructions,
+                  old->idle_timeout, old->hard_timeout, old->flags,    old->oxm};
     auto made = make_rule(std::move(spec));
     if (!made) return made.error();
     if (!reset_counts) (*made)->counters = old->counters;
@@ -243,7 +244,7 @@ Result<void> Tables::apply(const openflow::FlowMod& fm, std::vector<RuleId>* rem
   switch (cmd) {
     case Cmd::kAdd: {
       auto r = add(RuleSpec{fm.table_id, *match, fm.priority, fm.cookie, fm.instructions,
-                            fm.idle_timeout, fm.hard_timeout, fm.flags});
+                            fm.idle_timeout, fm.hard_timeout, fm.flags, fm.match});
       if (!r) return r.error();
       return {};
     }
@@ -292,6 +293,16 @@ std::vector<RuleId> Tables::rules(std::uint8_t table_id) const {
     if (table_id != kAllTables && t != table_id) continue;
     for (const auto& [key, r] : rules_[t]) out.push_back(r);
   }
+  std::sort(out.begin(), out.end(), [](const RuleId& a, const RuleId& b) {
+    if (a->table_id != b->table_id) return a->table_id < b->table_id;
+    return a->priority > b->priority;
+  });
+  return out;
+}
+
+std::vector<RuleId> Tables::select(const RuleFilter& filter) const {
+  std::vector<RuleId> out;
+  for_selected(filter, [&](const std::shared_ptr<Rule>& r) { out.push_back(r); });
   std::sort(out.begin(), out.end(), [](const RuleId& a, const RuleId& b) {
     if (a->table_id != b->table_id) return a->table_id < b->table_id;
     return a->priority > b->priority;

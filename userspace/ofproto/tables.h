@@ -76,6 +76,7 @@ class Rule : public std::enable_shared_from_this<Rule> {
   std::vector<openflow::Instruction> instructions;
   Program program;                         // points into instructions
   std::shared_ptr<RuleCounters> counters;  // shared by the versions of a modified rule
+  openflow::Match oxm{};  // the match as the controller sent it (FLOW stats); empty: match all
 
   // Adds datapath stats to the counters (any thread).
   void credit(std::uint64_t packets, std::uint64_t bytes, std::int64_t now_ms) const;
@@ -92,6 +93,7 @@ struct RuleSpec {
   std::uint64_t cookie = 0;
   std::vector<openflow::Instruction> instructions;
   std::uint16_t idle_timeout = 0, hard_timeout = 0, flags = 0;
+  openflow::Match oxm{};  // kept for FLOW stats (Rule::oxm)
 };
 
 // Which rules a modify or delete touches (OpenFlow's flow_mod selection).
@@ -138,6 +140,9 @@ class Tables {
   [[nodiscard]] bool has_staged() const { return staged_.any(); }
   // The writer's view (staged changes included), by table then priority (highest first).
   [[nodiscard]] std::vector<RuleId> rules(std::uint8_t table_id = kAllTables) const;
+  // The writer's view of the rules a filter selects (FLOW and AGGREGATE stats), by table
+  // then priority.
+  [[nodiscard]] std::vector<RuleId> select(const RuleFilter& filter) const;
   [[nodiscard]] std::size_t size() const;
 
   // ---- Readers: any thread, lock-free. ----
@@ -169,7 +174,7 @@ class Tables {
 
   Result<std::shared_ptr<Rule>> make_rule(RuleSpec spec) const;
   template <class F>
-  void for_selected(const RuleFilter& filter, F&& f);
+  void for_selected(const RuleFilter& filter, F&& f) const;
   void retire(std::shared_ptr<Rule> r);
 
   Clock clock_;

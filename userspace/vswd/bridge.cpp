@@ -31,12 +31,26 @@ std::string mac_text(const std::array<std::uint8_t, 6>& m) {
 }
 }  // namespace
 
-Bridge::Bridge(std::string name, dpif::Dpif& control, const LinkMonitor& links,
-               upcall::Udpif::DpifFactory factory)
-    : name_(std::move(name)), control_(control), links_(links), factory_(std::move(factory)) {}
+Bridge::Bridge(std::string name, boost::asio::io_context& io, dpif::Dpif& control,
+               const LinkMonitor& links, upcall::Udpif::DpifFactory factory)
+    : name_(std::move(name)),
+      io_(io),
+      control_(control),
+      links_(links),
+      factory_(std::move(factory)) {}
 
 Bridge::~Bridge() {
+  connmgr_.reset();  // closes the OpenFlow connections before the threads stop
   if (udpif_) udpif_->stop();
+}
+
+void Bridge::configure_openflow() {
+  if (!agent_ || !connmgr_) return;  // not opened
+  agent_->set_datapath_id(cfg_.has_datapath_id() ? cfg_.datapath_id()
+                                                 : ofswitch::derived_datapath_id(name_));
+  std::vector<std::string> targets;
+  for (const config::Controller& c : cfg_.controllers()) targets.push_back(c.target());
+  connmgr_->set_targets(targets);
 }
 
 Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
@@ -44,8 +58,7 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
   if (existing) {
     log::info("%s: reusing the existing datapath (its %llu flows stay cached)", name_.c_str(),
               static_cast<unsigned long long>(existing->stats.n_flows));
-  } else if (existing.error().code.value() == ENODEV ||
-             existing.error().code.value() == ENOENT) {
+  } else if (existing.error().code.value() == ENODEV || existing.error().code.value() == ENOENT) {
     auto created = control_.dp_create(name_);
     if (!created) return created.error();
     log::info("%s: created datapath", name_.c_str());
@@ -69,6 +82,16 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
   reconcile();
   if (auto r = udpif_->start(); !r) return r.error();
   reconcile();  // now with the handlers' upcall pids
+  ofswitch::Agent::Hooks hooks;
+  hooks.rules_changed = [this] { udpif_->revalidate_all(); };
+  agent_ = std::make_unique<ofswitch::Agent>(*ofproto_, name_, std::move(hooks));
+  connmgr_ = std::make_unique<ofswitch::ConnMgr>(io_, *agent_, [this](bool connected) {
+    log::info("%s: %s", name_.c_str(),
+              connected ? "a controller connected" : "no controller connected any more");
+    ofproto_->set_controller_connected(connected);
+    udpif_->revalidate_all();
+  });
+  configure_openflow();
   return {};
 }
 
@@ -89,6 +112,7 @@ void Bridge::configure(const config::Bridge& cfg, const BridgeSettings& s) {
                                 : ofproto::FailMode::kStandalone);
     udpif_->revalidate_all();
   }
+  configure_openflow();
   reconcile();
 }
 
@@ -113,7 +137,8 @@ void Bridge::reconcile() {
       by_no.erase(it);
       it = by_no.end();
     }
-    const std::uint32_t pid = udpif_ && udpif_->counters().handlers ? udpif_->port_pid(p.ofport()) : 0;
+    const std::uint32_t pid =
+        udpif_ && udpif_->counters().handlers ? udpif_->port_pid(p.ofport()) : 0;
     if (it == by_no.end()) {
       if (!links_.find(p.name())) {
         why_detached_[p.name()] = "no such interface";
@@ -122,8 +147,8 @@ void Bridge::reconcile() {
       auto added = control_.port_add(name_, p.name(), p.ofport(), pid);
       if (!added) {
         why_detached_[p.name()] = added.error().to_string();
-        log::rate_limited(log::Level::kWarn, "port-add", "%s: cannot attach %s: %s",
-                          name_.c_str(), p.name().c_str(), added.error().to_string().c_str());
+        log::rate_limited(log::Level::kWarn, "port-add", "%s: cannot attach %s: %s", name_.c_str(),
+                          p.name().c_str(), added.error().to_string().c_str());
         continue;
       }
       log::info("%s: attached %s as port %u", name_.c_str(), p.name().c_str(), p.ofport());
@@ -177,6 +202,7 @@ void Bridge::reconcile() {
 }
 
 void Bridge::destroy() {
+  connmgr_.reset();
   if (udpif_) udpif_->stop();
   udpif_.reset();
   if (auto r = control_.dp_delete(name_); !r)
@@ -201,6 +227,16 @@ void Bridge::status(config::BridgeStatus& out) {
     if (it == by_name.end() && why != why_detached_.end()) ps.set_reason(why->second);
   };
   fill(*out.mutable_local(), name_);
+  if (connmgr_) {
+    const auto targets = connmgr_->status();
+    for (auto& cs : *out.mutable_controllers()) {
+      for (const auto& t : targets) {
+        if (t.target != cs.target()) continue;
+        cs.set_connected(t.connected);
+        cs.set_state(t.state);
+      }
+    }
+  }
   for (auto& ps : *out.mutable_ports()) fill(ps, ps.name());
   auto dp = control_.dp_get(name_);
   auto* st = out.mutable_datapath();

@@ -13,7 +13,14 @@
 // kernel keeps forwarding from its megaflows while vswd is away; the revalidator then
 // adopts the flows its translation agrees with and deletes the rest.
 //
-// Threads: every method runs on the daemon's main thread (the OpenFlow writer).
+// OpenFlow. Each bridge has an ofswitch::Agent (answers its controllers from the Ofproto's
+// tables) and an ofswitch::ConnMgr (one connection set per configured controller target,
+// reconciled by configure()). Rule changes published by the agent make the revalidator
+// re-translate every cached megaflow; a controller connecting or going away (active targets
+// only) drops or restores a standalone bridge's fail-open NORMAL rule the same way.
+//
+// Threads: every method runs on the daemon's main thread (the OpenFlow writer), which also
+// runs the io_context the OpenFlow connections live on.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +32,8 @@
 #include "config/vsw_config.pb.h"
 #include "dpif/dpif.h"
 #include "ofproto/ofproto.h"
+#include "ofswitch/agent.h"
+#include "ofswitch/connmgr.h"
 #include "upcall/udpif.h"
 #include "util/result.h"
 #include "vswd/links.h"
@@ -42,8 +51,8 @@ struct BridgeSettings {
 
 class Bridge {
  public:
-  Bridge(std::string name, dpif::Dpif& control, const LinkMonitor& links,
-         upcall::Udpif::DpifFactory factory);
+  Bridge(std::string name, boost::asio::io_context& io, dpif::Dpif& control,
+         const LinkMonitor& links, upcall::Udpif::DpifFactory factory);
   ~Bridge();
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
@@ -65,7 +74,10 @@ class Bridge {
   [[nodiscard]] const std::string& name() const { return name_; }
 
  private:
+  void configure_openflow();
+
   std::string name_;
+  boost::asio::io_context& io_;
   dpif::Dpif& control_;
   const LinkMonitor& links_;
   upcall::Udpif::DpifFactory factory_;
@@ -73,6 +85,9 @@ class Bridge {
   BridgeSettings settings_;
   std::unique_ptr<ofproto::Ofproto> ofproto_;
   std::unique_ptr<upcall::Udpif> udpif_;
+  // Declared after ofproto_ and udpif_: destroyed first, as they use both.
+  std::unique_ptr<ofswitch::Agent> agent_;
+  std::unique_ptr<ofswitch::ConnMgr> connmgr_;
   // ofport -> the interface attached there, as last reconciled.
   std::map<std::uint32_t, std::string> attached_;
   std::map<std::string, std::string> why_detached_;

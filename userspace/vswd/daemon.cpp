@@ -37,7 +37,7 @@ void Daemon::apply(const config::Config& config) {
       it->second->configure(b, s);
       continue;
     }
-    auto br = std::make_unique<Bridge>(b.name(), control_, links_, factory_);
+    auto br = std::make_unique<Bridge>(b.name(), io_, control_, links_, factory_);
     if (auto r = br->open(b, s); !r) {
       log::error("%s: cannot open the bridge: %s", b.name().c_str(), r.error().to_string().c_str());
       continue;
@@ -63,7 +63,8 @@ void Daemon::status(config::ShowReply& out) {
 
 Result<void> Daemon::fdb(const std::string& bridge, config::FdbReply& out) {
   auto it = bridges_.find(bridge);
-  if (it == bridges_.end()) return make_error(ENOENT, "no bridge named '" + bridge + "' is running");
+  if (it == bridges_.end())
+    return make_error(ENOENT, "no bridge named '" + bridge + "' is running");
   it->second->fdb(out);
   return {};
 }

@@ -7,6 +7,7 @@
 // and revalidator threads.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,8 +22,9 @@ namespace vsw::vswd {
 
 class Daemon final : public config::Backend {
  public:
-  Daemon(dpif::Dpif& control, const LinkMonitor& links, upcall::Udpif::DpifFactory factory)
-      : control_(control), links_(links), factory_(std::move(factory)) {}
+  Daemon(boost::asio::io_context& io, dpif::Dpif& control, const LinkMonitor& links,
+         upcall::Udpif::DpifFactory factory)
+      : io_(io), control_(control), links_(links), factory_(std::move(factory)) {}
   ~Daemon() override;
 
   // config::Backend
@@ -37,6 +39,7 @@ class Daemon final : public config::Backend {
   void shutdown();
 
  private:
+  boost::asio::io_context& io_;
   dpif::Dpif& control_;
   const LinkMonitor& links_;
   upcall::Udpif::DpifFactory factory_;

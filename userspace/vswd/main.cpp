@@ -65,8 +65,7 @@ int parse(int argc, char** argv, Args& a) {
         break;
       case 'l':
         if (!vsw::log::parse_level(optarg, a.level)) {
-          std::fprintf(stderr, "vswd: unknown log level '%s' (error, warn, info, debug)\n",
-                       optarg);
+          std::fprintf(stderr, "vswd: unknown log level '%s' (error, warn, info, debug)\n", optarg);
           return 2;
         }
         break;
@@ -114,7 +113,7 @@ int run(const Args& a) {
     std::fprintf(stderr, "vswd: %s\n", links.error().to_string().c_str());
     return 1;
   }
-  vswd::Daemon daemon(**control, **links, [] () -> Result<std::unique_ptr<dpif::Dpif>> {
+  vswd::Daemon daemon(io, **control, **links, []() -> Result<std::unique_ptr<dpif::Dpif>> {
     auto d = dpif::NetlinkDpif::open();
     if (!d) return d.error();
     return std::unique_ptr<dpif::Dpif>(std::move(*d));

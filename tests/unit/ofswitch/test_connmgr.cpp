@@ -1,0 +1,329 @@
+// The connection manager on a real io_context (a background thread), with the agent and an
+// Ofproto behind it but no datapath: Debian's ovs-ofctl -O OpenFlow13 adding, dumping,
+// modifying and deleting flows over punix; a raw socket sending malformed requests, each
+// answered with an OFPT_ERROR on a connection that keeps working; an active tcp: target
+// connecting to a test controller (fail mode follows it, reconnect after the controller
+// hangs up); and targets reconciled when the list changes.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <cstdio>
+#include <future>
+#include <thread>
+
+#include "ofswitch/connmgr.h"
+#include "openflow/codec.h"
+
+using namespace vsw;
+using namespace vsw::openflow;
+using namespace std::chrono_literals;
+using Catch::Matchers::ContainsSubstring;
+
+namespace {
+
+struct Switch {
+  asio::io_context io;
+  ofproto::Ofproto of;
+  std::atomic<int> changed{0};
+  std::atomic<int> controller_events{0};
+  std::atomic<bool> controller{false};
+  ofswitch::Agent agent;
+  std::unique_ptr<ofswitch::ConnMgr> mgr;
+  std::thread thread;
+
+  explicit Switch(ofproto::FailMode mode = ofproto::FailMode::kSecure)
+      : of(options(mode)), agent(of, "br0", hooks()) {
+    std::vector<ofproto::PortInfo> ports(3);
+    ports[0].ofport = port::kLocal;
+    ports[0].name = "br0";
+    ports[1].ofport = 1;
+    ports[1].name = "eth1";
+    ports[1].up = true;
+    ports[2].ofport = 2;
+    ports[2].name = "eth2";
+    ports[2].up = true;
+    REQUIRE(of.set_ports(ports));
+    agent.set_datapath_id(0xabcdef);
+    ofswitch::ConnMgr::Options o;
+    o.backoff = Backoff{50ms, 100ms};
+    mgr = std::make_unique<ofswitch::ConnMgr>(io, agent, o, [this](bool c) {
+      ++controller_events;
+      controller = c;
+      of.set_controller_connected(c);
+    });
+    thread = std::thread([this] {
+      auto guard = asio::make_work_guard(io);
+      io.run();
+    });
+  }
+  ~Switch() {
+    on_io([this] { mgr.reset(); });
+    io.stop();
+    thread.join();
+  }
+  static ofproto::Ofproto::Options options(ofproto::FailMode mode) {
+    ofproto::Ofproto::Options o;
+    o.fail_mode = mode;
+    return o;
+  }
+  ofswitch::Agent::Hooks hooks() {
+    ofswitch::Agent::Hooks h;
+    h.rules_changed = [this] { ++changed; };
+    return h;
+  }
+  // Runs f on the io thread and waits for it.
+  template <class F>
+  auto on_io(F f) -> decltype(f()) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto fut = task.get_future();
+    asio::post(io, [&task] { task(); });
+    return fut.get();
+  }
+  size_t rules() {
+    return on_io([this] { return of.tables().size(); });
+  }
+  bool wait(const std::function<bool()>& pred, std::chrono::milliseconds t = 3000ms) {
+    for (auto end = std::chrono::steady_clock::now() + t; std::chrono::steady_clock::now() < end;
+         std::this_thread::sleep_for(10ms))
+      if (pred()) return true;
+    return pred();
+  }
+};
+
+struct Run {
+  int status = -1;
+  std::string out;
+};
+
+Run sh(const std::string& cmd) {
+  Run r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string tmp_sock(const char* tag) {
+  return "/tmp/vsw-ofswitch-" + std::to_string(getpid()) + "-" + tag + ".sock";
+}
+
+// A blocking raw peer.
+struct RawPeer {
+  asio::io_context io;
+  Socket sock{io};
+  explicit RawPeer(const std::string& path) {
+    sock.connect(
+        asio::generic::stream_protocol::endpoint(asio::local::stream_protocol::endpoint(path)));
+    timeval tv{3, 0};
+    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  void write(const Bytes& b) { asio::write(sock, asio::buffer(b)); }
+  std::optional<Message> read() {
+    Bytes b(8);
+    boost::system::error_code ec;
+    asio::read(sock, asio::buffer(b), ec);
+    if (ec) return std::nullopt;
+    auto h = peek_header(b);
+    b.resize(h->length);
+    asio::read(sock, asio::buffer(b.data() + 8, b.size() - 8), ec);
+    if (ec) return std::nullopt;
+    auto r = decode(b);
+    if (!r.ok()) return std::nullopt;
+    return r.value();
+  }
+  std::pair<uint16_t, uint16_t> error() {
+    auto m = read();
+    if (!m || m->type() != MsgType::kError) return {0xffff, 0xffff};
+    return {std::get<openflow::Error>(m->body).type, std::get<openflow::Error>(m->body).code};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ofswitch: ovs-ofctl adds, dumps, modifies and deletes flows over punix",
+          "[ofswitch][ofctl]") {
+  if (sh("which ovs-ofctl").status != 0) SKIP("ovs-ofctl is not installed");
+  Switch sw;
+  const std::string path = tmp_sock("ofctl");
+  sw.on_io([&] { sw.mgr->set_targets({"punix:" + path}); });
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  const std::string ofctl = "ovs-ofctl -O OpenFlow13 ";
+  const std::string tgt = " unix:" + path + " ";
+
+  auto r = sh(ofctl + "show" + tgt);
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, ContainsSubstring("dpid:0000000000abcdef"));
+  CHECK_THAT(r.out, ContainsSubstring("n_tables:255"));
+  CHECK_THAT(r.out, ContainsSubstring("1(eth1)"));
+  CHECK_THAT(r.out, ContainsSubstring("LOCAL(br0)"));
+
+  r = sh(ofctl + "add-flow" + tgt + "'priority=10,ip,nw_dst=10.0.0.1,actions=output:2'");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  REQUIRE(sh(ofctl + "add-flow" + tgt + "'table=1,priority=5,tcp,tp_dst=80,actions=drop'").status ==
+          0);
+  REQUIRE(sh(ofctl + "add-flow" + tgt +
+             "'cookie=0x7,priority=20,in_port=1,actions=set_field:00:00:00:00:00:01->eth_dst,"
+             "goto_table:1'")
+              .status == 0);
+  CHECK(sw.rules() == 3);
+  CHECK(sw.changed >= 1);
+  r = sh(ofctl + "dump-flows" + tgt);
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, ContainsSubstring("priority=10,ip,nw_dst=10.0.0.1 actions=output:2"));
+  CHECK_THAT(r.out, ContainsSubstring("table=1"));
+  CHECK_THAT(r.out, ContainsSubstring("tp_dst=80 actions=drop"));
+  CHECK_THAT(r.out, ContainsSubstring("cookie=0x7"));
+  CHECK_THAT(r.out, ContainsSubstring("goto_table:1"));
+
+  REQUIRE(sh(ofctl + "mod-flows" + tgt + "'ip,nw_dst=10.0.0.1,actions=output:1'").status == 0);
+  r = sh(ofctl + "dump-flows" + tgt + "table=0");
+  CHECK_THAT(r.out, ContainsSubstring("nw_dst=10.0.0.1 actions=output:1"));
+  CHECK_THAT(r.out, !ContainsSubstring("table=1"));
+
+  // Strict delete needs the priority; non-strict removes every rule at least as specific.
+  REQUIRE(sh(ofctl + "del-flows --strict" + tgt + "'priority=11,ip,nw_dst=10.0.0.1'").status == 0);
+  CHECK(sw.rules() == 3);
+  REQUIRE(sh(ofctl + "del-flows --strict" + tgt + "'priority=10,ip,nw_dst=10.0.0.1'").status == 0);
+  CHECK(sw.rules() == 2);
+  REQUIRE(sh(ofctl + "del-flows" + tgt + "cookie=0x7/-1").status == 0);
+  CHECK(sw.rules() == 1);
+
+  // Refused by the switch: ovs-ofctl prints the error, the next command works.
+  r = sh(ofctl + "add-flow" + tgt + "'actions=output:2000'");
+  INFO(r.out);
+  CHECK(r.status != 0);
+  CHECK_THAT(r.out, ContainsSubstring("OFPBAC_BAD_OUT_PORT"));
+  r = sh(ofctl + "dump-tables" + tgt);
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, ContainsSubstring("table 1:\n    active=1"));
+  CHECK_THAT(r.out, ContainsSubstring("254"));
+  r = sh(ofctl + "dump-table-features" + tgt);
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, ContainsSubstring("goto_table"));
+  CHECK_THAT(r.out, ContainsSubstring("254"));
+  r = sh(ofctl + "dump-ports-desc" + tgt);
+  CHECK_THAT(r.out, ContainsSubstring("2(eth2)"));
+  r = sh(ofctl + "dump-aggregate" + tgt);
+  CHECK_THAT(r.out, ContainsSubstring("flow_count=1"));
+  REQUIRE(sh(ofctl + "del-flows" + tgt).status == 0);
+  CHECK(sw.rules() == 0);
+  CHECK(sh(ofctl + "dump-flows" + tgt).out.find("actions=") == std::string::npos);
+  // Service connections are not controllers.
+  CHECK(sw.controller_events == 0);
+  sw.on_io([&] { sw.mgr->set_targets({}); });
+  CHECK(stat(path.c_str(), &st) != 0);  // the listener is gone with its socket file
+}
+
+TEST_CASE("ofswitch: malformed requests get OFPT_ERROR and the connection keeps working",
+          "[ofswitch]") {
+  Switch sw;
+  const std::string path = tmp_sock("raw");
+  sw.on_io([&] { sw.mgr->set_targets({"punix:" + path}); });
+  RawPeer p(path);
+  auto hello = p.read();
+  REQUIRE(hello);
+  REQUIRE(hello->type() == MsgType::kHello);
+  p.write(encode(make_hello(1)));
+
+  FlowMod bad;
+  bad.command = 7;
+  p.write(encode(Message{kVersion13, 2, bad}));
+  CHECK(p.error() == std::pair<uint16_t, uint16_t>{5, 6});  // FLOW_MOD_FAILED / BAD_COMMAND
+  // A message type no version has.
+  p.write(Bytes{4, 40, 0, 8, 0, 0, 0, 3});
+  CHECK(p.error() == std::pair<uint16_t, uint16_t>{1, 1});  // BAD_REQUEST / BAD_TYPE
+  // A FLOW_MOD cut short.
+  Bytes cut = encode(Message{kVersion13, 4, FlowMod{}});
+  cut.resize(20);
+  cut[3] = 20;
+  p.write(cut);
+  CHECK(p.error() == std::pair<uint16_t, uint16_t>{1, 6});  // BAD_REQUEST / BAD_LEN
+  // Wrong version.
+  Bytes v = encode(Message{kVersion13, 5, BarrierRequest{}});
+  v[0] = 1;
+  p.write(v);
+  CHECK(p.error() == std::pair<uint16_t, uint16_t>{1, 0});  // BAD_VERSION
+  // A PACKET_OUT (not implemented yet).
+  p.write(encode(Message{kVersion13, 6, PacketOut{}}));
+  CHECK(p.error() == std::pair<uint16_t, uint16_t>{1, 1});
+  // Still working: echo, a valid FLOW_MOD and a barrier.
+  p.write(encode(Message{kVersion13, 8, EchoRequest{{1, 2, 3}}}));
+  auto echo = p.read();
+  REQUIRE(echo);
+  CHECK(echo->type() == MsgType::kEchoReply);
+  CHECK(echo->xid == 8);
+  FlowMod ok;
+  ok.instructions = {Instruction::apply({Action::output(1)})};
+  p.write(encode(Message{kVersion13, 9, ok}));
+  p.write(encode(Message{kVersion13, 10, BarrierRequest{}}));
+  auto barrier = p.read();
+  REQUIRE(barrier);
+  CHECK(barrier->type() == MsgType::kBarrierReply);
+  CHECK(barrier->xid == 10);
+  CHECK(sw.rules() == 1);
+  CHECK(sw.on_io([&] { return !sw.of.tables().has_staged(); }));  // published at the barrier
+  auto status = sw.on_io([&] { return sw.mgr->status(); });
+  REQUIRE(status.size() == 1);
+  CHECK(status[0].state == "listening (1 connected)");
+  CHECK(status[0].connected);
+}
+
+TEST_CASE("ofswitch: active target: controller connection drives the fail mode, reconnects",
+          "[ofswitch]") {
+  Switch sw(ofproto::FailMode::kStandalone);
+  CHECK(sw.rules() == 1);  // NORMAL while no controller is connected
+  // The controller: a listener on the same io_context that keeps its connections.
+  std::vector<std::shared_ptr<Connection>> conns;
+  std::atomic<int> accepted{0};
+  Listener ctl(sw.io, [&](Socket s) {
+    auto c = Connection::create(std::move(s), {}, [](Connection&, Message&) {});
+    conns.push_back(c);
+    ++accepted;
+    return c;
+  });
+  REQUIRE(!ctl.open("ptcp:0:127.0.0.1"));
+  const std::string target = "tcp:127.0.0.1:" + std::to_string(ctl.port());
+  sw.on_io([&] { sw.mgr->set_targets({target, "unix:/nowhere"}); });
+  REQUIRE(sw.wait([&] { return sw.controller.load(); }));
+  CHECK(sw.controller_events == 1);
+  CHECK(sw.wait([&] { return sw.rules() == 0; }));  // the NORMAL rule went
+  REQUIRE(sw.wait([&] {
+    auto st = sw.on_io([&] { return sw.mgr->status(); });
+    return st.size() == 2 && st[0].connected;
+  }));
+  auto st = sw.on_io([&] { return sw.mgr->status(); });
+  CHECK(st[0].state == "connected");
+  CHECK_THAT(st[1].state, ContainsSubstring("unsupported"));
+
+  // The controller hangs up: fail mode back to NORMAL, then the connector reconnects.
+  sw.on_io([&] {
+    for (auto& c : conns) c->close();
+  });
+  REQUIRE(sw.wait([&] { return sw.controller_events >= 2; }));
+  REQUIRE(sw.wait([&] { return accepted >= 2 && sw.controller.load(); }));
+  CHECK(sw.controller_events == 3);
+
+  // Removing the target ends the connection; NORMAL comes back.
+  sw.on_io([&] { sw.mgr->set_targets({}); });
+  CHECK(sw.controller_events == 4);
+  CHECK(!sw.controller);
+  CHECK(sw.rules() == 1);
+  sw.on_io([&] {
+    for (auto& c : conns) c->close();
+    ctl.close();
+  });
+}

@@ -1,0 +1,180 @@
+// The per-bridge OpenFlow agent. See agent.h.
+#include "ofswitch/agent.h"
+
+#include <algorithm>
+#include <variant>
+
+#include "ofswitch/flow_mod.h"
+#include "ofswitch/table_features.h"
+
+namespace vsw::ofswitch {
+namespace {
+
+using openflow::ErrType;
+using openflow::Message;
+using openflow::MsgType;
+
+constexpr std::uint16_t kBrcBadType = 1, kBrcBadMultipart = 2, kTffcEperm = 5;
+constexpr std::uint32_t kCapFlowStats = 1 << 0, kCapTableStats = 1 << 1;
+constexpr std::uint32_t kPortStateLinkDown = 1 << 0;
+constexpr std::uint16_t kFragMask = 3;  // OFPC_FRAG_MASK
+
+}  // namespace
+
+std::uint64_t derived_datapath_id(const std::string& bridge) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (const char c : bridge) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  // 48 bits; the first byte (bits 40..47) gets the locally-administered bit, not multicast.
+  h &= 0xffffffffffffULL;
+  h |= 0x020000000000ULL;
+  h &= ~0x010000000000ULL;
+  return h;
+}
+
+Agent::Agent(ofproto::Ofproto& ofproto, std::string name, Hooks hooks, ofproto::Clock clock)
+    : ofproto_(ofproto),
+      name_(std::move(name)),
+      hooks_(std::move(hooks)),
+      clock_(std::move(clock)),
+      dpid_(derived_datapath_id(name_)) {}
+
+void Agent::error(const Message& m, openflow::OfError e, const SendFn& send) {
+  const openflow::Bytes raw = openflow::encode(m);
+  e.data.assign(raw.begin(),
+                raw.begin() + static_cast<long>(std::min(raw.size(), openflow::kErrorDataMax)));
+  ++errors_;
+  send(openflow::encode(openflow::error_reply(e, m.xid)));
+}
+
+void Agent::flush() {
+  flush_pending_ = false;
+  if (!ofproto_.tables().has_staged()) return;
+  ofproto_.tables().publish();
+  if (hooks_.rules_changed) hooks_.rules_changed();
+}
+
+void Agent::handle(Session& session, const Message& m, const SendFn& send) {
+  const auto reply = [&](openflow::Body body) {
+    send(openflow::encode(Message{openflow::kVersion13, m.xid, std::move(body)}));
+  };
+  switch (m.type()) {
+    case MsgType::kFeaturesRequest: {
+      openflow::FeaturesReply f;
+      f.datapath_id = dpid_;
+      f.n_buffers = 0;
+      f.n_tables = static_cast<std::uint8_t>(ofproto::kNumTables);
+      f.capabilities = kCapFlowStats | kCapTableStats;
+      reply(f);
+      return;
+    }
+    case MsgType::kGetConfigRequest:
+      reply(openflow::GetConfigReply{session.config_flags, session.miss_send_len});
+      return;
+    case MsgType::kSetConfig: {
+      const auto& c = std::get<openflow::SetConfig>(m.body);
+      session.config_flags = c.flags & kFragMask;
+      session.miss_send_len = c.miss_send_len;
+      return;
+    }
+    case MsgType::kBarrierRequest:
+      flush();
+      reply(openflow::BarrierReply{});
+      return;
+    case MsgType::kFlowMod:
+      flow_mod(m, send);
+      return;
+    case MsgType::kMultipartRequest:
+      flush();
+      multipart(m, send);
+      return;
+    case MsgType::kError:  // the peer's complaint about something we sent: nothing to do
+    case MsgType::kEchoReply:
+    case MsgType::kHello:
+      return;
+    default:
+      error(m, openflow::make_error(ErrType::kBadRequest, kBrcBadType), send);
+      return;
+  }
+}
+
+void Agent::flow_mod(const Message& m, const SendFn& send) {
+  ++flow_mods_;
+  if (auto e = apply_flow_mod(ofproto_.tables(), std::get<openflow::FlowMod>(m.body))) {
+    error(m, *e, send);
+    return;
+  }
+  if (!ofproto_.tables().has_staged()) return;  // e.g. a delete that selected nothing
+  if (!hooks_.want_flush) {
+    flush();
+  } else if (!flush_pending_) {
+    flush_pending_ = true;
+    hooks_.want_flush();
+  }
+}
+
+openflow::PortDescReply Agent::port_desc() const {
+  openflow::PortDescReply out;
+  for (const ofproto::PortInfo& p : ofproto_.ports()) {
+    openflow::Port d;
+    d.port_no = p.ofport;
+    d.name = p.name.substr(0, 15);
+    d.state = p.up ? 0 : kPortStateLinkDown;
+    out.entries.push_back(std::move(d));
+  }
+  std::sort(out.entries.begin(), out.entries.end(),
+            [](const openflow::Port& a, const openflow::Port& b) { return a.port_no < b.port_no; });
+  return out;
+}
+
+void Agent::multipart(const Message& m, const SendFn& send) {
+  const auto& req = std::get<openflow::MultipartRequest>(m.body);
+  const auto reply = [&](const openflow::MpReplyBody& body) {
+    for (openflow::Bytes& b : openflow::encode_multipart_reply(m.xid, body)) send(std::move(b));
+  };
+  openflow::OfError e;
+  e.type = 0xffff;  // "no error" until a selector is refused
+  if (const auto* r = std::get_if<openflow::FlowStatsRequest>(&req.body)) {
+    openflow::FlowStatsReply out;
+    out.entries = flow_stats(ofproto_.tables(), *r, clock_(), &e);
+    if (e.type != 0xffff) return error(m, e, send);
+    return reply(std::move(out));
+  }
+  if (const auto* r = std::get_if<openflow::AggregateStatsRequest>(&req.body)) {
+    auto out = aggregate_stats(ofproto_.tables(), *r, &e);
+    if (e.type != 0xffff) return error(m, e, send);
+    return reply(out);
+  }
+  if (std::holds_alternative<openflow::DescRequest>(req.body)) {
+    openflow::DescReply d;
+    d.mfr_desc = "The vsw project";
+    d.hw_desc = "vsw.ko";
+    d.sw_desc = "vswd";
+    d.serial_num = "None";
+    d.dp_desc = name_;
+    return reply(d);
+  }
+  if (std::holds_alternative<openflow::PortDescRequest>(req.body)) return reply(port_desc());
+  if (std::holds_alternative<openflow::TableStatsRequest>(req.body)) {
+    openflow::TableStatsReply out;
+    std::vector<std::uint32_t> active(ofproto::kNumTables, 0);
+    for (const ofproto::RuleId& r : ofproto_.tables().rules()) ++active[r->table_id];
+    for (unsigned t = 0; t < ofproto::kNumTables; ++t) {
+      openflow::TableStats s;
+      s.table_id = static_cast<std::uint8_t>(t);
+      s.active_count = active[t];  // lookup/matched counts: not kept yet
+      out.entries.push_back(s);
+    }
+    return reply(std::move(out));
+  }
+  if (const auto* r = std::get_if<openflow::TableFeaturesRequest>(&req.body)) {
+    if (!r->entries.empty())  // setting table features: refused
+      return error(m, openflow::make_error(ErrType::kTableFeaturesFailed, kTffcEperm), send);
+    return reply(table_features());
+  }
+  error(m, openflow::make_error(ErrType::kBadRequest, kBrcBadMultipart), send);
+}
+
+}  // namespace vsw::ofswitch

@@ -1,0 +1,179 @@
+// Per-bridge connection manager. See connmgr.h.
+#include "ofswitch/connmgr.h"
+
+#include <set>
+
+#include "util/log.h"
+
+namespace vsw::ofswitch {
+
+namespace asio = boost::asio;
+
+ConnMgr::ConnMgr(asio::io_context& io, Agent& agent, Options options, ControllerFn on_change)
+    : io_(io),
+      agent_(agent),
+      options_(options),
+      on_change_(std::move(on_change)),
+      flush_timer_(io) {
+  agent_.set_want_flush([this] { schedule_flush(); });
+}
+
+ConnMgr::~ConnMgr() {
+  // Asio's cancel/close may throw (only if the OS refuses them); a destructor must not let
+  // that out.
+  try {
+    stopping_ = true;  // connections closed now do not report a controller change
+    flush_timer_.cancel();
+    for (auto& [t, e] : entries_) stop(*e);
+    entries_.clear();
+    agent_.set_want_flush({});
+    agent_.flush();
+  } catch (...) {
+  }
+  *alive_ = false;
+}
+
+void ConnMgr::schedule_flush() {
+  flush_timer_.expires_after(options_.flush_delay);
+  flush_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    agent_.flush();
+  });
+}
+
+void ConnMgr::set_targets(const std::vector<std::string>& targets) {
+  const std::set<std::string> wanted(targets.begin(), targets.end());
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (wanted.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    log::info("%s: controller %s removed", agent_.name().c_str(), it->first.c_str());
+    stop(*it->second);
+    it = entries_.erase(it);
+  }
+  for (const std::string& t : targets) {
+    auto& e = entries_[t];
+    if (!e) {
+      e = std::make_unique<Entry>();
+      e->target = t;
+    }
+    if (!e->listener && !e->connector) start(*e);
+  }
+}
+
+void ConnMgr::start(Entry& e) {
+  openflow::Target t;
+  e.error.clear();
+  e.active = e.target.starts_with("tcp:") || e.target.starts_with("unix:");
+  if (e.target.starts_with("unix:")) {
+    e.error = "unsupported (unix: targets are not implemented)";
+    return;
+  }
+  if (openflow::parse_target(e.target, t)) {
+    e.error = "bad target";
+    return;
+  }
+  Entry* ep = &e;
+  auto factory = [this, ep, alive = alive_](openflow::Socket s) {
+    if (!*alive) return std::shared_ptr<openflow::Connection>();
+    return make_connection(*ep, std::move(s));
+  };
+  std::error_code ec;
+  if (e.active) {
+    e.connector = std::make_unique<openflow::Connector>(io_, factory, options_.backoff);
+    ec = e.connector->start(e.target);
+    if (ec) e.connector.reset();
+  } else {
+    e.listener = std::make_unique<openflow::Listener>(io_, factory);
+    ec = e.listener->open(e.target);
+    if (ec) e.listener.reset();
+  }
+  if (ec) {
+    e.error = ec.message();
+    log::warn("%s: controller %s: %s", agent_.name().c_str(), e.target.c_str(), e.error.c_str());
+  } else {
+    log::info("%s: controller %s started", agent_.name().c_str(), e.target.c_str());
+  }
+}
+
+void ConnMgr::stop(Entry& e) {
+  if (e.connector) e.connector->stop();
+  if (e.listener) e.listener->close();
+  std::vector<std::shared_ptr<openflow::Connection>> conns;
+  for (auto& [p, peer] : e.peers) conns.push_back(peer.conn);
+  for (auto& c : conns) c->close();  // closed() erases each peer
+  e.peers.clear();
+  // The connector's coroutine still refers to it until its cancelled waits complete.
+  if (e.connector)
+    asio::post(io_, [c = std::shared_ptr<openflow::Connector>(std::move(e.connector))] {});
+  e.listener.reset();
+}
+
+std::shared_ptr<openflow::Connection> ConnMgr::make_connection(Entry& e, openflow::Socket socket) {
+  Entry* ep = &e;
+  auto on_message = [this, ep, alive = alive_](openflow::Connection& c, openflow::Message& m) {
+    if (!*alive) return;
+    auto it = ep->peers.find(&c);
+    if (it == ep->peers.end()) return;
+    agent_.handle(it->second.session, m, [&c](openflow::Bytes b) { c.send_bytes(std::move(b)); });
+  };
+  auto on_close = [this, ep, alive = alive_](openflow::Connection& c) {
+    if (*alive) closed(*ep, c);
+  };
+  auto conn = openflow::Connection::create(std::move(socket), options_.connection,
+                                           std::move(on_message), std::move(on_close));
+  e.peers[conn.get()] = Peer{conn, Session{}};
+  // Tools like ovs-ofctl connect once per command: their connections log at debug level.
+  log::write(e.active ? log::Level::kInfo : log::Level::kDebug, "%s: %s connection from %s (%s)",
+             agent_.name().c_str(), e.active ? "controller" : "service", conn->peer().c_str(),
+             e.target.c_str());
+  if (e.active && ++n_controllers_ == 1 && on_change_) on_change_(true);
+  return conn;
+}
+
+void ConnMgr::closed(Entry& e, openflow::Connection& c) {
+  auto it = e.peers.find(&c);
+  if (it == e.peers.end()) return;
+  // Release our reference later: c may be running its own close() right now.
+  asio::post(io_, [conn = std::move(it->second.conn)] {});
+  e.peers.erase(it);
+  log::write(e.active ? log::Level::kInfo : log::Level::kDebug, "%s: connection to %s closed",
+             agent_.name().c_str(), e.target.c_str());
+  if (e.active && --n_controllers_ == 0 && on_change_ && !stopping_) on_change_(false);
+}
+
+std::vector<TargetStatus> ConnMgr::status() const {
+  std::vector<TargetStatus> out;
+  for (const auto& [t, e] : entries_) {
+    TargetStatus s;
+    s.target = t;
+    s.connections = static_cast<unsigned>(e->peers.size());
+    unsigned negotiated = 0;
+    for (const auto& [p, peer] : e->peers) negotiated += peer.conn->negotiated() ? 1 : 0;
+    s.connected = negotiated > 0;
+    if (!e->error.empty()) {
+      s.state = e->error;
+    } else if (e->active) {
+      if (s.connected)
+        s.state = "connected";
+      else if (s.connections)
+        s.state = "connecting (handshake)";
+      else
+        s.state = "connecting (attempt " + std::to_string(e->connector->attempts()) + ")";
+    } else {
+      s.state = "listening";
+      if (s.connections) s.state += " (" + std::to_string(s.connections) + " connected)";
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::uint16_t ConnMgr::port(const std::string& target) const {
+  auto it = entries_.find(target);
+  if (it == entries_.end() || !it->second->listener) return 0;
+  return it->second->listener->port();
+}
+
+}  // namespace vsw::ofswitch

@@ -1,0 +1,103 @@
+// ConnMgr: one bridge's OpenFlow connections, made from its configured controller targets.
+//
+// Targets. set_targets() reconciles the running set with the configuration: a target no
+// longer listed is stopped (its listener closed, its connector stopped, its connections
+// closed), a new one is started, the rest keep their connections.
+//   tcp:IP[:PORT]      active: openflow::Connector (reconnects with backoff 1 s .. 8 s)
+//   ptcp:[PORT][:IP]   passive: openflow::Listener, any number of peers
+//   punix:PATH         passive, mode 0600
+//   unix:PATH          accepted by the configuration, not implemented: state "unsupported"
+// A target that cannot start (port in use, bad address) keeps its error as its state and
+// is retried on the next set_targets().
+//
+// Controllers and fail mode. A connection made by an active target is a controller
+// connection; peers of passive targets are service connections (ovs-ofctl and the like),
+// as the management socket of Open vSwitch is: a listener, or a tool connecting to it,
+// does not count as "a controller connected". on_controller_change(bool) fires when the
+// number of controller connections goes from 0 to 1 or back (the bridge drops or restores
+// its fail-open NORMAL rule). It does not fire from the destructor.
+//
+// Every connection's messages go to the Agent with the connection's own Session. The
+// agent's batched publication is flushed by a 10 ms timer (and on barriers and stats).
+//
+// Single-threaded: everything runs on the io_context's thread (the tables' writer).
+#pragma once
+
+#include <boost/asio.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ofswitch/agent.h"
+#include "openflow/listener.h"
+
+namespace vsw::ofswitch {
+
+struct TargetStatus {
+  std::string target;
+  bool connected = false;  // at least one negotiated connection
+  std::string state;       // "connected", "connecting", "backoff", "listening", "listening (N
+                           // connected)", an error
+  unsigned connections = 0;
+};
+
+class ConnMgr {
+ public:
+  struct Options {
+    openflow::ConnectionOptions connection;
+    openflow::Backoff backoff;
+    std::chrono::milliseconds flush_delay{10};
+  };
+  using ControllerFn = std::function<void(bool any_connected)>;
+
+  ConnMgr(boost::asio::io_context& io, Agent& agent, Options options, ControllerFn on_change);
+  ConnMgr(boost::asio::io_context& io, Agent& agent, ControllerFn on_change)
+      : ConnMgr(io, agent, Options{}, std::move(on_change)) {}
+  ~ConnMgr();
+  ConnMgr(const ConnMgr&) = delete;
+  ConnMgr& operator=(const ConnMgr&) = delete;
+
+  void set_targets(const std::vector<std::string>& targets);
+  [[nodiscard]] std::vector<TargetStatus> status() const;
+  [[nodiscard]] bool controller_connected() const { return n_controllers_ > 0; }
+  // The bound TCP port of a ptcp target (0 if none): tests listen on port 0.
+  [[nodiscard]] std::uint16_t port(const std::string& target) const;
+  // Flush the agent's staged changes now (the timer does this on its own).
+  void flush() { agent_.flush(); }
+
+ private:
+  struct Peer {
+    std::shared_ptr<openflow::Connection> conn;
+    Session session;
+  };
+  struct Entry {
+    std::string target;
+    bool active = false;
+    std::unique_ptr<openflow::Listener> listener;
+    std::unique_ptr<openflow::Connector> connector;
+    std::map<openflow::Connection*, Peer> peers;
+    std::string error;  // why it is not running
+  };
+
+  void start(Entry& e);
+  void stop(Entry& e);
+  std::shared_ptr<openflow::Connection> make_connection(Entry& e, openflow::Socket socket);
+  void closed(Entry& e, openflow::Connection& c);
+  void schedule_flush();
+
+  boost::asio::io_context& io_;
+  Agent& agent_;
+  Options options_;
+  ControllerFn on_change_;
+  // Entries live in unique_ptrs: connection callbacks hold their address.
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  unsigned n_controllers_ = 0;
+  bool stopping_ = false;
+  boost::asio::steady_timer flush_timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace vsw::ofswitch

@@ -1,0 +1,41 @@
+// FLOW_MOD and FLOW/AGGREGATE stats between OpenFlow messages and ofproto's tables.
+//
+// apply_flow_mod() checks a decoded FLOW_MOD the way OpenFlow 1.3 asks a switch to and
+// answers each refusal with the spec's error (the OfError the controller gets in an
+// OFPT_ERROR): command, table id, flags and buffer id (FLOW_MOD_FAILED / BAD_REQUEST), the
+// match (BAD_MATCH: the codec's own checks, then fields the classifier cannot match), the
+// instructions (BAD_INSTRUCTION: duplicates, goto_table not forward, meters) and their
+// actions (BAD_ACTION: output ports the datapath cannot have, groups, which do not exist
+// yet). Only then does it stage the change in the tables (Tables::apply); a refused
+// FLOW_MOD changes nothing. Publishing is the caller's business (Agent batches it).
+//
+// flow_stats()/aggregate_stats() select rules like a non-strict delete (table, match,
+// cookie/mask, out_port, out_group) from the writer's view of the tables.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "ofproto/tables.h"
+#include "openflow/errors.h"
+#include "openflow/messages.h"
+
+namespace vsw::ofswitch {
+
+// Highest datapath/OpenFlow port number a port can have (vsw-ctl: ofport 1..1023).
+inline constexpr std::uint32_t kMaxPort = 1023;
+
+// Stages fm in tables; nullopt when done, else the error to send (data not filled).
+std::optional<openflow::OfError> apply_flow_mod(ofproto::Tables& tables,
+                                                const openflow::FlowMod& fm);
+
+// Rule durations are measured against now_ms on the tables' clock.
+std::vector<openflow::FlowStats> flow_stats(const ofproto::Tables& tables,
+                                            const openflow::FlowStatsRequest& req,
+                                            std::int64_t now_ms, openflow::OfError* error);
+openflow::AggregateStatsReply aggregate_stats(const ofproto::Tables& tables,
+                                              const openflow::AggregateStatsRequest& req,
+                                              openflow::OfError* error);
+
+}  // namespace vsw::ofswitch
