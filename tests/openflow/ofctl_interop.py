@@ -157,10 +157,10 @@ def run(peer):
          "icmp6,ipv6_src=2001:db8::/64,ipv6_dst=2001:db8::1,ipv6_label=0x12345,icmp_type=135,"
          "icmp_code=0,nd_target=2001:db8::1,nd_sll=00:11:22:33:44:55,actions=drop",
          {"eth_type": (0x86dd, None), "ip_proto": (58, None),
-          "ipv6_src": ("2001:db8:0:0:0:0:0:0", "ffff:ffff:ffff:ffff:0:0:0:0"),
-          "ipv6_dst": ("2001:db8:0:0:0:0:0:1", None), "ipv6_flabel": (0x12345, None),
+          "ipv6_src": ("2001:db8::", "ffff:ffff:ffff:ffff::"),
+          "ipv6_dst": ("2001:db8::1", None), "ipv6_flabel": (0x12345, None),
           "icmpv6_type": (135, None), "icmpv6_code": (0, None),
-          "ipv6_nd_target": ("2001:db8:0:0:0:0:0:1", None),
+          "ipv6_nd_target": ("2001:db8::1", None),
           "ipv6_nd_sll": ("00:11:22:33:44:55", None)},
          None),
         ("ipv6 neighbour advertisement", "icmp6,icmp_type=136,nd_tll=00:11:22:33:44:55,actions=drop",

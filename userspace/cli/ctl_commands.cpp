@@ -171,6 +171,29 @@ int cmd_upcall_show(Context& c, const std::vector<std::string>&) {
   return kExitOk;
 }
 
+int cmd_trace(Context& c, const std::vector<std::string>& a) {
+  Request r;
+  r.mutable_trace()->set_bridge(a[0]);
+  r.mutable_trace()->set_flow(a[1]);
+  Reply reply;
+  int code = kExitOk;
+  if (!c.send(r, reply, code)) return code;
+  if (c.json) return print_json(c, reply.trace());
+  print_trace(reply.trace(), c.out());
+  return kExitOk;
+}
+
+int cmd_dump_flows(Context& c, const std::vector<std::string>& a) {
+  Request r;
+  r.mutable_dump_flows()->set_bridge(a[0]);
+  Reply reply;
+  int code = kExitOk;
+  if (!c.send(r, reply, code)) return code;
+  if (c.json) return print_json(c, reply.flows());
+  print_flows(reply.flows(), c.out());
+  return kExitOk;
+}
+
 int cmd_help(Context& c, const std::vector<std::string>&) {
   auto& o = c.out();
   o << "usage: vsw-ctl [--socket PATH] [--timeout SECS] [--json|--dot] VERB [ARGS]\n"
@@ -185,6 +208,8 @@ int cmd_help(Context& c, const std::vector<std::string>&) {
        "             mac-table-size=N flow-limit=N idle-timeout=MS (empty value: default)\n"
        "Port keys:   ofport=N tag=VID trunks=V[,V|,A-B]... vlan-mode=access|trunk\n"
        "Controllers: tcp:IP[:PORT] unix:PATH ptcp:[PORT][:IP] punix:PATH\n"
+       "Trace flow:  in_port=PORT plus vsw-dpctl fields, e.g. 'in_port=eth0,eth(src=..,dst=..),\n"
+       "             ipv4(src=10.0.0.1,dst=10.0.0.2,ttl=64),tcp(dst=80)'\n"
        "Socket: --socket PATH, else $VSW_SOCKET, else /run/vsw/vswd.sock. "
        "See docs/vsw-ctl.md.\n";
   return kExitOk;
@@ -263,6 +288,11 @@ const std::vector<Verb>& verbs() {
        cmd_fdb_show},
       {"upcall/show", "[--json]", "print threads, flows, flow limit and upcall counters", 0, 0,
        kJsonOption, cmd_upcall_show},
+      {"trace", "BR FLOW [--json]",
+       "show what BR's OpenFlow tables do with a packet (sends nothing)", 2, 2, kJsonOption,
+       cmd_trace},
+      {"dump-flows", "BR [--json]", "print BR's OpenFlow rules with their counters", 1, 1,
+       kJsonOption, cmd_dump_flows},
       {"help", "", "print this list", 0, 0, 0, cmd_help},
   };
   return table;
@@ -310,7 +340,9 @@ int run(const std::vector<std::string>& argv, const std::string& default_socket,
       if (n < v.min_args || (v.max_args >= 0 && n > v.max_args))
         return c.fail(kExitUsage, std::string("usage: vsw-ctl ") + v.name + " " + v.args);
       if (c.json && !(v.options & kJsonOption))
-        return c.fail(kExitUsage, "--json applies to show, fdb/show and upcall/show only");
+        return c.fail(kExitUsage,
+                      "--json applies to show, fdb/show and upcall/show only (and trace, "
+                      "dump-flows)");
       if (c.dot && !(v.options & kDotOption))
         return c.fail(kExitUsage, "--dot applies to show only");
       if (c.json && c.dot) return c.fail(kExitUsage, "--json and --dot exclude each other");

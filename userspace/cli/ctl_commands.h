@@ -9,7 +9,7 @@
 //
 // Options (anywhere on the line): --socket PATH (default: $VSW_SOCKET, else
 // /run/vsw/vswd.sock), --timeout SECS (default 30; 0 waits forever), --json (show,
-// fdb/show, upcall/show), --dot (show), -h/--help.
+// fdb/show, upcall/show, trace, dump-flows), --dot (show), -h/--help.
 //
 // Output: `show` is a tree for people, `show --json` is protobuf's JSON mapping of
 // ShowReply for scripts (every field printed), `show --dot` is a Graphviz digraph. Errors

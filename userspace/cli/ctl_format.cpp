@@ -202,4 +202,42 @@ void print_upcalls(const config::UpcallReply& u, std::ostream& o) {
   }
 }
 
+// Like ovs-appctl ofproto/trace: the packet, each table, then the outcome.
+void print_trace(const config::TraceReply& t, std::ostream& o) {
+  o << "Flow: " << t.flow() << "\n\n";
+  const std::string title = "bridge(\"" + t.bridge() + "\")";
+  o << title << "\n" << std::string(title.size(), '-') << "\n";
+  char cookie[24];
+  for (const auto& s : t.tables()) {
+    o << (s.table() < 10 ? " " : "") << s.table() << ". ";
+    if (!s.matched()) {
+      o << "No match.\n    drop\n";
+      continue;
+    }
+    if (!s.match().empty()) o << s.match() << ", ";
+    o << "priority " << s.priority();
+    if (s.cookie() != 0) {
+      std::snprintf(cookie, sizeof cookie, "%llx", static_cast<unsigned long long>(s.cookie()));
+      o << ", cookie 0x" << cookie;
+    }
+    o << "\n    " << s.actions() << "\n";
+    for (const auto& n : s.notes()) o << "     -> " << n << "\n";
+  }
+  if (t.action_set_ran() && (t.action_set() != "drop" || !t.action_set_notes().empty())) {
+    o << "    action set: " << t.action_set() << "\n";
+    for (const auto& n : t.action_set_notes()) o << "     -> " << n << "\n";
+  }
+  o << "\nFinal flow: " << (t.final_flow().empty() ? "unchanged" : t.final_flow()) << "\n";
+  o << "Megaflow: " << t.megaflow() << "\n";
+  o << "Datapath actions: " << t.datapath_actions() << "\n";
+  if (!t.drop_reason().empty()) o << "Drop reason: " << t.drop_reason() << "\n";
+  if (!t.stable())
+    o << "(the tables kept changing during the trace: a handler would not install this "
+         "megaflow)\n";
+}
+
+void print_flows(const config::DumpFlowsReply& flows, std::ostream& o) {
+  for (const auto& f : flows.flows()) o << f.text() << "\n";
+}
+
 }  // namespace vsw::cli::ctl

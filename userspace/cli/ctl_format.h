@@ -1,4 +1,5 @@
-// vsw-ctl's printers: the replies of show, fdb/show and upcall/show as text for people, as
+// vsw-ctl's printers: the replies of show, fdb/show, upcall/show, trace and dump-flows as text
+// for people, as
 // JSON for scripts, and `show` as a Graphviz graph. Pure functions of the reply protos.
 #pragma once
 
@@ -23,6 +24,12 @@ void print_show_dot(const config::ShowReply& show, std::ostream& out);
 // " port  VLAN  MAC                Age  Interface" table, like ovs-appctl fdb/show.
 void print_fdb(const config::FdbReply& fdb, std::ostream& out);
 void print_upcalls(const config::UpcallReply& upcalls, std::ostream& out);
+// Like ovs-appctl ofproto/trace: "Flow: ...", a "bridge(\"BR\")" section with one entry
+// per table ("  0. tcp,tp_dst=80, priority 100, cookie 0x5" then its actions, or
+// "No match."), then "Final flow:", "Megaflow:", "Datapath actions:" (and "Drop reason:").
+void print_trace(const config::TraceReply& trace, std::ostream& out);
+// One line per rule, as ovs-ofctl -O OpenFlow13 dump-flows prints it.
+void print_flows(const config::DumpFlowsReply& flows, std::ostream& out);
 // Quotes a string for DOT ("..." with \" and \\ escaped).
 [[nodiscard]] std::string dot_quote(const std::string& s);
 

@@ -194,6 +194,14 @@ asio::awaitable<void> MgmtServer::session(std::shared_ptr<Socket> socket) {
   }
 }
 
+Result<void> Backend::trace(const std::string&, const std::string&, TraceReply&) {
+  return make_error(EOPNOTSUPP, "trace is not supported by this daemon");
+}
+
+Result<void> Backend::dump_flows(const std::string&, DumpFlowsReply&) {
+  return make_error(EOPNOTSUPP, "dump-flows is not supported by this daemon");
+}
+
 Reply MgmtServer::handle(const Request& request) {
   try {
     return handle_unchecked(request);
@@ -273,6 +281,25 @@ Reply MgmtServer::handle_unchecked(const Request& request) {
     case Request::kUpcallShow:
       backend_.upcalls(*reply.mutable_upcall());
       break;
+    case Request::kTrace: {
+      const std::string& name = request.trace().bridge();
+      if (!find_bridge(config_, name))
+        return error_reply(make_error(ENOENT, "no bridge named '" + name + "'"));
+      TraceReply& trace = *reply.mutable_trace();
+      if (auto ok = backend_.trace(name, request.trace().flow(), trace); !ok)
+        return error_reply(ok.error());
+      trace.set_bridge(name);
+      break;
+    }
+    case Request::kDumpFlows: {
+      const std::string& name = request.dump_flows().bridge();
+      if (!find_bridge(config_, name))
+        return error_reply(make_error(ENOENT, "no bridge named '" + name + "'"));
+      DumpFlowsReply& flows = *reply.mutable_flows();
+      if (auto ok = backend_.dump_flows(name, flows); !ok) return error_reply(ok.error());
+      flows.set_bridge(name);
+      break;
+    }
     default:
       return error_reply(make_error(EINVAL, "unknown request"));
   }

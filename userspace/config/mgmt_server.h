@@ -9,8 +9,9 @@
 // the current mode) succeeds without saving or calling apply().
 //
 // Read verbs: list-br and list-ports come from the configuration; show starts from the
-// configuration and asks Backend::status() for runtime state; fdb/show and upcall/show are
-// the Backend's (see the reply protos in mgmt.proto for which fields the server fills).
+// configuration and asks Backend::status() for runtime state; fdb/show, upcall/show, trace
+// and dump-flows are the Backend's (see the reply protos in mgmt.proto for which fields the server
+// fills).
 //
 // The socket. start() creates the socket's directory when missing (mode 0755), refuses to
 // start when another server is answering on the path (EADDRINUSE) or when the path is
@@ -71,6 +72,14 @@ class Backend {
   virtual vsw::Result<void> fdb(const std::string& bridge, FdbReply& out) = 0;
   // The upcall layer's state (handlers, revalidators, flows, limit, upcalls, counters).
   virtual void upcalls(UpcallReply& out) = 0;
+  // trace: runs the packet `flow` describes through `bridge` (which exists in the
+  // configuration) without sending it or changing anything; the server fills `bridge`. A
+  // malformed flow or unknown port is an error passed to the client. Default: EOPNOTSUPP.
+  virtual vsw::Result<void> trace(const std::string& bridge, const std::string& flow,
+                                  TraceReply& out);
+  // dump-flows: the OpenFlow rules of `bridge` with their counters; the server fills
+  // `bridge`. Default: EOPNOTSUPP.
+  virtual vsw::Result<void> dump_flows(const std::string& bridge, DumpFlowsReply& out);
 };
 
 class MgmtServer {

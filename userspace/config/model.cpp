@@ -587,6 +587,13 @@ Result<void> check_request(const Request& r) {
       return check_name("bridge", r.del_controller().bridge());
     case Request::kFdbShow:
       return check_name("bridge", r.fdb_show().bridge());
+    case Request::kTrace:
+      if (auto ok = check_name("bridge", r.trace().bridge()); !ok) return ok;
+      if (r.trace().flow().empty())
+        return invalid("trace needs a flow, e.g. 'in_port=1,eth(src=..,dst=..)'");
+      return {};
+    case Request::kDumpFlows:
+      return check_name("bridge", r.dump_flows().bridge());
     case Request::VERB_NOT_SET:
       break;
   }

@@ -82,7 +82,7 @@ void Ofproto::update_implied_rule() {
 }
 
 XlateResult Ofproto::translate(const vsw_flow_key& key, bool may_learn,
-                               std::vector<MacTag>* changed) {
+                               std::vector<MacTag>* changed, XlateObserver* observer) {
   // MAC changes are real even when an attempt is retried: collect them across attempts.
   std::vector<MacTag> learned;
   XlateResult r;
@@ -96,7 +96,8 @@ XlateResult Ofproto::translate(const vsw_flow_key& key, bool may_learn,
     {
       classifier::Epoch::ReadGuard guard;
       const PortTable* ports = ports_.load(std::memory_order_acquire);
-      const XlateContext ctx{tables_, *ports, macs_, may_learn, changed ? &learned : nullptr};
+      const XlateContext ctx{tables_, *ports, macs_, may_learn, changed ? &learned : nullptr,
+                             observer};
       r = xlate(ctx, key);
     }
     if (tables_.read_valid(seq)) break;

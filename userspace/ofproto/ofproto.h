@@ -95,9 +95,9 @@ class Ofproto {
   // Translates a packet key (from an upcall or a cached megaflow). may_learn = false for a
   // revalidation that must not change the MAC table. `changed` (if not null) receives the
   // tags of MAC entries this call learned new, moved or evicted. Must not be called inside
-  // a classifier::Epoch::ReadGuard.
+  // a classifier::Epoch::ReadGuard. `observer` (trace.h) watches each attempt.
   XlateResult translate(const vsw_flow_key& key, bool may_learn,
-                        std::vector<MacTag>* changed = nullptr);
+                        std::vector<MacTag>* changed = nullptr, XlateObserver* observer = nullptr);
   [[nodiscard]] Stats stats() const;
 
  private:

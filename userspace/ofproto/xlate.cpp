@@ -104,6 +104,7 @@ class Xlator {
       : ctx_(ctx), in_(key), flow_(key), ckey_(to_classifier(key)) {
     base_tci_ = flow_.vlan_tci;
     CONSULT(in_port);
+    if (ctx_.observer) ctx_.observer->begin(key);
   }
 
   XlateResult run() {
@@ -114,6 +115,7 @@ class Xlator {
         ckey_stale_ = false;
       }
       const Rule* rule = ctx_.tables.lookup(static_cast<std::uint8_t>(table), ckey_, &wc_);
+      if (ctx_.observer) ctx_.observer->table(static_cast<std::uint8_t>(table), rule);
       if (!rule) break;  // table miss: drop what the action set holds
       if (auto id = rule->weak_from_this().lock()) result_.rules.push_back(std::move(id));
       const Program& p = rule->program;
@@ -127,7 +129,9 @@ class Xlator {
                   (md & ~p.metadata_mask) | (p.metadata & p.metadata_mask));
       }
       if (p.goto_table < 0) {
-        execute(set_.ordered());
+        const std::vector<Action> set = set_.ordered();
+        if (ctx_.observer) ctx_.observer->action_set(set);
+        execute(set);
         break;
       }
       table = static_cast<unsigned>(p.goto_table);
@@ -311,6 +315,7 @@ class Xlator {
 
   void normal() {
     NormalDecision d = normal_switch(flow_, ctx_.ports, ctx_.macs, ctx_.may_learn);
+    if (ctx_.observer) ctx_.observer->normal(d);
     mask_or(mask_, d.mask);
     for (const MacTag& t : d.tags)
       if (std::find(result_.tags.begin(), result_.tags.end(), t) == result_.tags.end())
@@ -377,6 +382,7 @@ class Xlator {
   }
 
   XlateResult finish() {
+    if (ctx_.observer) ctx_.observer->end(flow_);
     if (failed_) result_.actions.clear();
     if (result_.actions.size() > VSW_MAX_ACTIONS) {
       result_.actions.clear();

@@ -23,6 +23,10 @@
 // received key, which only narrows the megaflow. So every key that agrees with the key on
 // the mask translates to the same actions (given the same tables, ports and MAC table),
 // which is the condition for installing it.
+//
+// Watching. XlateContext::observer (null for handlers and revalidators) sees each table's
+// lookup, NORMAL's decision, the action set and the final packet: that is how `vsw-ctl
+// trace` reports a translation (trace.h) without a second implementation of the pipeline.
 #pragma once
 
 #include <linux/types.h>
@@ -47,6 +51,26 @@ struct XlateResult {
   bool stable = true;         // false: the tables kept changing; execute, do not install
 };
 
+struct NormalDecision;
+
+// Watches one translation step by step (vsw-ctl trace, ofproto/trace.h). Null on the fast
+// path: each hook costs one branch when nobody watches. Called on the translating thread,
+// inside the translation's Epoch::ReadGuard: a Rule* is valid only during the call. A
+// translation retried after a table publish starts over with begin().
+class XlateObserver {
+ public:
+  virtual ~XlateObserver() = default;
+  virtual void begin(const vsw_flow_key& key) = 0;
+  // The lookup in table_id found rule (null: a table miss, which ends the pipeline).
+  virtual void table(std::uint8_t table_id, const Rule* rule) = 0;
+  // At the end of the pipeline: the action set about to run, in execution order.
+  virtual void action_set(const std::vector<openflow::Action>& actions) = 0;
+  // output:NORMAL decided (outputs, VLAN, drop reason).
+  virtual void normal(const NormalDecision& decision) = 0;
+  // The packet as the pipeline left it (after every rewrite).
+  virtual void end(const vsw_flow_key& flow) = 0;
+};
+
 // What one translation reads and may change.
 struct XlateContext {
   const Tables& tables;
@@ -54,6 +78,7 @@ struct XlateContext {
   MacLearning& macs;
   bool may_learn = true;
   std::vector<MacTag>* changed = nullptr;  // MAC entries learned new/moved/evicted
+  XlateObserver* observer = nullptr;       // null except when tracing
 };
 
 // One pass over the pipeline. Call inside a classifier::Epoch::ReadGuard, bracketed by

@@ -332,16 +332,17 @@ void append_port(std::string& out, uint32_t p) {
 }
 
 void append_action(std::string& out, const Action& a) {
+  if (a.type == ActionType::kOutput) {  // as ovs-ofctl: output:2, LOCAL, CONTROLLER:128
+    if (a.arg < port::kMax) out += "output:";
+    append_port(out, a.arg);
+    if (a.arg == port::kController) {
+      out += ':';
+      append_num(out, a.max_len);
+    }
+    return;
+  }
   out += action_name(a.type);
   switch (a.type) {
-    case ActionType::kOutput:
-      out += ':';
-      append_port(out, a.arg);
-      if (a.arg == port::kController) {
-        out += ",max_len=";
-        append_num(out, a.max_len);
-      }
-      break;
     case ActionType::kSetMplsTtl:
     case ActionType::kSetNwTtl:
     case ActionType::kSetQueue:

@@ -8,9 +8,12 @@
 // whose TCP segments to or from port 6653 are reassembled per direction in capture order
 // (no reordering of out-of-order or retransmitted segments).
 // Exit status: 0 if every message decoded, 1 if any was refused, 2 on usage or I/O errors.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -165,6 +168,25 @@ bool parse_pcap(const Bytes& f) {
   return true;
 }
 
+// Reads all of fd into out; false with errno set on failure (a directory gives EISDIR).
+bool read_all(int fd, Bytes& out) {
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    return false;
+  }
+  uint8_t buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) return true;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+}
+
 constexpr const char* kUsage = "usage: vsw-ofp-print [--json] [--hex|--pcap] FILE|-";
 
 // Bad command line: one line naming what was refused, then exit 2.
@@ -175,7 +197,9 @@ int refuse(const std::string& why) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   bool hex = false, pcap = false;
   const char* file = nullptr;
   for (int i = 1; i < argc; ++i) {
@@ -198,15 +222,19 @@ int main(int argc, char** argv) {
   if (!file) return refuse("no input given");
   if (hex && pcap) return refuse("--hex and --pcap exclude each other");
   Bytes data;
-  if (std::string(file) == "-") {
-    data.assign(std::istreambuf_iterator<char>(std::cin), {});
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      std::cerr << "vsw-ofp-print: cannot open " << file << ": " << strerror(errno) << '\n';
-      return 2;
-    }
-    data.assign(std::istreambuf_iterator<char>(in), {});
+  const bool is_stdin = std::string(file) == "-";
+  const int fd = is_stdin ? STDIN_FILENO : ::open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    std::cerr << "vsw-ofp-print: cannot open " << file << ": " << strerror(errno) << '\n';
+    return 2;
+  }
+  const bool read_ok = read_all(fd, data);
+  const int read_errno = errno;
+  if (!is_stdin) ::close(fd);
+  if (!read_ok) {
+    std::cerr << "vsw-ofp-print: cannot read " << (is_stdin ? "standard input" : file) << ": "
+              << strerror(read_errno) << '\n';
+    return 2;
   }
   if (hex) {
     Bytes raw;
@@ -225,4 +253,18 @@ int main(int argc, char** argv) {
     drain(data, true);
   }
   return g_status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "vsw-ofp-print: internal error: " << e.what() << '\n';
+    return 2;
+  } catch (...) {
+    std::cerr << "vsw-ofp-print: internal error\n";
+    return 2;
+  }
 }

@@ -1,6 +1,8 @@
 // OXM field table, TLV codec, match validation and text form. See oxm.h.
 #include "openflow/oxm.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <bitset>
 #include <charconv>
@@ -374,25 +376,48 @@ void append_oxm_value(std::string& out, const OxmField& f, bool mask) {
       out.append(buf, size_t(q - buf));
       break;
     }
-    case OxmFormat::kIpv6: {
-      char buf[48];
-      int n = 0;
-      for (int i = 0; i < 16; i += 2)
-        n += std::snprintf(buf + n, sizeof buf - size_t(n), i ? ":%x" : "%x", p[i] << 8 | p[i + 1]);
-      out.append(buf, size_t(n));
+    case OxmFormat::kIpv6: {  // RFC 5952: "fd00::1"
+      char buf[INET6_ADDRSTRLEN];
+      if (inet_ntop(AF_INET6, p, buf, sizeof buf)) out += buf;
       break;
     }
   }
 }
 
+namespace {
+// An address mask's prefix length (leading 1-bits, then only 0-bits), or -1.
+int prefix_len(const uint8_t* m, size_t n) {
+  int bits = 0;
+  size_t i = 0;
+  for (; i < n && m[i] == 0xff; ++i) bits += 8;
+  if (i == n) return bits;
+  int ones = 0;
+  while (ones < 8 && (m[i] & (0x80 >> ones))) ++ones;
+  if (uint8_t(m[i] << ones) != 0) return -1;
+  bits += ones;
+  for (++i; i < n; ++i)
+    if (m[i]) return -1;
+  return bits;
+}
+}  // namespace
+
 void append_oxm(std::string& out, const OxmField& f) {
-  out += oxm_info(f.id).name;
+  const OxmInfo& info = oxm_info(f.id);
+  out += info.name;
   out += '=';
   append_oxm_value(out, f, false);
-  if (f.has_mask) {
-    out += '/';
-    append_oxm_value(out, f, true);
+  if (!f.has_mask) return;
+  // Address prefixes as /N ("fd00::/32", "10.0.0.0/8"); other masks written out.
+  if (info.format == OxmFormat::kIpv4 || info.format == OxmFormat::kIpv6) {
+    const int len = prefix_len(f.mask.data(), info.len);
+    if (len >= 0) {
+      out += '/';
+      out += std::to_string(len);
+      return;
+    }
   }
+  out += '/';
+  append_oxm_value(out, f, true);
 }
 
 void append_match(std::string& out, const Match& m) {

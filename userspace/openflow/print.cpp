@@ -203,10 +203,25 @@ const NameRule& name_rule(const char* name) {
   return overflow = compute_rule(name);
 }
 
+// FLOW_MOD, GROUP_MOD and METER_MOD commands by name (text form), as ovs-ofctl names them.
+const char* command_name(MsgType msg, uint64_t v) {
+  static constexpr const char* kFlow[] = {"ADD", "MODIFY", "MODIFY_STRICT", "DELETE",
+                                          "DELETE_STRICT"};
+  static constexpr const char* kOther[] = {"ADD", "MODIFY", "DELETE"};
+  if (msg == MsgType::kFlowMod && v < 5) return kFlow[v];
+  if ((msg == MsgType::kGroupMod || msg == MsgType::kMeterMod) && v < 3) return kOther[v];
+  return nullptr;
+}
+
+bool is_port_field(std::string_view n) {
+  return n == "in_port" || n == "out_port" || n == "port_no" || n == "watch_port" || n == "port";
+}
+
 struct Printer {
   std::string& out;
   bool json;
   bool first = true;
+  MsgType msg = MsgType::kHello;  // the message printed (names its commands)
 
   void key(const char* name) { key(name, std::strlen(name)); }
   void key(const char* name, size_t len) {
@@ -228,6 +243,18 @@ struct Printer {
       if (v == 0xffffffff && (rule.flags & kOmitNone)) return;
     }
     key(name, rule.len);
+    if (!json) {
+      const std::string_view n(name, rule.len);
+      const char* cmd = n == "command" ? command_name(msg, v) : nullptr;
+      if (cmd) {
+        out += cmd;
+        return;
+      }
+      if (v >= port::kMax && v <= port::kAny && is_port_field(n)) {
+        append_port(out, uint32_t(v));
+        return;
+      }
+    }
     num(out, v, !json && (rule.flags & kRuleHex));
   }
   void operator()(const char* n, uint8_t v) { integer(n, v); }
@@ -319,7 +346,7 @@ struct Printer {
   template <class T>
   void object(const T& t) {
     out += '{';
-    Printer inner{out, json};
+    Printer inner{out, json, true, msg};
     T::fields(t, inner);
     out += '}';
   }
@@ -354,7 +381,7 @@ void print(std::string& out, const Message& m, bool json) {
     }
     out += ':';
   }
-  Printer p{out, json};
+  Printer p{out, json, true, m.type()};
   if (json)
     p.first = false;  // continues the object after "xid"
   else

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <set>
 
+#include "ofswitch/inspect.h"
 #include "openflow/actions.h"
 #include "util/log.h"
 
@@ -258,6 +259,16 @@ void Bridge::fdb(config::FdbReply& out) {
     fe->set_mac(mac_text(e.tag.mac));
     fe->set_age_s(static_cast<std::uint32_t>(e.age_ms / 1000));
   }
+}
+
+Result<void> Bridge::trace(const std::string& flow, config::TraceReply& out) {
+  if (agent_) agent_->flush();  // rule changes still staged apply to this packet too
+  return ofswitch::trace_reply(*ofproto_, flow, out);
+}
+
+void Bridge::dump_flows(config::DumpFlowsReply& out) {
+  if (agent_) agent_->flush();  // as for a FLOW stats request
+  ofswitch::dump_flows_reply(ofproto_->tables(), ofproto::steady_ms(), out);
 }
 
 upcall::Counters Bridge::counters() const {

@@ -68,6 +68,11 @@ class Bridge {
 
   void status(config::BridgeStatus& out);
   void fdb(config::FdbReply& out);
+  // vsw-ctl trace: the packet `flow` describes through the tables, read-only
+  // (ofproto/trace.h); EINVAL/ENOENT for a malformed flow or an unknown port.
+  Result<void> trace(const std::string& flow, config::TraceReply& out);
+  // vsw-ctl dump-flows: every rule with its counters, as the FLOW stats reply has them.
+  void dump_flows(config::DumpFlowsReply& out);
   [[nodiscard]] upcall::Counters counters() const;
   // The MAC table's size and event counts (learned, moved, evicted, expired).
   [[nodiscard]] ofproto::MacLearning::Stats mac_stats() const;

@@ -61,11 +61,31 @@ void Daemon::status(config::ShowReply& out) {
   }
 }
 
-Result<void> Daemon::fdb(const std::string& bridge, config::FdbReply& out) {
+Result<Bridge*> Daemon::running(const std::string& bridge) {
   auto it = bridges_.find(bridge);
   if (it == bridges_.end())
     return make_error(ENOENT, "no bridge named '" + bridge + "' is running");
-  it->second->fdb(out);
+  return it->second.get();
+}
+
+Result<void> Daemon::fdb(const std::string& bridge, config::FdbReply& out) {
+  auto br = running(bridge);
+  if (!br) return br.error();
+  (*br)->fdb(out);
+  return {};
+}
+
+Result<void> Daemon::trace(const std::string& bridge, const std::string& flow,
+                           config::TraceReply& out) {
+  auto br = running(bridge);
+  if (!br) return br.error();
+  return (*br)->trace(flow, out);
+}
+
+Result<void> Daemon::dump_flows(const std::string& bridge, config::DumpFlowsReply& out) {
+  auto br = running(bridge);
+  if (!br) return br.error();
+  (*br)->dump_flows(out);
   return {};
 }
 

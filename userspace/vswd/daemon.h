@@ -32,6 +32,9 @@ class Daemon final : public config::Backend {
   void status(config::ShowReply& out) override;
   Result<void> fdb(const std::string& bridge, config::FdbReply& out) override;
   void upcalls(config::UpcallReply& out) override;
+  Result<void> trace(const std::string& bridge, const std::string& flow,
+                     config::TraceReply& out) override;
+  Result<void> dump_flows(const std::string& bridge, config::DumpFlowsReply& out) override;
 
   // Links changed: attach ports whose interfaces appeared, note the ones that went.
   void links_changed();
@@ -43,6 +46,8 @@ class Daemon final : public config::Backend {
   dpif::Dpif& control_;
   const LinkMonitor& links_;
   upcall::Udpif::DpifFactory factory_;
+  Result<Bridge*> running(const std::string& bridge);
+
   std::map<std::string, std::unique_ptr<Bridge>> bridges_;
   unsigned n_handlers_ = 0;
 };

@@ -320,7 +320,7 @@ TEST_CASE("openflow: text and JSON forms", "[openflow]") {
   Message fm = find("flow_mod_all_actions");
   std::string t = to_text(fm);
   CHECK(t.find("FLOW_MOD xid=") == 0);
-  CHECK(t.find("match=in_port=1,eth_type=0x800,ip_proto=6,ipv4_src=10.0.0.0/255.0.0.0,"
+  CHECK(t.find("match=in_port=1,eth_type=0x800,ip_proto=6,ipv4_src=10.0.0.0/8,"
                "tcp_dst=80") != std::string::npos);
   CHECK(t.find("set_field:10.1.1.1->ipv4_dst") != std::string::npos);
   CHECK(t.find("push_vlan:0x8100") != std::string::npos);
