@@ -341,8 +341,7 @@ int run(const std::vector<std::string>& argv, const std::string& default_socket,
         return c.fail(kExitUsage, std::string("usage: vsw-ctl ") + v.name + " " + v.args);
       if (c.json && !(v.options & kJsonOption))
         return c.fail(kExitUsage,
-                      "--json applies to show, fdb/show and upcall/show only (and trace, "
-                      "dump-flows)");
+                      "--json applies to show, fdb/show, upcall/show, trace and dump-flows only");
       if (c.dot && !(v.options & kDotOption))
         return c.fail(kExitUsage, "--dot applies to show only");
       if (c.json && c.dot) return c.fail(kExitUsage, "--json and --dot exclude each other");
