@@ -1,6 +1,8 @@
 // Udpif: handler threads and the revalidator (see udpif.h).
 #include "upcall/udpif.h"
 
+#include <fcntl.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -9,8 +11,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
 #include <chrono>
-#include <unordered_set>
 
+#include "dpif/unique_fd.h"
 #include "dpif/upcall_channel.h"
 #include "util/log.h"
 
@@ -22,6 +24,11 @@ constexpr auto kRevalidatePeriod = std::chrono::milliseconds(500);
 constexpr std::uint64_t kDumpEveryMs = 1000;
 constexpr std::uint32_t kOverLimitIdleMs = 100;
 constexpr int kHandlerNice = 10;
+// Ukeys deleted since the last malloc_trim() that make the revalidator trim again: freed
+// ukeys leave holes in the heap that glibc returns to the OS only when asked.
+constexpr std::uint64_t kTrimAfterDeletes = 10'000;
+// How many other handlers' sockets each handler also serves (bounds the wake-ups per miss).
+constexpr unsigned kMaxPeers = 7;
 
 std::uint64_t now_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -31,22 +38,41 @@ std::uint64_t now_ms() {
 }  // namespace
 
 // ---- handlers -----------------------------------------------------------------------------
+// A handler serves its own channel and steals from up to kMaxPeers others (see udpif.h):
+// each source is a channel with its own receive buffer over the socket (a dup()ed
+// descriptor for a peer's), and an Asio descriptor that waits for it to become readable.
 class Udpif::Handler {
  public:
   Handler(Udpif& u, unsigned index, dpif::UpcallChannel ch, std::unique_ptr<dpif::Dpif> dp)
-      : u_(u), index_(index), ch_(std::move(ch)), dpif_(std::move(dp)), sd_(io_) {}
+      : u_(u), index_(index), own_pid_(ch.port_id()), dpif_(std::move(dp)) {
+    sources_.push_back(std::make_unique<Source>(std::move(ch), io_, true));
+  }
   ~Handler() { stop(); }
+  Handler(const Handler&) = delete;
+  Handler& operator=(const Handler&) = delete;
+
+  // Also serves `peer`'s channel (before start()).
+  Result<void> add_peer(const Handler& peer) {
+    dpif::UniqueFd fd(::fcntl(peer.sources_.front()->ch.fd(), F_DUPFD_CLOEXEC, 0));
+    if (!fd) return make_error(errno, "cannot duplicate a peer's upcall socket");
+    sources_.push_back(std::make_unique<Source>(
+        dpif::UpcallChannel::adopt(std::move(fd), peer.own_pid_, {.batch = kBatch, .rcvbuf = 0}),
+        io_, false));
+    return {};
+  }
 
   Result<void> start() {
-    const int fd = ::dup(ch_.fd());
-    if (fd < 0) return make_error(errno, "cannot duplicate the upcall socket");
-    boost::system::error_code ec;
-    sd_.assign(fd, ec);
-    if (ec) {
-      ::close(fd);
-      return make_error(ec.value(), "cannot watch the upcall socket: " + ec.message());
+    for (auto& src : sources_) {
+      const int fd = ::fcntl(src->ch.fd(), F_DUPFD_CLOEXEC, 0);
+      if (fd < 0) return make_error(errno, "cannot duplicate the upcall socket");
+      boost::system::error_code ec;
+      src->sd.assign(fd, ec);
+      if (ec) {
+        ::close(fd);
+        return make_error(ec.value(), "cannot watch the upcall socket: " + ec.message());
+      }
+      arm(*src);
     }
-    arm();
     thread_ = std::thread([this] {
       log::set_thread_name("handler" + std::to_string(index_));
       // Bulk work: the control thread (management socket) must stay responsive under a
@@ -60,100 +86,132 @@ class Udpif::Handler {
     io_.stop();
     if (thread_.joinable()) thread_.join();
   }
-  [[nodiscard]] std::uint32_t port_id() const { return ch_.port_id(); }
-  [[nodiscard]] std::uint64_t enobufs() const { return ch_.enobufs(); }
-  [[nodiscard]] std::uint64_t served() const { return served_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint32_t port_id() const { return own_pid_; }
+  // ENOBUFS is reported to whichever reader of a socket comes first: sum every source.
+  [[nodiscard]] std::uint64_t enobufs() const {
+    std::uint64_t n = 0;
+    for (const auto& src : sources_) n += src->ch.enobufs();
+    return n;
+  }
+  [[nodiscard]] std::uint64_t served() const { return served_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::uint64_t stolen() const { return stolen_.load(std::memory_order_relaxed); }
 
  private:
-  void arm() {
-    sd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                   [this](const boost::system::error_code& ec) {
-                     if (ec) return;
-                     drain();
-                     arm();
-                   });
+  struct Source {
+    Source(dpif::UpcallChannel c, boost::asio::io_context& io, bool is_own)
+        : ch(std::move(c)), sd(io), own(is_own) {}
+    dpif::UpcallChannel ch;
+    boost::asio::posix::stream_descriptor sd;
+    bool own;
+  };
+
+  void arm(Source& src) {
+    src.sd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                      [this, &src](const boost::system::error_code& ec) {
+                        if (ec) return;
+                        drain(src);
+                        arm(src);
+                      });
   }
-  // Serves batches until the socket is empty (bounded, so the io_context stays responsive).
-  void drain() {
+  // Serves batches until the socket is empty (bounded, so the io_context stays responsive
+  // and the other sources get their turn). Another handler may empty a shared socket
+  // first: its wake-up then finds nothing, which costs one recvmmsg.
+  void drain(Source& src) {
     for (int round = 0; round < 16; ++round) {
-      ups_.clear();
-      auto n = ch_.receive(ups_, kBatch);
+      auto n = src.ch.receive(ups_, kBatch);
       if (!n) {
         log::warn("handler %u: receive failed: %s", index_, n.error().to_string().c_str());
         return;
       }
       if (*n == 0) return;
-      process();
+      process(!src.own);
     }
   }
-  void process();
+  // Serves the batch in ups_ (from_peer: received on another handler's socket).
+  void process(bool from_peer);
+  template <class OpT>
+  OpT& op_slot(std::size_t i);
+  bool recheck(const UkeyPtr& uk, const vsw_flow_key& key);
 
   Udpif& u_;
   unsigned index_;
-  dpif::UpcallChannel ch_;
+  std::uint32_t own_pid_;
   std::unique_ptr<dpif::Dpif> dpif_;
   boost::asio::io_context io_;
-  boost::asio::posix::stream_descriptor sd_;
+  std::vector<std::unique_ptr<Source>> sources_;  // [0]: the handler's own channel
   std::thread thread_;
   std::vector<dpif::Upcall> ups_;
-  std::vector<dpif::Op> ops_;
+  std::vector<dpif::Op> ops_;     // the batch's first n ops; the rest are kept for reuse
   std::vector<UkeyPtr> claimed_;  // parallel to the FlowPut ops in ops_
+  std::vector<ofproto::MacTag> changed_;
   std::atomic<std::uint64_t> served_{0};
+  std::atomic<std::uint64_t> stolen_{0};  // of served_: received on a peer's socket
 };
 
-void Udpif::Handler::process() {
-  ops_.clear();
+// The Op in slot i of ops_, made an OpT if it is not one already. Slots keep their type
+// from batch to batch as long as the pattern of puts and executes repeats (under a storm,
+// put + execute per miss), so their action vectors keep their capacity: no allocation.
+template <class OpT>
+OpT& Udpif::Handler::op_slot(std::size_t i) {
+  if (i == ops_.size()) ops_.emplace_back();
+  dpif::Op& op = ops_[i];
+  op.error.reset();
+  if (auto* o = std::get_if<OpT>(&op.op)) return *o;
+  return op.op.emplace<OpT>();
+}
+
+void Udpif::Handler::process(bool from_peer) {
   claimed_.clear();
-  std::vector<ofproto::MacTag> changed;
+  std::size_t n_ops = 0;
   const std::uint64_t t = now_ms();
-  std::unordered_set<dpif::Match, MatchHash> in_batch;
+  std::uint64_t misses = 0;
   for (const dpif::Upcall& up : ups_) {
     if (up.cmd != VSW_PACKET_CMD_MISS) continue;
-    u_.c_.upcalls.fetch_add(1, std::memory_order_relaxed);
-    served_.fetch_add(1, std::memory_order_relaxed);
+    ++misses;
     const std::uint64_t seq = u_.changes_.seq();
-    changed.clear();
-    ofproto::XlateResult x = u_.ofp_.translate(up.key, true, &changed);
+    changed_.clear();
+    ofproto::XlateResult x = u_.ofp_.translate(up.key, true, &changed_);
     // What this translation learned does not make it stale; a change by anyone else to
     // what it read does.
-    const std::uint64_t own = changed.empty() ? 0 : u_.note_changed(changed);
+    const std::uint64_t own = changed_.empty() ? 0 : u_.note_changed(changed_);
 
-    if (x.stable && !in_batch.contains(x.megaflow)) {
-      in_batch.insert(x.megaflow);
-      if (u_.ukeys_.size() >= u_.flow_limit_.load()) {
+    if (x.stable) {
+      if (u_.ukeys_.size() >= u_.flow_limit_.load(std::memory_order_relaxed)) {
         u_.c_.limit_hits.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        auto uk = std::make_shared<Ukey>();
-        uk->match = x.megaflow;
-        uk->actions = x.actions;
-        uk->tags = x.tags;
-        uk->rules = x.rules;
-        uk->created_ms = t;
-        if (u_.ukeys_.insert(uk)) {
-          if (u_.changes_.touched_since(seq, uk->tags, own)) {
-            // What the translation read changed meanwhile: the answer may be stale. (A
-            // change that came before the insert above could not mark this ukey dirty.)
-            u_.ukeys_.erase(uk->match);
-            u_.c_.skipped_stale.fetch_add(1, std::memory_order_relaxed);
-          } else {
-            ops_.push_back({dpif::FlowPutOp{x.megaflow, x.actions, dpif::FlowPut::kCreate}, {}});
-            claimed_.push_back(uk);
-          }
+      } else if (UkeyPtr uk = u_.ukeys_.claim(x.megaflow, x.actions, x.tags, x.rules, t)) {
+        // (A claim fails when the megaflow has a ukey already: installed, or claimed by an
+        // earlier miss of this batch or by another handler.)
+        if (u_.changes_.touched_since(seq, x.tags, own) && !recheck(uk, up.key)) {
+          // What the translation read changed meanwhile: the answer may be stale. (A
+          // change that came before the claim above could not mark this ukey dirty.)
+          u_.ukeys_.erase(*uk);
+          u_.c_.skipped_stale.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          auto& put = op_slot<dpif::FlowPutOp>(n_ops++);
+          put.match = x.megaflow;
+          put.actions = uk->actions();
+          put.mode = dpif::FlowPut::kCreate;
+          put.clear_stats = false;
+          claimed_.push_back(std::move(uk));
         }
       }
     }
-    ops_.push_back({dpif::ExecuteOp{up.key, up.packet, std::move(x.actions)}, {}});
+    auto& ex = op_slot<dpif::ExecuteOp>(n_ops++);
+    ex.key = up.key;
+    ex.packet = up.packet;
+    ex.actions = std::move(x.actions);
   }
-  if (ops_.empty()) return;
-  auto r = dpif_->operate(u_.dp_, ops_);
+  if (n_ops == 0) return;  // no miss in the batch
+  const std::span<dpif::Op> ops(ops_.data(), n_ops);
+  auto r = dpif_->operate(u_.dp_, ops);
   if (!r) log::warn("handler %u: %s", index_, r.error().to_string().c_str());
   std::size_t ci = 0;
-  for (dpif::Op& op : ops_) {
+  for (dpif::Op& op : ops) {
     if (std::holds_alternative<dpif::FlowPutOp>(op.op)) {
       const UkeyPtr& uk = claimed_[ci++];
       if (!r || (op.error && op.error->code.value() != EEXIST)) {
         u_.c_.install_failures.fetch_add(1, std::memory_order_relaxed);
-        u_.ukeys_.erase(uk->match);
+        u_.ukeys_.erase(*uk);
         if (op.error)
           log::rate_limited(log::Level::kWarn, "install", "cannot install a megaflow: %s",
                             op.error->to_string().c_str());
@@ -165,6 +223,25 @@ void Udpif::Handler::process() {
       u_.c_.execute_failures.fetch_add(1, std::memory_order_relaxed);
     }
   }
+  // Counted once the batch is done: a reader that sees these misses counted (acquire)
+  // sees the install counters of their batch too.
+  if (from_peer) stolen_.fetch_add(misses, std::memory_order_relaxed);
+  u_.c_.upcalls.fetch_add(misses, std::memory_order_release);
+  served_.fetch_add(misses, std::memory_order_release);
+}
+
+// A claimed ukey whose translation may be stale (something it read changed, or so many
+// changes came meanwhile that the log no longer says which: a handler preempted while the
+// others learn a storm of sources). Translates again without learning and keeps the claim
+// only when the fresh answer is the same megaflow and actions and nothing it read changed
+// since. The ukey is re-indexed under the fresh tags before that last check, so a later
+// change marks it dirty, as for a first claim.
+bool Udpif::Handler::recheck(const UkeyPtr& uk, const vsw_flow_key& key) {
+  const std::uint64_t seq = u_.changes_.seq();
+  ofproto::XlateResult y = u_.ofp_.translate(key, false, nullptr);
+  if (!y.stable || !uk->has_match(y.megaflow) || y.actions != uk->actions()) return false;
+  u_.ukeys_.update(uk, y.actions, y.tags, y.rules);
+  return !u_.changes_.touched_since(seq, y.tags);
 }
 
 // ---- Udpif --------------------------------------------------------------------------------
@@ -173,7 +250,7 @@ Udpif::Udpif(std::string dp, ofproto::Ofproto& ofp, DpifFactory factory, Options
       ofp_(ofp),
       factory_(std::move(factory)),
       options_(options),
-      flow_limit_(std::min<std::uint32_t>(options.flow_limit, 10'000)),
+      flow_limit_(std::min(options.flow_limit, options.initial_flow_limit)),
       limit_ceiling_(options.flow_limit),
       idle_ms_(options.idle_ms) {}
 
@@ -205,6 +282,12 @@ Result<void> Udpif::start() {
     log::warn("%s: per-CPU upcall dispatch refused (%s); dispatching per port", dp_.c_str(),
               pc.error().to_string().c_str());
   if (auto r = (*control)->dp_set_upcall_pid(dp_, pids[0]); !r) return r.error();
+  // Work stealing: handler i also serves the sockets of the next min(n - 1, kMaxPeers)
+  // handlers, so a storm from one CPU is not left to one thread.
+  const unsigned peers = std::min(n - 1, kMaxPeers);
+  for (unsigned i = 0; i < n; ++i)
+    for (unsigned k = 1; k <= peers; ++k)
+      if (auto r = handlers_[i]->add_peer(*handlers_[(i + k) % n]); !r) return r.error();
   for (auto& h : handlers_)
     if (auto r = h->start(); !r) return r.error();
   {
@@ -284,7 +367,7 @@ void Udpif::set_limits(std::uint32_t flow_limit, std::uint32_t idle_ms) {
 
 Counters Udpif::counters() const {
   Counters c;
-  c.upcalls = c_.upcalls;
+  c.upcalls = c_.upcalls.load(std::memory_order_acquire);
   c.installs = c_.installs;
   c.install_failures = c_.install_failures;
   c.skipped_stale = c_.skipped_stale;
@@ -293,6 +376,7 @@ Counters Udpif::counters() const {
   for (const auto& h : handlers_) {
     c.enobufs += h->enobufs();
     c.handler_upcalls.push_back(h->served());
+    c.handler_stolen.push_back(h->stolen());
   }
   c.revalidated = c_.revalidated;
   c.modified = c_.modified;
@@ -321,6 +405,7 @@ void Udpif::revalidator_main() {
   }
   dpif::Dpif& dp = **d;
   std::uint64_t last_dump = 0;
+  std::uint64_t last_trim = 0;  // deletions counted at the last malloc_trim()
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -336,6 +421,11 @@ void Udpif::revalidator_main() {
       last_dump = now_ms();
       dump_pass(dp);
       revalidate_dirty(dp);
+    }
+    const std::uint64_t deleted = c_.deleted_idle.load() + c_.deleted_wrong.load();
+    if (deleted - last_trim >= kTrimAfterDeletes) {
+      last_trim = deleted;
+      (void)::malloc_trim(0);
     }
   }
 }
@@ -361,40 +451,41 @@ void Udpif::revalidate_dirty(dpif::Dpif& dp) {
   for (const UkeyPtr& uk : dirty) {
     // Erased since it was queued (install failed or skipped as stale, idle, deleted):
     // nothing to fix, and one never installed would be requeued forever.
-    if (ukeys_.find(uk->match) != uk) continue;
+    if (!ukeys_.holds(*uk)) continue;
     if (uk->state.load() == Ukey::State::kInstalling) {
       ukeys_.requeue(uk);  // its FLOW_NEW is in flight; look again next pass
       continue;
     }
     uk->dirty = false;
     c_.revalidated.fetch_add(1, std::memory_order_relaxed);
-    if (!port_live(*live, uk->match)) {
+    const dpif::Match match = uk->match();
+    if (!port_live(*live, match)) {
       // Its input port is gone: no packet can use it any more.
-      ops.push_back({dpif::FlowDelOp{uk->match, {}}, {}});
+      ops.push_back({dpif::FlowDelOp{match, {}}, {}});
       op_ukeys.push_back(uk);
-      ukeys_.erase(uk->match);
+      ukeys_.erase(*uk);
       c_.deleted_wrong.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    ofproto::XlateResult x = ofp_.translate(uk->match.key, false, nullptr);
+    ofproto::XlateResult x = ofp_.translate(match.key, false, nullptr);
     if (!x.stable) {
       ukeys_.requeue(uk);  // the tables kept changing; try again next pass
       continue;
     }
-    if (x.megaflow == uk->match) {
-      if (x.actions == uk->actions) {
-        ukeys_.update(uk, std::move(x.actions), std::move(x.tags), std::move(x.rules));
+    if (x.megaflow == match) {
+      if (x.actions == uk->actions()) {
+        ukeys_.update(uk, x.actions, x.tags, x.rules);
         continue;
       }
-      ops.push_back({dpif::FlowPutOp{uk->match, x.actions, dpif::FlowPut::kModify}, {}});
+      ops.push_back({dpif::FlowPutOp{match, x.actions, dpif::FlowPut::kModify}, {}});
       op_ukeys.push_back(uk);
-      ukeys_.update(uk, std::move(x.actions), std::move(x.tags), std::move(x.rules));
+      ukeys_.update(uk, x.actions, x.tags, x.rules);
       c_.modified.fetch_add(1, std::memory_order_relaxed);
     } else {
       // A different megaflow now: delete; the next miss installs the right one.
-      ops.push_back({dpif::FlowDelOp{uk->match, {}}, {}});
+      ops.push_back({dpif::FlowDelOp{match, {}}, {}});
       op_ukeys.push_back(uk);
-      ukeys_.erase(uk->match);
+      ukeys_.erase(*uk);
       c_.deleted_wrong.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -405,7 +496,7 @@ void Udpif::revalidate_dirty(dpif::Dpif& dp) {
     if (!ops[i].error) continue;
     if (std::holds_alternative<dpif::FlowPutOp>(ops[i].op)) {
       // The flow is gone (deleted by someone else): forget it too.
-      ukeys_.erase(op_ukeys[i]->match);
+      ukeys_.erase(*op_ukeys[i]);
     }
   }
 }
@@ -438,7 +529,7 @@ void Udpif::dump_pass(dpif::Dpif& dp) {
     uk->packets = f.packets;
     uk->bytes = f.bytes;
     if (dpk)
-      for (const ofproto::RuleId& rule : uk->rules) rule->credit(dpk, dby, ofp_.macs().now_ms());
+      for (const ofproto::RuleId& rule : uk->rules()) rule->credit(dpk, dby, ofp_.macs().now_ms());
     const std::uint32_t idle = n_flows > limit ? kOverLimitIdleMs : idle_ms_.load();
     // A ukey a handler created after the dump began is new, not 2^64 ms old.
     const std::uint64_t age = start > uk->created_ms ? start - uk->created_ms : 0;
@@ -466,11 +557,7 @@ void Udpif::dump_pass(dpif::Dpif& dp) {
   for (const auto& f : unknown) {
     ofproto::XlateResult x = ofp_.translate(f.match.key, false, nullptr);
     if (x.stable && x.megaflow == f.match && x.actions == f.actions) {
-      auto uk = std::make_shared<Ukey>();
-      uk->match = f.match;
-      uk->actions = std::move(x.actions);
-      uk->tags = std::move(x.tags);
-      uk->rules = std::move(x.rules);
+      UkeyPtr uk = Ukey::make(f.match, x.actions, x.tags, x.rules);
       uk->created_ms = start;
       uk->packets = f.packets;
       uk->bytes = f.bytes;
@@ -488,7 +575,7 @@ void Udpif::dump_pass(dpif::Dpif& dp) {
   for (const UkeyPtr& uk : ukeys_.all())
     if (uk->state.load() == Ukey::State::kInstalled && uk->seen_dump != pass &&
         start > uk->created_ms + kDumpEveryMs)
-      ukeys_.erase(uk->match);
+      ukeys_.erase(*uk);
   if (!dels.empty()) {
     auto d = dp.operate(dp_, dels);
     if (!d) log::warn("%s: flow delete failed: %s", dp_.c_str(), d.error().to_string().c_str());

@@ -4,12 +4,24 @@
 //
 // Handlers. Each handler thread owns an UpcallChannel (its own netlink socket, whose port
 // id the kernel sends misses to) and a Dpif socket, and runs a Boost.Asio io_context that
-// waits for the channel to become readable. It then receives a batch of misses,
+// waits for its channel to become readable. It then receives a batch of misses,
 // translates each through the bridge's Ofproto (learning source MACs), and sends one
 // batched operation: a FLOW_NEW for each megaflow not yet installed (a UkeyTable entry is
 // claimed first, so a burst of misses for one megaflow installs it once) and an EXECUTE
 // for every packet. Misses are spread over handlers per CPU when the kernel supports
 // per-CPU dispatch (VSW_DP_F_PER_CPU_UPCALLS), else per ingress port.
+//
+// Work stealing. Per-CPU dispatch sends every miss from one CPU to one socket, so a storm
+// from one CPU would be served by one thread while the others idle. Each handler therefore
+// also waits on the sockets of the next min(n - 1, 7) handlers (through channels of its
+// own over dup()ed descriptors, each with its own receive buffer): every datagram reaches
+// exactly one reader, so whoever is free serves it. The claim in the UkeyTable already
+// makes two handlers translating misses of one megaflow install it once. The price: a
+// miss wakes up to 8 handlers (one reads it, the others find the socket empty), and two
+// packets of one flow queued on one socket may be executed out of order while its
+// megaflow is being set up (as with Open vSwitch's shared per-port sockets before per-CPU
+// dispatch). Counters: handler_upcalls[i] is what thread i served from any socket,
+// handler_stolen[i] the part of it that came from other handlers' sockets.
 //
 // A translation that raced with a forwarding change must not install a stale megaflow:
 // a handler reads the revalidation sequence before translating, and if it changed by the
@@ -23,7 +35,12 @@
 // their traffic stays in the kernel), deletes flows idle longer than the idle timeout (or
 // 100 ms when above the flow limit), adopts flows it has no ukey for (left by an earlier
 // vswd) when their re-translation agrees and deletes them otherwise, and adapts the
-// flow limit to how long the dump took, as Open vSwitch does.
+// flow limit to how long the dump took, as Open vSwitch does. After every 10,000 deleted
+// ukeys it calls malloc_trim() so that the memory of a storm's flows goes back to the OS.
+//
+// Per miss, a handler allocates only the ukey of a new megaflow (one block, see ukey.h):
+// the batch's ops are reused slot by slot, masks, action and rule lists are interned, and
+// the flow limit is checked without a lock.
 #pragma once
 
 #include <atomic>
@@ -45,13 +62,15 @@
 namespace vsw::upcall {
 
 struct Options {
-  unsigned n_handlers = 0;             // 0: one per CPU
-  std::uint32_t flow_limit = 200'000;  // the ceiling the adaptive limit moves under
+  unsigned n_handlers = 0;                    // 0: one per CPU
+  std::uint32_t flow_limit = 200'000;         // the ceiling the adaptive limit moves under
+  std::uint32_t initial_flow_limit = 10'000;  // where the adaptive limit starts (capped by
+                                              // flow_limit); benchmarks start it high
   std::uint32_t idle_ms = 10'000;
 };
 
 struct Counters {
-  std::uint64_t upcalls = 0;           // misses handled
+  std::uint64_t upcalls = 0;           // misses handled (counted when their batch is done)
   std::uint64_t installs = 0;          // megaflows installed by handlers
   std::uint64_t install_failures = 0;  // FLOW_NEW refused (other than "exists")
   std::uint64_t skipped_stale = 0;     // not installed: forwarding changed meanwhile
@@ -70,6 +89,7 @@ struct Counters {
   std::uint64_t flows = 0;         // ukeys now
   unsigned handlers = 0;
   std::vector<std::uint64_t> handler_upcalls;  // misses served, per handler thread
+  std::vector<std::uint64_t> handler_stolen;   // of those, taken from another's socket
   bool per_cpu = false;                        // per-CPU dispatch in use
 };
 

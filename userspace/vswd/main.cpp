@@ -3,6 +3,7 @@
 // and takes configuration changes from vsw-ctl over its management socket. See
 // docs/vswd.md.
 #include <getopt.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
@@ -157,6 +158,12 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Fewer malloc arenas: glibc gives each thread (handlers, revalidators) its own, up to
+  // 8 per CPU, and memory freed into one (ukeys the revalidator deletes were made by the
+  // handlers) is reused and trimmed only there, so a flow-setup storm left vswd's RSS far
+  // above what it held. Two arenas keep handlers from contending on one lock; the
+  // revalidator trims after big deletions (upcall/udpif.cpp). MALLOC_ARENA_MAX overrides.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) (void)mallopt(M_ARENA_MAX, 2);
   try {
     Args a;
     const int rc = parse(argc, argv, a);

@@ -29,13 +29,22 @@ void Gate::arm() {
 }
 
 void Gate::pass() {
-  std::unique_lock lock(mu_);
-  if (!armed_) return;
+  if (claim()) wait_release();
+}
+
+bool Gate::claim() {
+  std::lock_guard lock(mu_);
+  if (!armed_) return false;
   armed_ = false;
+  return true;
+}
+
+void Gate::wait_release() {
+  std::unique_lock lock(mu_);
   reached_ = true;
   cv_.notify_all();
   // Bounded, so a failed test cannot hang the revalidator (and the test's teardown).
-  cv_.wait_for(lock, 5s, [this] { return released_; });
+  cv_.wait_for(lock, 10s, [this] { return released_; });
 }
 
 bool Gate::wait_reached(std::chrono::milliseconds timeout) {
@@ -168,6 +177,11 @@ Result<void> ForwardingDpif::execute(std::string_view dp, const vsw_flow_key& ke
   VSW_FORWARD(execute(dp, key, packet, actions));
 }
 Result<void> ForwardingDpif::operate(std::string_view dp, std::span<dpif::Op> ops) {
+  if (number_ >= d_->gate_first.load() && number_ <= d_->gate_last.load() &&
+      d_->before_operate.claim()) {
+    d_->gated_dpif = number_;
+    d_->before_operate.wait_release();
+  }
   VSW_FORWARD(operate(dp, ops));
 }
 #undef VSW_FORWARD
@@ -268,7 +282,7 @@ Rig::Rig(Options options) {
   udpif = std::make_unique<Udpif>(
       kDp, ofp,
       [d = dp]() -> Result<std::unique_ptr<dpif::Dpif>> {
-        return std::unique_ptr<dpif::Dpif>(std::make_unique<ForwardingDpif>(d));
+        return std::unique_ptr<dpif::Dpif>(std::make_unique<ForwardingDpif>(d, d->next_dpif++));
       },
       options);
   udpif->set_ports({VSW_PORT_LOCAL, 1, 2, 3});  // as Bridge::reconcile() does, before start
@@ -278,10 +292,11 @@ Rig::~Rig() {
   // Let any stopped dump go, then stop the threads before the Ofproto goes away.
   dp->before_dump.release();
   dp->after_dump.release();
+  dp->before_operate.release();
   udpif.reset();
 }
 
-void Rig::start() {
+void Rig::start() {  // NOLINT(readability-make-member-function-const): starts the threads
   auto r = udpif->start();
   INFO((r.ok() ? std::string() : r.error().to_string()));
   REQUIRE(r.ok());

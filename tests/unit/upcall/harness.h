@@ -13,7 +13,11 @@
 //    then, as the kernel does; flows never hit report no used_ms.
 //  - gates: a test can stop the revalidator's next flow dump just before it reads the
 //    flows (before_dump) or just after (after_dump), do something (install a flow through
-//    a handler), and let the dump go on. The datapath lock is not held while stopped.
+//    a handler), and let the dump go on; or stop the next operate() of the first thread
+//    that calls it among some (before_operate, for the Dpifs numbered gate_first..
+//    gate_last: the factory numbers them in the order Udpif::start() asks, see
+//    Rig::handler_dpif; gated_dpif then says whose stopped). The datapath lock is not held
+//    while stopped.
 //
 // Upcalls reach the handlers for real: UpcallSender sends VSW_PACKET_CMD_MISS messages
 // (vsw_header, KEY, IN_PORT, PACKET, as kernel/upcall.c builds them) from its own
@@ -24,6 +28,7 @@
 #include <linux/types.h>
 #include <vsw.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -49,8 +54,11 @@ inline constexpr const char* kDp = "br0";
 class Gate {
  public:
   void arm();
-  // Revalidator side: if armed, disarm, say so and wait (at most 5 s) for release().
+  // Revalidator side: if armed, disarm, say so and wait (at most 10 s) for release().
   void pass();
+  // pass() in two steps: disarm if armed (true then: the caller must wait_release()).
+  bool claim();
+  void wait_release();
   // Test side.
   [[nodiscard]] bool wait_reached(std::chrono::milliseconds timeout);
   void release();
@@ -81,6 +89,10 @@ class SharedDatapath {
   bool hit(const dpif::Match& m, std::uint64_t packets = 1, std::uint64_t bytes = 60);
 
   Gate before_dump, after_dump;
+  Gate before_operate;
+  std::atomic<int> gate_first{-1}, gate_last{-1};
+  std::atomic<int> gated_dpif{-1};
+  std::atomic<int> next_dpif{0};  // the number the factory gives the next ForwardingDpif
 
   // ---- for ForwardingDpif
   std::mutex& mu() { return mu_; }
@@ -97,7 +109,8 @@ class SharedDatapath {
 // A Dpif for one thread: every call locks the shared datapath and forwards to its fake.
 class ForwardingDpif final : public dpif::Dpif {
  public:
-  explicit ForwardingDpif(std::shared_ptr<SharedDatapath> d) : d_(std::move(d)) {}
+  ForwardingDpif(std::shared_ptr<SharedDatapath> d, int number)
+      : d_(std::move(d)), number_(number) {}
 
   Result<dpif::DatapathInfo> dp_create(std::string_view name) override;
   Result<void> dp_delete(std::string_view name) override;
@@ -126,6 +139,7 @@ class ForwardingDpif final : public dpif::Dpif {
 
  private:
   std::shared_ptr<SharedDatapath> d_;
+  int number_;
 };
 
 // ---- packets --------------------------------------------------------------------------------
@@ -168,6 +182,9 @@ struct Rig {
   void miss(std::uint32_t in_port, const Mac& src, const Mac& dst, std::uint8_t tag = 0);
   // Teaches the MAC table (vlan 0) without an upcall.
   void learn(const Mac& mac, std::uint32_t ofport);
+  // The number of handler i's Dpif (Udpif::start() makes the control Dpif first, then one
+  // per handler in order; the revalidator's comes later).
+  static int handler_dpif(unsigned i) { return 1 + static_cast<int>(i); }
   // The megaflow a translation gives now (may_learn = false).
   dpif::Match megaflow(std::uint32_t in_port, const Mac& src, const Mac& dst);
 
