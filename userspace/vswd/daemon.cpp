@@ -124,6 +124,10 @@ void Daemon::upcalls(config::UpcallReply& out) {
       sum.handler_upcalls.resize(c.handler_upcalls.size());
     for (std::size_t i = 0; i < c.handler_upcalls.size(); ++i)
       sum.handler_upcalls[i] += c.handler_upcalls[i];
+    if (sum.handler_stolen.size() < c.handler_stolen.size())
+      sum.handler_stolen.resize(c.handler_stolen.size());
+    for (std::size_t i = 0; i < c.handler_stolen.size(); ++i)
+      sum.handler_stolen[i] += c.handler_stolen[i];
     auto dp = control_.dp_get(name);
     if (dp) lost += dp->stats.n_lost;
   }
@@ -156,6 +160,8 @@ void Daemon::upcalls(config::UpcallReply& out) {
   m["mac_expired"] = macs.expired;
   for (std::size_t i = 0; i < sum.handler_upcalls.size(); ++i)
     m["handler" + std::to_string(i) + "_upcalls"] = sum.handler_upcalls[i];
+  for (std::size_t i = 0; i < sum.handler_stolen.size(); ++i)
+    m["handler" + std::to_string(i) + "_stolen"] = sum.handler_stolen[i];
 }
 
 void Daemon::links_changed() {
