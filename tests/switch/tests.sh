@@ -494,7 +494,7 @@ test_switch_trace_dump_flows() {
 	grep -q '^Datapath actions: 2$' "$TMPD/trace" || { echo "FAIL: trace does not output to port 2"; return 1; }
 	grep -q '^Megaflow: in_port(1),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02)' "$TMPD/trace" ||
 		{ echo "FAIL: trace megaflow is not on in_port and the Ethernet addresses"; return 1; }
-	ctl trace "$BR" "$flow" --json | python3 -c 'import json, sys; t = json.load(sys.stdin); sys.exit(0 if t["datapath_actions"] == "2" else 1)' ||
+	"$VSWCTL_BIN" --socket "$TMPD/vswd.sock" trace "$BR" "$flow" --json | python3 -c 'import json, sys; t = json.load(sys.stdin); sys.exit(0 if t["datapath_actions"] == "2" else 1)' ||
 		{ echo "FAIL: trace --json"; return 1; }
 	# A source never seen: the trace floods but does not learn it.
 	ctl trace "$BR" 'in_port=2,eth(src=02:00:00:00:00:99,dst=ff:ff:ff:ff:ff:ff),arp(sip=10.0.0.9,tip=10.0.0.1,op=1)' || return 1
