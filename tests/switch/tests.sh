@@ -25,6 +25,7 @@ TESTS=(
 	"switch_upcall_storm    pktgen storm, 30,000 new flows/s: vsw-ctl answers within a second, lost counted, kernel healthy"
 	"switch_handlers_share  several handler threads serve misses (per-CPU dispatch)"
 	"switch_trace_dump_flows vsw-ctl trace shows NORMAL's decision and the megaflow, changing nothing; dump-flows counts cached traffic"
+	"switch_openflow_service ovs-ofctl over BR.mgmt: a drop rule stops cached traffic within a second, deleting it restores it; no controller"
 )
 
 VSWD=${VSWD:-$VSW_BUILD/userspace/vswd/vswd}
@@ -512,4 +513,42 @@ test_switch_trace_dump_flows() {
 		return 1
 	fi
 	check_eq "error lines" "$(wc -l <"$TMPD/err")" 1
+}
+
+# ping_fails I J: one ping from nsI to 10.0.0.J gets no answer.
+ping_fails() {
+	! in_ns "$(ns_of "$1")" ping -c 1 -W 1 "10.0.0.$2" >/dev/null 2>&1
+}
+
+test_switch_openflow_service() {
+	topo_switch 2 || return 1
+	add_ports 2 || return 1
+	ping_ok 1 2 3 || { vswd_log; return 1; }
+	local of="ovs-ofctl -O OpenFlow13" sock="unix:$TMPD/$BR.mgmt"
+	run $of dump-flows "$sock" | tee "$TMPD/flows" || { vswd_log; return 1; }
+	grep -q 'priority=0 actions=NORMAL' "$TMPD/flows" || { echo "FAIL: no NORMAL rule"; return 1; }
+	# The pings' megaflows are cached; a drop rule must reach them within a second.
+	in_ns "$(ns_of 1)" ping -c 3 -i 0.2 10.0.0.2 >/dev/null || return 1
+	run $of add-flow "$sock" 'priority=100,icmp,actions=drop' || return 1
+	sleep 1
+	ping_fails 1 2 || { echo "FAIL: ICMP still forwarded a second after the drop rule"; return 1; }
+	run $of dump-flows "$sock" icmp | grep -q 'priority=100,icmp actions=drop' || return 1
+	run $of del-flows --strict "$sock" 'priority=100,icmp' || return 1
+	sleep 1
+	ping_ok 1 2 3 || { echo "FAIL: ICMP not forwarded again after the rule was deleted"; return 1; }
+	# A tool on the service socket is no controller: the bridge stayed standalone.
+	if ctl show | grep -q 'Controller'; then
+		echo "FAIL: the service socket is shown as a controller"
+		return 1
+	fi
+	$of dump-flows "$sock" | grep -q 'priority=0 actions=NORMAL' || {
+		echo "FAIL: the NORMAL rule went (the service connection counted as a controller)"
+		return 1
+	}
+	# A malformed request gets an error; the connection (and the switch) keep working.
+	if run $of add-flow "$sock" 'actions=output:2000'; then
+		echo "FAIL: an output to a port beyond the datapath's was accepted"
+		return 1
+	fi
+	ping_ok 1 2 1
 }

@@ -26,6 +26,8 @@ ConnMgr::~ConnMgr() {
     flush_timer_.cancel();
     for (auto& [t, e] : entries_) stop(*e);
     entries_.clear();
+    if (service_) stop(*service_);
+    service_.reset();
     agent_.set_want_flush({});
     agent_.flush();
   } catch (...) {
@@ -58,21 +60,36 @@ void ConnMgr::set_targets(const std::vector<std::string>& targets) {
       e = std::make_unique<Entry>();
       e->target = t;
     }
-    if (!e->listener && !e->connector) start(*e);
+    if (!e->listener && !e->connector) (void)start(*e);  // a failure stays in its state
   }
 }
 
-void ConnMgr::start(Entry& e) {
+std::error_code ConnMgr::set_service(const std::string& path) {
+  if (service_) {
+    if (service_->target == "punix:" + path) return {};
+    stop(*service_);
+    service_.reset();
+  }
+  if (path.empty()) return {};
+  service_ = std::make_unique<Entry>();
+  service_->target = "punix:" + path;
+  service_->controller = false;
+  const std::error_code ec = start(*service_);
+  if (ec) service_.reset();
+  return ec;
+}
+
+std::error_code ConnMgr::start(Entry& e) {
   openflow::Target t;
   e.error.clear();
   e.active = e.target.starts_with("tcp:") || e.target.starts_with("unix:");
   if (e.target.starts_with("unix:")) {
     e.error = "unsupported (unix: targets are not implemented)";
-    return;
+    return std::make_error_code(std::errc::not_supported);
   }
   if (openflow::parse_target(e.target, t)) {
     e.error = "bad target";
-    return;
+    return std::make_error_code(std::errc::invalid_argument);
   }
   Entry* ep = &e;
   auto factory = [this, ep, alive = alive_](openflow::Socket s) {
@@ -91,10 +108,13 @@ void ConnMgr::start(Entry& e) {
   }
   if (ec) {
     e.error = ec.message();
-    log::warn("%s: controller %s: %s", agent_.name().c_str(), e.target.c_str(), e.error.c_str());
+    log::warn("%s: %s %s: %s", agent_.name().c_str(), e.controller ? "controller" : "service",
+              e.target.c_str(), e.error.c_str());
   } else {
-    log::info("%s: controller %s started", agent_.name().c_str(), e.target.c_str());
+    log::info("%s: %s %s started", agent_.name().c_str(), e.controller ? "controller" : "service",
+              e.target.c_str());
   }
+  return ec;
 }
 
 void ConnMgr::stop(Entry& e) {
@@ -125,10 +145,10 @@ std::shared_ptr<openflow::Connection> ConnMgr::make_connection(Entry& e, openflo
                                            std::move(on_message), std::move(on_close));
   e.peers[conn.get()] = Peer{conn, Session{}};
   // Tools like ovs-ofctl connect once per command: their connections log at debug level.
-  log::write(e.active ? log::Level::kInfo : log::Level::kDebug, "%s: %s connection from %s (%s)",
-             agent_.name().c_str(), e.active ? "controller" : "service", conn->peer().c_str(),
-             e.target.c_str());
-  if (e.active && ++n_controllers_ == 1 && on_change_) on_change_(true);
+  log::write(e.controller ? log::Level::kInfo : log::Level::kDebug,
+             "%s: %s connection from %s (%s)", agent_.name().c_str(),
+             e.controller ? "controller" : "service", conn->peer().c_str(), e.target.c_str());
+  if (e.controller && ++n_controllers_ == 1 && on_change_) on_change_(true);
   return conn;
 }
 
@@ -138,9 +158,9 @@ void ConnMgr::closed(Entry& e, openflow::Connection& c) {
   // Release our reference later: c may be running its own close() right now.
   asio::post(io_, [conn = std::move(it->second.conn)] {});
   e.peers.erase(it);
-  log::write(e.active ? log::Level::kInfo : log::Level::kDebug, "%s: connection to %s closed",
+  log::write(e.controller ? log::Level::kInfo : log::Level::kDebug, "%s: connection to %s closed",
              agent_.name().c_str(), e.target.c_str());
-  if (e.active && --n_controllers_ == 0 && on_change_ && !stopping_) on_change_(false);
+  if (e.controller && --n_controllers_ == 0 && on_change_ && !stopping_) on_change_(false);
 }
 
 std::vector<TargetStatus> ConnMgr::status() const {

@@ -10,12 +10,14 @@
 // A target that cannot start (port in use, bad address) keeps its error as its state and
 // is retried on the next set_targets().
 //
-// Controllers and fail mode. A connection made by an active target is a controller
-// connection; peers of passive targets are service connections (ovs-ofctl and the like),
-// as the management socket of Open vSwitch is: a listener, or a tool connecting to it,
-// does not count as "a controller connected". on_controller_change(bool) fires when the
-// number of controller connections goes from 0 to 1 or back (the bridge drops or restores
-// its fail-open NORMAL rule). It does not fire from the destructor.
+// Controllers and fail mode. Every connection of a configured target, active or passive,
+// is a controller connection (Open vSwitch's "primary" connections); a listener with no
+// peer is not "a controller connected". set_service(PATH) adds the bridge's service socket
+// (punix, like Open vSwitch's BR.mgmt) for tools such as ovs-ofctl: its connections are
+// never controllers, so dumping flows does not take a standalone bridge out of NORMAL.
+// on_controller_change(bool) fires when the number of controller connections goes from 0
+// to 1 or back (the bridge drops or restores its fail-open NORMAL rule). It does not fire
+// from the destructor.
 //
 // Every connection's messages go to the Agent with the connection's own Session. The
 // agent's batched publication is flushed by a 10 ms timer (and on barriers and stats).
@@ -61,6 +63,9 @@ class ConnMgr {
   ConnMgr& operator=(const ConnMgr&) = delete;
 
   void set_targets(const std::vector<std::string>& targets);
+  // Listens on punix:PATH for service connections (see above); "" closes it. Returns the
+  // error if the socket cannot be created (the bridge works without it).
+  std::error_code set_service(const std::string& path);
   [[nodiscard]] std::vector<TargetStatus> status() const;
   [[nodiscard]] bool controller_connected() const { return n_controllers_ > 0; }
   // The bound TCP port of a ptcp target (0 if none): tests listen on port 0.
@@ -75,14 +80,15 @@ class ConnMgr {
   };
   struct Entry {
     std::string target;
-    bool active = false;
+    bool active = false;     // tcp: (a connector) rather than a listener
+    bool controller = true;  // its connections count as controllers (not the service)
     std::unique_ptr<openflow::Listener> listener;
     std::unique_ptr<openflow::Connector> connector;
     std::map<openflow::Connection*, Peer> peers;
     std::string error;  // why it is not running
   };
 
-  void start(Entry& e);
+  std::error_code start(Entry& e);
   void stop(Entry& e);
   std::shared_ptr<openflow::Connection> make_connection(Entry& e, openflow::Socket socket);
   void closed(Entry& e, openflow::Connection& c);
@@ -94,6 +100,7 @@ class ConnMgr {
   ControllerFn on_change_;
   // Entries live in unique_ptrs: connection callbacks hold their address.
   std::map<std::string, std::unique_ptr<Entry>> entries_;
+  std::unique_ptr<Entry> service_;  // the service socket, apart from the targets
   unsigned n_controllers_ = 0;
   bool stopping_ = false;
   boost::asio::steady_timer flush_timer_;

@@ -92,6 +92,12 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
     ofproto_->set_controller_connected(connected);
     udpif_->revalidate_all();
   });
+  if (!s.service_dir.empty()) {
+    const std::string path = s.service_dir + "/" + name_ + ".mgmt";
+    if (auto ec = connmgr_->set_service(path))
+      log::warn("%s: no OpenFlow service socket %s: %s", name_.c_str(), path.c_str(),
+                ec.message().c_str());
+  }
   configure_openflow();
   return {};
 }

@@ -30,7 +30,8 @@ void Daemon::apply(const config::Config& config) {
   std::set<std::string> wanted;
   for (const config::Bridge& b : config.bridges()) {
     wanted.insert(b.name());
-    const BridgeSettings s = settings_for(config, b);
+    BridgeSettings s = settings_for(config, b);
+    s.service_dir = service_dir_;
     n_handlers_ = s.n_handlers ? s.n_handlers : std::max(1U, std::thread::hardware_concurrency());
     auto it = bridges_.find(b.name());
     if (it != bridges_.end()) {

@@ -26,6 +26,9 @@ class Daemon final : public config::Backend {
          upcall::Udpif::DpifFactory factory)
       : io_(io), control_(control), links_(links), factory_(std::move(factory)) {}
   ~Daemon() override;
+  // Each bridge BR listens on DIR/BR.mgmt for OpenFlow tools (service connections, never
+  // controllers); "" (the default): no such sockets. Takes effect for bridges opened later.
+  void set_service_dir(std::string dir) { service_dir_ = std::move(dir); }
 
   // config::Backend
   void apply(const config::Config& config) override;
@@ -46,6 +49,7 @@ class Daemon final : public config::Backend {
   dpif::Dpif& control_;
   const LinkMonitor& links_;
   upcall::Udpif::DpifFactory factory_;
+  std::string service_dir_;
   Result<Bridge*> running(const std::string& bridge);
 
   std::map<std::string, std::unique_ptr<Bridge>> bridges_;

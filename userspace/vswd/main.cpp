@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <string>
 
 #include "config/mgmt_server.h"
@@ -120,6 +121,9 @@ int run(const Args& a) {
     return std::unique_ptr<dpif::Dpif>(std::move(*d));
   });
   daemon_ptr = &daemon;
+  // Bridges' OpenFlow service sockets (BR.mgmt) go beside the management socket.
+  const std::filesystem::path sock_dir = std::filesystem::path(a.socket).parent_path();
+  daemon.set_service_dir(sock_dir.empty() ? "." : sock_dir.string());
   daemon.apply(*cfg);
 
   config::MgmtServer server(io, a.socket, store, std::move(*cfg), daemon);

@@ -148,12 +148,12 @@ struct RawPeer {
 
 }  // namespace
 
-TEST_CASE("ofswitch: ovs-ofctl adds, dumps, modifies and deletes flows over punix",
+TEST_CASE("ofswitch: ovs-ofctl adds, dumps, modifies and deletes flows over the service socket",
           "[ofswitch][ofctl]") {
   if (sh("which ovs-ofctl").status != 0) SKIP("ovs-ofctl is not installed");
   Switch sw;
   const std::string path = tmp_sock("ofctl");
-  sw.on_io([&] { sw.mgr->set_targets({"punix:" + path}); });
+  REQUIRE(!sw.on_io([&] { return sw.mgr->set_service(path); }));
   struct stat st {};
   REQUIRE(stat(path.c_str(), &st) == 0);
   const std::string ofctl = "ovs-ofctl -O OpenFlow13 ";
@@ -224,8 +224,42 @@ TEST_CASE("ofswitch: ovs-ofctl adds, dumps, modifies and deletes flows over puni
   CHECK(sh(ofctl + "dump-flows" + tgt).out.find("actions=") == std::string::npos);
   // Service connections are not controllers.
   CHECK(sw.controller_events == 0);
-  sw.on_io([&] { sw.mgr->set_targets({}); });
+  CHECK(!sw.on_io([&] { return sw.mgr->set_service(""); }));
   CHECK(stat(path.c_str(), &st) != 0);  // the listener is gone with its socket file
+}
+
+TEST_CASE("ofswitch: a peer of a passive controller target is a controller; the service's is not",
+          "[ofswitch]") {
+  Switch sw(ofproto::FailMode::kStandalone);
+  CHECK(sw.rules() == 1);  // NORMAL while no controller is connected
+  const std::string ctl = tmp_sock("ctl"), svc = tmp_sock("svc");
+  sw.on_io([&] { sw.mgr->set_targets({"punix:" + ctl}); });
+  REQUIRE(!sw.on_io([&] { return sw.mgr->set_service(svc); }));
+  CHECK(sw.controller_events == 0);  // a listener alone is no controller
+  {
+    RawPeer tool(svc);
+    REQUIRE(tool.read());  // the switch's HELLO
+    tool.write(encode(make_hello(1)));
+    tool.write(encode(Message{kVersion13, 2, EchoRequest{{1}}}));
+    auto echo = tool.read();
+    REQUIRE(echo);  // negotiated and answering
+    CHECK(echo->type() == MsgType::kEchoReply);
+    CHECK(sw.controller_events == 0);
+    CHECK(sw.rules() == 1);
+    RawPeer controller(ctl);
+    REQUIRE(controller.read());
+    controller.write(encode(make_hello(1)));
+    REQUIRE(sw.wait([&] { return sw.controller.load(); }));
+    CHECK(sw.wait([&] { return sw.rules() == 0; }));  // the fail-open NORMAL rule went
+    auto st = sw.on_io([&] { return sw.mgr->status(); });
+    REQUIRE(st.size() == 1);  // the service socket is not a controller target
+    CHECK(st[0].target == "punix:" + ctl);
+  }
+  REQUIRE(sw.wait([&] { return !sw.controller.load(); }));  // the controller hung up
+  CHECK(sw.wait([&] { return sw.rules() == 1; }));
+  CHECK(sw.controller_events == 2);
+  // A service socket that cannot be created is an error, and the bridge goes on without it.
+  CHECK(sw.on_io([&] { return sw.mgr->set_service("/nonexistent-dir/x.mgmt"); }));
 }
 
 TEST_CASE("ofswitch: malformed requests get OFPT_ERROR and the connection keeps working",
