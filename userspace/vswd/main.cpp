@@ -121,8 +121,11 @@ int run(const Args& a) {
     return std::unique_ptr<dpif::Dpif>(std::move(*d));
   });
   daemon_ptr = &daemon;
-  // Bridges' OpenFlow service sockets (BR.mgmt) go beside the management socket.
+  // Bridges' OpenFlow service sockets (BR.mgmt) go beside the management socket; its
+  // directory is made now, before the bridges open (a failure shows when the server starts).
   const std::filesystem::path sock_dir = std::filesystem::path(a.socket).parent_path();
+  std::error_code dir_ec;
+  if (!sock_dir.empty()) std::filesystem::create_directories(sock_dir, dir_ec);
   daemon.set_service_dir(sock_dir.empty() ? "." : sock_dir.string());
   daemon.apply(*cfg);
 
