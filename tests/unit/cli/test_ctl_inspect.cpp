@@ -1,6 +1,6 @@
 // vsw-ctl trace and dump-flows end to end on the host: vsw-ctl's command layer over a real
 // management socket to a MgmtServer whose Backend is a bridge's OpenFlow side as vswd runs
-// it (Ofproto + ofswitch Agent + ConnMgr listening on punix:, the replies built by
+// it (Ofproto + ofswitch Agent + ConnMgr with its service socket, the replies built by
 // ofswitch/inspect.h, all on one io_context), with no datapath. Rules go in through Debian's
 // `ovs-ofctl -O OpenFlow13 add-flow`; `vsw-ctl dump-flows` must print what
 // `ovs-ofctl dump-flows` prints for them (durations aside), and `vsw-ctl trace` must walk
@@ -61,8 +61,9 @@ class BridgeBackend final : public config::Backend {
     ports[2].name = "eth2";
     REQUIRE(of_.set_ports(ports));
   }
-  void listen(const std::string& path) { mgr_.set_targets({"punix:" + path}); }
-  void stop() { mgr_.set_targets({}); }
+  // ovs-ofctl connects as a tool: to the bridge's service socket, as vswd's BR.mgmt.
+  void listen(const std::string& path) { REQUIRE(!mgr_.set_service(path)); }
+  void stop() { (void)mgr_.set_service(""); }
 
   void apply(const config::Config&) override {}
   void status(config::ShowReply&) override {}
