@@ -56,6 +56,15 @@ struct MacTag {
   friend bool operator<(const MacTag& a, const MacTag& b) { return a.packed() < b.packed(); }
 };
 
+// What NORMAL learns from a flow's packets: their source on the input port. A ukey keeps
+// it so that the revalidator can replay the learning for a flow whose packets stay in the
+// kernel (busy MACs do not age out, a MAC moving back is seen) without re-translating.
+struct MacLearnRef {
+  MacTag tag;
+  std::uint32_t port = 0;  // OpenFlow port number
+  friend bool operator==(const MacLearnRef&, const MacLearnRef&) = default;
+};
+
 struct MacTagHash {
   std::size_t operator()(const MacTag& t) const noexcept {
     std::uint64_t x = t.packed() * 0x9e3779b97f4a7c15ULL;

@@ -82,8 +82,9 @@ NormalDecision normal_switch(const vsw_flow_key& flow, const PortTable& ports, M
   // 3. Learning.
   const Mac src = to_mac(flow.eth_src);
   if (!is_group(flow.eth_src)) {
+    // Not a tag: what this frame is forwarded to does not depend on its source's entry.
     const MacTag src_tag{vlan, src};
-    d.tags.push_back(src_tag);
+    d.learns = MacLearnRef{src_tag, in->info.ofport};
     if (may_learn) {
       const auto r = macs.learn(vlan, src, in->info.ofport);
       if (r.what == MacLearning::Learned::kNew || r.what == MacLearning::Learned::kMoved)

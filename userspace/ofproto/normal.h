@@ -21,13 +21,16 @@
 // source would hide it from the MAC table, so eth_src is always consulted), eth_dst (all
 // 48 bits: its group bit and its table lookup) and the whole vlan_tci (VID, PCP and tag
 // presence). Nothing else: no eth_type, no IP or transport bits. The MAC table's part is
-// named by tags: the destination entry read (hit or absent) and the source entry learned.
+// named by a tag: the destination entry read (hit or absent). The source entry is not a
+// tag (the decision does not depend on it); `learns` names it so that learning can be
+// replayed for flows whose packets stay in the kernel.
 #pragma once
 
 #include <linux/types.h>
 #include <vsw.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "ofproto/mac_learning.h"
@@ -44,7 +47,8 @@ struct NormalOutput {
 
 struct NormalDecision {
   std::vector<NormalOutput> outputs;  // in datapath port order
-  std::vector<MacTag> tags;           // MAC entries the decision read
+  std::vector<MacTag> tags;           // MAC entries the decision read (the destination's)
+  std::optional<MacLearnRef> learns;  // the source it learns (when may_learn) or would
   std::vector<MacTag> changed;        // entries learned new or moved, and evicted ones
   vsw_flow_key mask{};                // the key bits the decision read
   const char* drop_reason = nullptr;  // set when there is no output, if the reason is notable

@@ -321,6 +321,7 @@ class Xlator {
       if (std::find(result_.tags.begin(), result_.tags.end(), t) == result_.tags.end())
         result_.tags.push_back(t);
     if (ctx_.changed) ctx_.changed->insert(ctx_.changed->end(), d.changed.begin(), d.changed.end());
+    if (d.learns && !result_.learns) result_.learns = d.learns;
     if (d.outputs.empty()) {
       if (d.drop_reason) note_ = d.drop_reason;
       return;

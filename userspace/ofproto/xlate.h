@@ -32,6 +32,7 @@
 #include <linux/types.h>
 #include <vsw.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,12 +44,13 @@
 namespace vsw::ofproto {
 
 struct XlateResult {
-  dpif::Actions actions;      // datapath actions (empty = drop)
-  dpif::Match megaflow;       // key & consulted mask (normalized)
-  std::vector<MacTag> tags;   // MAC-table entries the decision read (hit or absent)
-  std::vector<RuleId> rules;  // rules matched, in pipeline order, for stats attribution
-  std::string reason;         // why the packet is dropped, when not simply by a rule's choice
-  bool stable = true;         // false: the tables kept changing; execute, do not install
+  dpif::Actions actions;              // datapath actions (empty = drop)
+  dpif::Match megaflow;               // key & consulted mask (normalized)
+  std::vector<MacTag> tags;           // MAC-table entries the decision read (hit or absent)
+  std::vector<RuleId> rules;          // rules matched, in pipeline order, for stats attribution
+  std::optional<MacLearnRef> learns;  // what NORMAL learns from these packets (first NORMAL)
+  std::string reason;  // why the packet is dropped, when not simply by a rule's choice
+  bool stable = true;  // false: the tables kept changing; execute, do not install
 };
 
 struct NormalDecision;

@@ -19,10 +19,17 @@
 namespace vsw::upcall {
 
 namespace {
+// What a ukey keeps of a translation's learning (port 0: it learns nothing).
+ofproto::MacLearnRef learns_of(const ofproto::XlateResult& x) {
+  return x.learns.value_or(ofproto::MacLearnRef{});
+}
+
 constexpr std::size_t kBatch = 64;
 constexpr auto kRevalidatePeriod = std::chrono::milliseconds(500);
 constexpr std::uint64_t kDumpEveryMs = 1000;
 constexpr std::uint32_t kOverLimitIdleMs = 100;
+// The dump duration the flow limit grows toward (see dump_pass()).
+constexpr std::uint64_t kGrowTargetMs = 500;
 constexpr int kHandlerNice = 10;
 // Ukeys deleted since the last malloc_trim() that make the revalidator trim again: freed
 // ukeys leave holes in the heap that glibc returns to the OS only when asked.
@@ -178,7 +185,8 @@ void Udpif::Handler::process(bool from_peer) {
     if (x.stable) {
       if (u_.ukeys_.size() >= u_.flow_limit_.load(std::memory_order_relaxed)) {
         u_.c_.limit_hits.fetch_add(1, std::memory_order_relaxed);
-      } else if (UkeyPtr uk = u_.ukeys_.claim(x.megaflow, x.actions, x.tags, x.rules, t)) {
+      } else if (UkeyPtr uk =
+                     u_.ukeys_.claim(x.megaflow, x.actions, x.tags, x.rules, t, learns_of(x))) {
         // (A claim fails when the megaflow has a ukey already: installed, or claimed by an
         // earlier miss of this batch or by another handler.)
         if (u_.changes_.touched_since(seq, x.tags, own) && !recheck(uk, up.key)) {
@@ -240,7 +248,7 @@ bool Udpif::Handler::recheck(const UkeyPtr& uk, const vsw_flow_key& key) {
   const std::uint64_t seq = u_.changes_.seq();
   ofproto::XlateResult y = u_.ofp_.translate(key, false, nullptr);
   if (!y.stable || !uk->has_match(y.megaflow) || y.actions != uk->actions()) return false;
-  u_.ukeys_.update(uk, y.actions, y.tags, y.rules);
+  u_.ukeys_.update(uk, y.actions, y.tags, y.rules, learns_of(y));
   return !u_.changes_.touched_since(seq, y.tags);
 }
 
@@ -474,12 +482,12 @@ void Udpif::revalidate_dirty(dpif::Dpif& dp) {
     }
     if (x.megaflow == match) {
       if (x.actions == uk->actions()) {
-        ukeys_.update(uk, x.actions, x.tags, x.rules);
+        ukeys_.update(uk, x.actions, x.tags, x.rules, learns_of(x));
         continue;
       }
       ops.push_back({dpif::FlowPutOp{match, x.actions, dpif::FlowPut::kModify}, {}});
       op_ukeys.push_back(uk);
-      ukeys_.update(uk, x.actions, x.tags, x.rules);
+      ukeys_.update(uk, x.actions, x.tags, x.rules, learns_of(x));
       c_.modified.fetch_add(1, std::memory_order_relaxed);
     } else {
       // A different megaflow now: delete; the next miss installs the right one.
@@ -540,10 +548,16 @@ void Udpif::dump_pass(dpif::Dpif& dp) {
       c_.deleted_idle.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (dpk) {
-      // Traffic in the kernel keeps its source MAC learned.
+    if (dpk && uk->learns().port) {
+      // Traffic in the kernel keeps its source MAC learned, and a MAC that moved back to
+      // this flow's port is seen: NORMAL's learning replayed, without a translation.
+      const ofproto::MacLearnRef& l = uk->learns();
+      const auto lr = ofp_.macs().learn(l.tag.vlan, l.tag.mac, l.port);
       changed.clear();
-      (void)ofp_.translate(f.match.key, true, &changed);
+      if (lr.what == ofproto::MacLearning::Learned::kNew ||
+          lr.what == ofproto::MacLearning::Learned::kMoved)
+        changed.push_back(l.tag);
+      if (lr.evicted) changed.push_back(*lr.evicted);
       if (!changed.empty()) note_changed(changed);
     }
   });
@@ -557,7 +571,7 @@ void Udpif::dump_pass(dpif::Dpif& dp) {
   for (const auto& f : unknown) {
     ofproto::XlateResult x = ofp_.translate(f.match.key, false, nullptr);
     if (x.stable && x.megaflow == f.match && x.actions == f.actions) {
-      UkeyPtr uk = Ukey::make(f.match, x.actions, x.tags, x.rules);
+      UkeyPtr uk = Ukey::make(f.match, x.actions, x.tags, x.rules, learns_of(x));
       uk->created_ms = start;
       uk->packets = f.packets;
       uk->bytes = f.bytes;
@@ -594,7 +608,12 @@ void Udpif::dump_pass(dpif::Dpif& dp) {
     lim = lim * 3 / 4;
     c_.limit_shrinks.fetch_add(1, std::memory_order_relaxed);
   } else if (took < 1000 && n_flows > lim / 2 && lim < ceiling) {
-    lim += 1000;
+    // Open vSwitch adds 1,000 per such dump, so a storm of new flows meets the limit for
+    // minutes. Grow instead toward what a half-second dump would cover at this dump's
+    // pace, at most doubling per dump (the rules above shrink it if dumps fall behind).
+    const std::uint64_t pace = n_flows * kGrowTargetMs / std::max<std::uint64_t>(took, 1);
+    lim = static_cast<std::uint32_t>(
+        std::max<std::uint64_t>(lim + 1000ULL, std::min<std::uint64_t>(2ULL * lim, pace)));
     c_.limit_grows.fetch_add(1, std::memory_order_relaxed);
   }
   flow_limit_ = std::clamp<std::uint32_t>(lim, std::min<std::uint32_t>(1000, ceiling), ceiling);

@@ -183,7 +183,8 @@ static_assert(alignof(Ukey) >= alignof(std::uint64_t) && sizeof(Ukey) % 8 == 0,
               "the key words follow the Ukey");
 
 UkeyPtr Ukey::make(const dpif::Match& m, const dpif::Actions& actions,
-                   std::span<const ofproto::MacTag> tags, const RuleList& rules) {
+                   std::span<const ofproto::MacTag> tags, const RuleList& rules,
+                   const ofproto::MacLearnRef& learns) {
   Mask mask;
   mask.bits = m.mask;
   for (std::size_t i = 0; i < kWords; ++i)
@@ -206,6 +207,7 @@ UkeyPtr Ukey::make(const dpif::Match& m, const dpif::Actions& actions,
   uk->actions_ = Interned<dpif::Actions>::intern(actions);
   uk->rules_ = Interned<RuleList>::intern(rules);
   uk->set_tags(tags);
+  uk->learns_ = learns;
   return uk;
 }
 
@@ -271,14 +273,14 @@ UkeyTable::~UkeyTable() = default;
 
 UkeyPtr UkeyTable::claim(const dpif::Match& m, const dpif::Actions& actions,
                          std::span<const ofproto::MacTag> tags, const RuleList& rules,
-                         std::uint64_t created_ms) {
+                         std::uint64_t created_ms, const ofproto::MacLearnRef& learns) {
   {
     std::lock_guard lock(mu_);
     if (set_.contains(m)) return {};
   }
   // Made outside the lock (allocation, interning); a claim that races with another for
   // the same megaflow loses below.
-  UkeyPtr uk = Ukey::make(m, actions, tags, rules);
+  UkeyPtr uk = Ukey::make(m, actions, tags, rules, learns);
   uk->created_ms = created_ms;
   return insert(uk) ? uk : UkeyPtr();
 }
@@ -327,13 +329,15 @@ void UkeyTable::erase_locked(const UkeyPtr& uk) {
 }
 
 void UkeyTable::update(const UkeyPtr& uk, const dpif::Actions& actions,
-                       std::span<const ofproto::MacTag> tags, const RuleList& rules) {
+                       std::span<const ofproto::MacTag> tags, const RuleList& rules,
+                       const ofproto::MacLearnRef& learns) {
   std::lock_guard lock(mu_);
   const bool present = holds_locked(*uk);
   if (present) unindex(*uk);
   if (!(*uk->actions_ == actions)) uk->actions_ = Interned<dpif::Actions>::intern(actions);
   if (*uk->rules_ != rules) uk->rules_ = Interned<RuleList>::intern(rules);
   uk->set_tags(tags);
+  uk->learns_ = learns;
   if (present) index(*uk);
 }
 

@@ -19,7 +19,8 @@
 //  - The mask, the action list and the rule list are interned (Interned<T>): ukeys with
 //    equal ones share one immutable copy, counted. NORMAL's megaflows share one mask, one
 //    rule list and a handful of action lists.
-//  - Up to two tags inline (NORMAL reads two: source and destination).
+//  - One tag inline (NORMAL reads one: the destination's entry), and what NORMAL learns
+//    from the flow's packets (a MacLearnRef, 12 bytes).
 //  - The table is an open-addressing set of pointers; the tag index maps a tag to an
 //    intrusive list threaded through the ukeys' tag slots (no node per pair).
 //
@@ -114,7 +115,8 @@ class Ukey {
   // A ukey for the (normalized) megaflow m with the facts of its translation; not in any
   // table yet.
   [[nodiscard]] static UkeyPtr make(const dpif::Match& m, const dpif::Actions& actions,
-                                    std::span<const ofproto::MacTag> tags, const RuleList& rules);
+                                    std::span<const ofproto::MacTag> tags, const RuleList& rules,
+                                    const ofproto::MacLearnRef& learns = {});
   Ukey(const Ukey&) = delete;
   Ukey& operator=(const Ukey&) = delete;
 
@@ -129,6 +131,8 @@ class Ukey {
   [[nodiscard]] std::size_t n_tags() const { return n_tags_; }
   [[nodiscard]] const ofproto::MacTag& tag(std::size_t i) const { return slot(i).tag; }
   [[nodiscard]] std::vector<ofproto::MacTag> tags() const;
+  // What NORMAL learns from its packets (port 0: nothing), replayed by the revalidator.
+  [[nodiscard]] const ofproto::MacLearnRef& learns() const { return learns_; }
 
   std::atomic<State> state{State::kInstalling};
   std::atomic<bool> dirty{false};  // must be re-translated (a tag or rule changed)
@@ -150,7 +154,7 @@ class Ukey {
     Ukey* next = nullptr;
     std::uint32_t prev_slot = 0, next_slot = 0;
   };
-  static constexpr std::size_t kInlineTags = 2;
+  static constexpr std::size_t kInlineTags = 1;
 
   Ukey() = default;
   ~Ukey() = default;
@@ -169,6 +173,7 @@ class Ukey {
   Interned<Mask> mask_;
   Interned<dpif::Actions> actions_;
   Interned<RuleList> rules_;
+  ofproto::MacLearnRef learns_;
   TagSlot inline_[kInlineTags];
   std::unique_ptr<TagSlot[]> more_;  // all the tags when there are more than kInlineTags
 };
@@ -187,7 +192,7 @@ class UkeyTable {
   // the same match exists (then nullptr, and nothing is allocated).
   [[nodiscard]] UkeyPtr claim(const dpif::Match& m, const dpif::Actions& actions,
                               std::span<const ofproto::MacTag> tags, const RuleList& rules,
-                              std::uint64_t created_ms);
+                              std::uint64_t created_ms, const ofproto::MacLearnRef& learns = {});
   // Adds uk unless a ukey with the same match exists; false then.
   bool insert(const UkeyPtr& uk);
   [[nodiscard]] UkeyPtr find(const dpif::Match& m) const;
@@ -199,7 +204,8 @@ class UkeyTable {
   // Replaces the translation facts of a ukey (actions, tags, rules), keeping the tag index
   // in step when it is in the table.
   void update(const UkeyPtr& uk, const dpif::Actions& actions,
-              std::span<const ofproto::MacTag> tags, const RuleList& rules);
+              std::span<const ofproto::MacTag> tags, const RuleList& rules,
+              const ofproto::MacLearnRef& learns = {});
   // Marks dirty every ukey that carries one of tags; returns how many.
   std::size_t mark_tagged(std::span<const ofproto::MacTag> tags);
   // Marks every ukey dirty.

@@ -66,8 +66,10 @@ TEST_CASE("NORMAL floods unknown unicast within the VLAN, tagging for trunks") {
   CHECK(std::memcmp(&r.megaflow.mask, &nm, sizeof nm) == 0);
   REQUIRE(r.rules.size() == 1);  // the fail-mode rule
   CHECK(r.rules[0]->priority == 0);
-  // Tags: the learned source and the absent destination.
-  CHECK(r.tags == std::vector<MacTag>{MacTag{10, mac(kA)}, MacTag{10, mac(kB)}});
+  // Tags: the absent destination only; the source is what it learns, not what it read.
+  CHECK(r.tags == std::vector<MacTag>{MacTag{10, mac(kB)}});
+  REQUIRE(r.learns);
+  CHECK(*r.learns == MacLearnRef{MacTag{10, mac(kA)}, 1});
 }
 
 TEST_CASE("NORMAL learns and then forwards unicast, popping or keeping tags") {
@@ -131,14 +133,18 @@ TEST_CASE("VLANs are separate learning domains") {
   br.send(l2_key(1, kA, kB));           // A in VLAN 10 on port 1
   auto r = br.send(l2_key(3, kB, kA));  // VLAN 20 does not know A: flood in VLAN 20
   CHECK(text(r.actions) == want("push_vlan(vid=20),4,6"));
-  CHECK(r.tags == std::vector<MacTag>{MacTag{20, mac(kB)}, MacTag{20, mac(kA)}});
+  CHECK(r.tags == std::vector<MacTag>{MacTag{20, mac(kA)}});
+  REQUIRE(r.learns);
+  CHECK(*r.learns == MacLearnRef{MacTag{20, mac(kB)}, 3});
 }
 
 TEST_CASE("broadcast and multicast flood; group sources are not learned") {
   Bridge br;
   auto r = br.send(l2_key(2, kA, kBroadcast));
   CHECK(text(r.actions) == want("1,push_vlan(vid=10),4,5"));
-  CHECK(r.tags == std::vector<MacTag>{MacTag{10, mac(kA)}});  // no tag for a group dst
+  CHECK(r.tags.empty());  // no tag for a group destination
+  REQUIRE(r.learns);
+  CHECK(*r.learns == MacLearnRef{MacTag{10, mac(kA)}, 2});
   r = br.send(l2_key(2, kA, 0x01005e000001));
   CHECK(text(r.actions) == want("1,push_vlan(vid=10),4,5"));
   std::vector<MacTag> changed;

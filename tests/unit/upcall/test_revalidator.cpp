@@ -53,6 +53,29 @@ TEST_CASE("a MAC move modifies the flows toward it within a second", "[upcall][r
   CHECK(c.revalidated >= 1);
 }
 
+TEST_CASE("a MAC moving back to a port whose flow stayed cached is re-learned by the dump",
+          "[upcall][revalidator]") {
+  Rig rig;
+  const Mac a = host(0xa), b = host(0xb);
+  rig.learn(b, 2);
+  rig.start();
+  rig.miss(1, a, b);
+  const dpif::Match ab1 = rig.megaflow(1, a, b);
+  REQUIRE(eventually([&] { return rig.dp->flow(ab1).has_value(); }));
+  rig.miss(3, a, b);  // A moves to port 3: learned from the miss
+  REQUIRE(
+      eventually([&] { return rig.ofp.macs().lookup(0, a) == std::optional<std::uint32_t>(3); }));
+  // A is back on port 1, and its packets hit the flow still cached there: no miss, so
+  // only the dump's replay of NORMAL's learning can notice.
+  const bool back = eventually(
+      [&] {
+        (void)rig.dp->hit(ab1);
+        return rig.ofp.macs().lookup(0, a) == std::optional<std::uint32_t>(1);
+      },
+      3000ms);
+  CHECK(back);
+}
+
 TEST_CASE("idle flows are deleted by the dump; busy ones stay", "[upcall][revalidator]") {
   Rig rig;
   rig.udpif->set_limits(200'000, 1000);  // ba is hit every 5 ms: slack for a loaded host
