@@ -30,6 +30,9 @@ constexpr std::uint64_t kDumpEveryMs = 1000;
 constexpr std::uint32_t kOverLimitIdleMs = 100;
 // The dump duration the flow limit grows toward (see dump_pass()).
 constexpr std::uint64_t kGrowTargetMs = 500;
+// How the revalidators share work: dirty ukeys per task, dumped flows per task.
+constexpr std::size_t kRevalChunk = 256;
+constexpr std::size_t kDumpBatch = 256;
 constexpr int kHandlerNice = 10;
 // Ukeys deleted since the last malloc_trim() that make the revalidator trim again: freed
 // ukeys leave holes in the heap that glibc returns to the OS only when asked.
@@ -302,6 +305,17 @@ Result<void> Udpif::start() {
     std::lock_guard lock(mu_);
     stop_ = false;
   }
+  unsigned nr = options_.n_revalidators;
+  if (nr == 0) nr = std::max(1U, std::thread::hardware_concurrency()) / 4 + 1;
+  {
+    std::lock_guard lock(tasks_mu_);
+    tasks_stop_ = false;
+  }
+  for (unsigned i = 1; i < nr; ++i) {
+    auto d = factory_();
+    if (!d) return d.error();
+    helpers_.emplace_back([this, i, dp = std::move(*d)] { helper_main(i, *dp); });
+  }
   revalidator_ = std::thread([this] { revalidator_main(); });
   return {};
 }
@@ -313,6 +327,13 @@ void Udpif::stop() {
   }
   cv_.notify_all();
   if (revalidator_.joinable()) revalidator_.join();
+  {
+    std::lock_guard lock(tasks_mu_);
+    tasks_stop_ = true;
+  }
+  tasks_cv_.notify_all();
+  for (auto& t : helpers_) t.join();
+  helpers_.clear();
   for (auto& h : handlers_) h->stop();
   handlers_.clear();
 }
@@ -398,6 +419,8 @@ Counters Udpif::counters() const {
   c.flow_limit = flow_limit_;
   c.flows = ukeys_.size();
   c.handlers = static_cast<unsigned>(handlers_.size());
+  c.revalidators = static_cast<unsigned>(helpers_.size()) + (revalidator_.joinable() ? 1 : 0);
+  c.helper_tasks = c_.helper_tasks;
   c.per_cpu = per_cpu_;
   return c;
 }
@@ -449,10 +472,70 @@ void Udpif::log_moves() {
   }
 }
 
-// Re-translates every dirty ukey; fixes or deletes kernel flows whose answer changed.
+// ---- the revalidators' shared work ----------------------------------------------------
+void Udpif::helper_main(unsigned i, dpif::Dpif& dp) {
+  log::set_thread_name("revalidator" + std::to_string(i));
+  for (;;) {
+    Task task;
+    {
+      std::unique_lock lock(tasks_mu_);
+      tasks_cv_.wait(lock, [this] { return tasks_stop_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopping, and nothing left
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+      ++tasks_running_;
+    }
+    task(dp);
+    c_.helper_tasks.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(tasks_mu_);
+      --tasks_running_;
+    }
+    tasks_done_cv_.notify_all();
+  }
+}
+
+void Udpif::submit(Task task, dpif::Dpif& dp) {
+  if (helpers_.empty()) {
+    task(dp);
+    return;
+  }
+  {
+    std::lock_guard lock(tasks_mu_);
+    tasks_.push_back(std::move(task));
+  }
+  tasks_cv_.notify_one();
+}
+
+void Udpif::finish_tasks(dpif::Dpif& dp) {
+  for (;;) {
+    Task task;
+    {
+      std::unique_lock lock(tasks_mu_);
+      if (tasks_.empty()) {
+        tasks_done_cv_.wait(lock, [this] { return tasks_running_ == 0; });
+        return;
+      }
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task(dp);
+  }
+}
+
+// Re-translates every dirty ukey, in chunks shared with the helper revalidators.
 void Udpif::revalidate_dirty(dpif::Dpif& dp) {
-  std::vector<UkeyPtr> dirty = ukeys_.take_dirty();
-  if (dirty.empty()) return;
+  const std::vector<UkeyPtr> dirty = ukeys_.take_dirty();
+  const std::span<const UkeyPtr> all(dirty);
+  for (std::size_t i = 0; i < all.size(); i += kRevalChunk) {
+    const auto chunk = all.subspan(i, std::min(kRevalChunk, all.size() - i));
+    submit([this, chunk](dpif::Dpif& d) { revalidate_ukeys(d, chunk); }, dp);
+  }
+  finish_tasks(dp);
+}
+
+// Re-translates ukeys; fixes or deletes kernel flows whose answer changed.
+void Udpif::revalidate_ukeys(dpif::Dpif& dp, std::span<const UkeyPtr> dirty) {
   std::vector<dpif::Op> ops;
   std::vector<UkeyPtr> op_ukeys;
   const auto live = live_ports();
@@ -509,44 +592,52 @@ void Udpif::revalidate_dirty(dpif::Dpif& dp) {
   }
 }
 
-void Udpif::dump_pass(dpif::Dpif& dp) {
-  const std::uint64_t start = now_ms();
-  const std::uint64_t pass = ++dump_seq_;
+// One dump pass's shared facts; the batches' tasks read them and file unknown flows here.
+struct Udpif::DumpPass {
+  std::uint64_t start = 0, seq = 0;
+  std::uint32_t limit = 0;
+  std::shared_ptr<const PortSet> live;
+  std::mutex mu;  // guards unknown
   std::vector<dpif::FlowEntry> unknown;
-  std::vector<dpif::Op> dels;
-  const std::uint32_t limit = flow_limit_;
-  std::uint64_t n_flows = 0;
+};
+
+// The dump's verdict on some flows (n_before: how many the dump returned before them):
+// stats credited, learning replayed, deletions (idle, or from a port that is gone)
+// appended to dels; flows without a ukey filed in pass.unknown for the leader.
+void Udpif::dump_flows(DumpPass& pass, std::span<const dpif::FlowEntry> flows,
+                       std::uint64_t n_before, std::vector<dpif::Op>& dels) {
   std::vector<ofproto::MacTag> changed;
-  const auto live = live_ports();
-  auto r = dp.flow_dump(dp_, [&](const dpif::FlowEntry& f) {
+  std::vector<dpif::FlowEntry> unknown;
+  std::uint64_t n_flows = n_before;
+  for (const dpif::FlowEntry& f : flows) {
     ++n_flows;
-    if (!port_live(*live, f.match)) {
+    if (!port_live(*pass.live, f.match)) {
       dels.push_back({dpif::FlowDelOp{f.match, {}}, {}});
       ukeys_.erase(f.match);
       c_.deleted_wrong.fetch_add(1, std::memory_order_relaxed);
-      return;
+      continue;
     }
     UkeyPtr uk = ukeys_.find(f.match);
     if (!uk) {
       unknown.push_back(f);
-      return;
+      continue;
     }
-    uk->seen_dump = pass;
+    uk->seen_dump = pass.seq;
     const std::uint64_t dpk = f.packets >= uk->packets ? f.packets - uk->packets : f.packets;
     const std::uint64_t dby = f.bytes >= uk->bytes ? f.bytes - uk->bytes : f.bytes;
     uk->packets = f.packets;
     uk->bytes = f.bytes;
     if (dpk)
       for (const ofproto::RuleId& rule : uk->rules()) rule->credit(dpk, dby, ofp_.macs().now_ms());
-    const std::uint32_t idle = n_flows > limit ? kOverLimitIdleMs : idle_ms_.load();
+    const std::uint32_t idle = n_flows > pass.limit ? kOverLimitIdleMs : idle_ms_.load();
     // A ukey a handler created after the dump began is new, not 2^64 ms old.
-    const std::uint64_t age = start > uk->created_ms ? start - uk->created_ms : 0;
+    const std::uint64_t age = pass.start > uk->created_ms ? pass.start - uk->created_ms : 0;
     const bool idle_out = f.used_ms ? *f.used_ms >= idle : age >= idle;
     if (idle_out) {
       dels.push_back({dpif::FlowDelOp{f.match, {}}, {}});
       ukeys_.erase(f.match);
       c_.deleted_idle.fetch_add(1, std::memory_order_relaxed);
-      return;
+      continue;
     }
     if (dpk && uk->learns().port) {
       // Traffic in the kernel keeps its source MAC learned, and a MAC that moved back to
@@ -560,22 +651,68 @@ void Udpif::dump_pass(dpif::Dpif& dp) {
       if (lr.evicted) changed.push_back(*lr.evicted);
       if (!changed.empty()) note_changed(changed);
     }
+  }
+  if (!unknown.empty()) {
+    std::lock_guard lock(pass.mu);
+    for (auto& f : unknown) pass.unknown.push_back(std::move(f));
+  }
+}
+
+void Udpif::dump_pass(dpif::Dpif& dp) {
+  DumpPass pass;
+  pass.start = now_ms();
+  pass.seq = ++dump_seq_;
+  pass.limit = flow_limit_;
+  pass.live = live_ports();
+  const std::uint64_t start = pass.start;
+  std::uint64_t n_flows = 0;
+  std::vector<dpif::Op> dels;
+  // With helpers, the dumped flows go to them in batches while the dump streams in (the
+  // leader's own socket is busy with the dump); alone, the leader takes each flow as it
+  // comes and deletes after the dump.
+  std::vector<dpif::FlowEntry> batch;
+  std::uint64_t batch_start = 0;
+  const auto hand_out = [&] {
+    if (batch.empty()) return;
+    submit(
+        [this, &pass, flows = std::move(batch), n = batch_start](dpif::Dpif& d) {
+          std::vector<dpif::Op> ops;
+          dump_flows(pass, flows, n, ops);
+          if (ops.empty()) return;
+          auto r = d.operate(dp_, ops);
+          if (!r)
+            log::warn("%s: flow delete failed: %s", dp_.c_str(), r.error().to_string().c_str());
+        },
+        dp);
+    batch = {};
+  };
+  auto r = dp.flow_dump(dp_, [&](const dpif::FlowEntry& f) {
+    if (helpers_.empty()) {
+      dump_flows(pass, std::span(&f, 1), n_flows++, dels);
+      return;
+    }
+    if (batch.empty()) batch_start = n_flows;
+    batch.push_back(f);
+    ++n_flows;
+    if (batch.size() == kDumpBatch) hand_out();
   });
+  hand_out();
+  finish_tasks(dp);
   if (!r) {
     log::warn("%s: flow dump failed: %s", dp_.c_str(), r.error().to_string().c_str());
     return;
   }
   // Flows without a ukey (an earlier vswd installed them): learn from all of them first,
   // so the MAC table is as it was, then keep those whose translation still agrees.
-  for (const auto& f : unknown) (void)ofp_.translate(f.match.key, true, nullptr);
-  for (const auto& f : unknown) {
+  for (const auto& f : pass.unknown) (void)ofp_.translate(f.match.key, true, nullptr);
+  for (const auto& f : pass.unknown) {
     ofproto::XlateResult x = ofp_.translate(f.match.key, false, nullptr);
     if (x.stable && x.megaflow == f.match && x.actions == f.actions) {
       UkeyPtr uk = Ukey::make(f.match, x.actions, x.tags, x.rules, learns_of(x));
       uk->created_ms = start;
       uk->packets = f.packets;
       uk->bytes = f.bytes;
-      uk->seen_dump = pass;
+      uk->seen_dump = pass.seq;
       uk->state = Ukey::State::kInstalled;
       // Insert fails when a handler claimed this megaflow meanwhile (its FLOW_NEW met
       // this flow: EEXIST); its ukey, translated the same, tracks the flow now.
@@ -587,7 +724,7 @@ void Udpif::dump_pass(dpif::Dpif& dp) {
   }
   // Ukeys whose kernel flow vanished (deleted by hand, or a failed install): forget.
   for (const UkeyPtr& uk : ukeys_.all())
-    if (uk->state.load() == Ukey::State::kInstalled && uk->seen_dump != pass &&
+    if (uk->state.load() == Ukey::State::kInstalled && uk->seen_dump != pass.seq &&
         start > uk->created_ms + kDumpEveryMs)
       ukeys_.erase(*uk);
   if (!dels.empty()) {
@@ -595,7 +732,7 @@ void Udpif::dump_pass(dpif::Dpif& dp) {
     if (!d) log::warn("%s: flow delete failed: %s", dp_.c_str(), d.error().to_string().c_str());
   }
 
-  // Adapt the flow limit to the dump's duration (Open vSwitch's rule).
+  // Adapt the flow limit to the dump's duration (Open vSwitch's rule, growing faster).
   const std::uint64_t took = now_ms() - start;
   c_.last_dump_ms = took;
   c_.dumps.fetch_add(1, std::memory_order_relaxed);

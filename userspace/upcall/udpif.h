@@ -27,7 +27,8 @@
 // a handler reads the revalidation sequence before translating, and if it changed by the
 // time the ukey is claimed, the packet is executed but the megaflow is not installed.
 //
-// Revalidator. Wakes when forwarding state changes (tags or everything marked dirty) and
+// Revalidators. n_revalidators threads (default CPUs / 4 + 1, as Open vSwitch): one leader
+// and helpers. The leader wakes when forwarding state changes (tags or everything marked dirty) and
 // at least every 500 ms. Dirty ukeys are re-translated (without learning) and their
 // kernel flows modified or deleted when the answer changed; this keeps the "within one
 // second" promise. Every second it dumps the kernel's flows: it credits stats to rules,
@@ -35,7 +36,10 @@
 // their traffic stays in the kernel), deletes flows idle longer than the idle timeout (or
 // 100 ms when above the flow limit), adopts flows it has no ukey for (left by an earlier
 // vswd) when their re-translation agrees and deletes them otherwise, and adapts the
-// flow limit to how long the dump took, as Open vSwitch does. After every 10,000 deleted
+// flow limit to how long the dump took, as Open vSwitch does. The helpers share the work:
+// the leader hands them the dirty ukeys in chunks and the dumped flows in batches as the
+// dump streams in (each helper has its own netlink socket for its deletes and fixes);
+// with one revalidator the leader does it all itself. After every 10,000 deleted
 // ukeys it calls malloc_trim() so that the memory of a storm's flows goes back to the OS.
 //
 // Per miss, a handler allocates only the ukey of a new megaflow (one block, see ukey.h):
@@ -46,9 +50,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +69,7 @@ namespace vsw::upcall {
 
 struct Options {
   unsigned n_handlers = 0;                    // 0: one per CPU
+  unsigned n_revalidators = 0;                // 0: CPUs / 4 + 1 (as Open vSwitch)
   std::uint32_t flow_limit = 200'000;         // the ceiling the adaptive limit moves under
   std::uint32_t initial_flow_limit = 10'000;  // where the adaptive limit starts (capped by
                                               // flow_limit); benchmarks start it high
@@ -88,6 +95,8 @@ struct Counters {
   std::uint32_t flow_limit = 0;    // current adaptive limit
   std::uint64_t flows = 0;         // ukeys now
   unsigned handlers = 0;
+  unsigned revalidators = 0;
+  std::uint64_t helper_tasks = 0;              // dump batches and dirty chunks the helpers ran
   std::vector<std::uint64_t> handler_upcalls;  // misses served, per handler thread
   std::vector<std::uint64_t> handler_stolen;   // of those, taken from another's socket
   bool per_cpu = false;                        // per-CPU dispatch in use
@@ -125,9 +134,19 @@ class Udpif {
  private:
   class Handler;
   friend class Handler;
+  struct DumpPass;
+  using Task = std::function<void(dpif::Dpif&)>;
   void revalidator_main();
+  void helper_main(unsigned i, dpif::Dpif& dp);
+  // The leader hands tasks to the helper revalidators (or runs them itself when there are
+  // none); finish_tasks() runs queued tasks until none is left or running.
+  void submit(Task task, dpif::Dpif& dp);
+  void finish_tasks(dpif::Dpif& dp);
   void revalidate_dirty(dpif::Dpif& dp);
+  void revalidate_ukeys(dpif::Dpif& dp, std::span<const UkeyPtr> dirty);
   void dump_pass(dpif::Dpif& dp);
+  void dump_flows(DumpPass& pass, std::span<const dpif::FlowEntry> flows, std::uint64_t n_before,
+                  std::vector<dpif::Op>& dels);
   // Records a change of forwarding state (returning its sequence number) and queues the
   // ukeys carrying these tags.
   std::uint64_t note_changed(const std::vector<ofproto::MacTag>& changed);
@@ -139,7 +158,13 @@ class Udpif {
   Options options_;
   UkeyTable ukeys_;
   std::vector<std::unique_ptr<Handler>> handlers_;
-  std::thread revalidator_;
+  std::thread revalidator_;           // the leader: dumps, expires, adapts the limit
+  std::vector<std::thread> helpers_;  // n_revalidators - 1 more, running its tasks
+  std::mutex tasks_mu_;
+  std::condition_variable tasks_cv_, tasks_done_cv_;
+  std::deque<Task> tasks_;
+  unsigned tasks_running_ = 0;
+  bool tasks_stop_ = false;
 
   std::mutex mu_;  // guards wake_/stop_ for the revalidator's condition variable
   std::condition_variable cv_;
@@ -160,7 +185,8 @@ class Udpif {
   struct AtomicCounters {
     std::atomic<std::uint64_t> upcalls{0}, installs{0}, install_failures{0}, skipped_stale{0},
         limit_hits{0}, execute_failures{0}, revalidated{0}, modified{0}, deleted_idle{0},
-        deleted_wrong{0}, adopted{0}, limit_shrinks{0}, limit_grows{0}, dumps{0}, last_dump_ms{0};
+        deleted_wrong{0}, adopted{0}, limit_shrinks{0}, limit_grows{0}, dumps{0}, last_dump_ms{0},
+        helper_tasks{0};
   };
   AtomicCounters c_;
 };

@@ -76,6 +76,7 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
   settings_ = s;
   upcall::Options uo;
   uo.n_handlers = s.n_handlers;
+  uo.n_revalidators = s.n_revalidators;
   uo.flow_limit = s.flow_limit;
   uo.idle_ms = s.idle_timeout_ms;
   udpif_ = std::make_unique<upcall::Udpif>(name_, *ofproto_, factory_, uo);

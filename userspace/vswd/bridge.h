@@ -47,6 +47,7 @@ struct BridgeSettings {
   std::uint32_t mac_aging_s = 300;
   std::uint32_t mac_table_size = 8192;
   std::uint32_t n_handlers = 0;
+  std::uint32_t n_revalidators = 0;
   std::string service_dir;  // where BR.mgmt, the bridge's OpenFlow service socket, goes; "": none
 };
 

@@ -18,6 +18,7 @@ BridgeSettings settings_for(const config::Config& c, const config::Bridge& b) {
   s.mac_aging_s = l.mac_aging_s;
   s.mac_table_size = l.mac_table_size;
   s.n_handlers = config::resolve_daemon(c.daemon()).n_handlers();
+  s.n_revalidators = config::resolve_daemon(c.daemon()).n_revalidators();
   return s;
 }
 }  // namespace
@@ -120,6 +121,8 @@ void Daemon::upcalls(config::UpcallReply& out) {
     sum.flow_limit += c.flow_limit;
     sum.flows += c.flows;
     sum.handlers += c.handlers;
+    sum.revalidators += c.revalidators;
+    sum.helper_tasks += c.helper_tasks;
     sum.per_cpu = sum.per_cpu || c.per_cpu;
     if (sum.handler_upcalls.size() < c.handler_upcalls.size())
       sum.handler_upcalls.resize(c.handler_upcalls.size());
@@ -133,7 +136,7 @@ void Daemon::upcalls(config::UpcallReply& out) {
     if (dp) lost += dp->stats.n_lost;
   }
   out.set_handlers(sum.handlers);
-  out.set_revalidators(static_cast<std::uint32_t>(bridges_.size()));
+  out.set_revalidators(sum.revalidators);
   out.set_flows(sum.flows);
   out.set_flow_limit(sum.flow_limit);
   out.set_upcalls_handled(sum.upcalls);
@@ -142,6 +145,7 @@ void Daemon::upcalls(config::UpcallReply& out) {
   m["installs"] = sum.installs;
   m["install_failures"] = sum.install_failures;
   m["skipped_stale"] = sum.skipped_stale;
+  m["revalidator_helper_tasks"] = sum.helper_tasks;
   m["flow_limit_hits"] = sum.limit_hits;
   m["flow_limit_shrinks"] = sum.limit_shrinks;
   m["flow_limit_grows"] = sum.limit_grows;

@@ -284,3 +284,39 @@ TEST_CASE("a stray flow a handler claimed meanwhile is kept, not deleted",
   CHECK(c.deleted_wrong == 0);
   CHECK(c.flows == 1);
 }
+
+TEST_CASE("three revalidators share revalidation and the dump, with the same answers",
+          "[upcall][revalidator]") {
+  Options o = Rig::defaults();
+  o.n_revalidators = 3;
+  Rig rig(o);
+  const Mac sink = host(0xee);
+  rig.learn(sink, 2);
+  rig.start();
+  CHECK(rig.udpif->counters().revalidators == 3);
+  constexpr int kFlows = 1500;  // several chunks and batches of 256
+  const auto src = [](int i) {
+    return Mac{0x02, 0x20, 0, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
+  };
+  for (int i = 0; i < kFlows; ++i) rig.miss(1, src(i), sink);
+  REQUIRE(eventually([&] { return rig.udpif->counters().installs == kFlows; }, 15000ms));
+
+  // The sink moves to port 3: every flow toward it is dirty and fixed, by all three.
+  rig.miss(3, sink, src(0));
+  const auto all_to_3 = [&] {
+    std::size_t n = 0;
+    for (const dpif::FlowEntry& f : rig.dp->flows())
+      if (f.match.key.in_port == 1 && f.actions == outputs({3})) ++n;
+    return n == kFlows;
+  };
+  CHECK(eventually(all_to_3, 5000ms));
+  const Counters c = rig.udpif->counters();
+  CHECK(c.modified >= kFlows);
+  CHECK(c.helper_tasks > 0);
+
+  // Idle: the dump's batches go to the helpers, which delete what is idle.
+  rig.udpif->set_limits(200'000, 200);
+  CHECK(eventually([&] { return rig.udpif->counters().deleted_idle >= kFlows; }, 8000ms));
+  CHECK(eventually([&] { return rig.dp->flows().size() <= 1; }, 3000ms));
+  CHECK(rig.udpif->counters().helper_tasks > c.helper_tasks);
+}
