@@ -75,7 +75,7 @@ void extract_l4(const Frame& f, std::size_t off, vsw_flow_key& key) {
 void extract_ipv4(const Frame& f, std::size_t off, vsw_flow_key& key) {
   const std::uint8_t* iph = f.at(off, 20);
   if (!iph) return;
-  const std::size_t ihl = (iph[0] & 0x0fU) * 4U;
+  const std::size_t ihl = static_cast<std::size_t>(iph[0] & 0x0fU) * 4;
   if ((iph[0] >> 4) != 4 || ihl < 20) return;
   std::memcpy(&key.ipv4_src, iph + 12, 4);
   std::memcpy(&key.ipv4_dst, iph + 16, 4);
