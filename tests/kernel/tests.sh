@@ -52,7 +52,7 @@ TESTS=(
 	"dp_limits_reported     GET reports the flow and mask limits; a mask beyond the limit is refused"
 	"flow_replies_on_echo   flow NEW and SET answer with a message only when NLM_F_ECHO asks"
 	"netlink_struct_fuzz    policy-built requests, half of them mutated, racing valid churn in 2 namespaces: each answered, teardown clean"
-	"upcall_key_userspace   for 1,300 crafted frames (every header kind, every truncation) the key userspace computes from a MISS's packet (dpif::extract_key) is the kernel's"
+	"upcall_key_userspace   for 1,300 crafted frames (every header kind, every truncation) the key userspace computes (dpif::extract_key) is the kernel's, received (MISS) and executed (ACTION)"
 )
 
 MAC1=02:00:00:00:00:01
@@ -946,9 +946,11 @@ test_upcall_key_userspace() {
 		return 4
 	}
 	topo_three 2 || return 1
-	# No flows: every frame is a miss. The probe takes port 1's upcalls and compares each
-	# MISS's KEY with extract_key(PACKET).
-	bg up "$probe" "$DP" --handlers 1 --seconds 25 --min 1000 --check-key
+	# No flows: every frame is a miss. The probe takes port 1's upcalls, executes each missed
+	# packet with userspace(pid=0) (back to itself as an ACTION upcall, the kernel's key of
+	# the packet as executed), and compares each upcall's KEY with extract_key(PACKET).
+	bg up "$probe" "$DP" --handlers 1 --seconds 25 --min 1000 --check-key \
+		--actions 'userspace(pid=0)'
 	local i
 	for ((i = 0; i < 100; i++)); do
 		n1 ping -c 1 -W 0.1 10.0.0.2 >/dev/null 2>&1
@@ -962,8 +964,13 @@ test_upcall_key_userspace() {
 	local checked
 	checked=$(sed -n 's/.*key_checked=\([0-9]*\) .*/\1/p' "$TMPD/up.log")
 	echo "# keys compared: ${checked:-none}"
-	# Tagged frames under 20 bytes never reach the datapath (the stack drops them).
-	[ "${checked:-0}" -ge 1200 ] || { echo "FAIL: too few misses compared"; return 1; }
+	# Tagged frames under 20 bytes never reach the datapath (the stack drops them); each
+	# frame that does is compared twice.
+	[ "${checked:-0}" -ge 2400 ] || { echo "FAIL: too few upcalls compared"; return 1; }
+	grep -q ' executed=[1-9][0-9][0-9][0-9] .*failed=0' "$TMPD/up.log" || {
+		echo "FAIL: the probe did not execute the packets"
+		return 1
+	}
 	grep -q 'key_mismatches=0$' "$TMPD/up.log" && [ $rc = 0 ] || {
 		echo "FAIL: userspace and kernel keys differ (key-mismatch lines above)"
 		return 1

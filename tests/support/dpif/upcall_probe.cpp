@@ -7,14 +7,16 @@
 //   upcall handler=1 cmd=miss dp_ifindex=7 in_port=2 len=98 key=<flow text, exact key>
 //
 // With --actions A it answers each batch with one Dpif::operate(): an EXECUTE of every
-// packet with actions A and, with --install, a FLOW_NEW of the exact key first. --flood
-// is a hub's actions instead: output to every port but the ingress one and port 0. It
-// ends with a summary line
+// missed packet with actions A (ACTION upcalls are not answered) and, with --install, a
+// FLOW_NEW of the exact key first. --flood is a hub's actions instead: output to every port
+// but the ingress one and port 0. It ends with a summary line
 //
 //   summary upcalls=N handlers=a,b,.. enobufs=E malformed=M executed=X installed=I failed=F
 //
-// With --check-key it also computes each MISS's key in userspace from the upcall's packet
-// (dpif::extract_key, TagMode::kReceived, the kernel's skb_mark copied) and prints
+// With --check-key it also computes each upcall's key in userspace from the upcall's packet
+// (dpif::extract_key, the kernel's skb_mark copied; TagMode::kReceived for a MISS,
+// kExecuted for an ACTION upcall, which here comes from executing a packet, e.g. with
+// --actions 'userspace(pid=0)') and prints
 //
 //   key-mismatch in_port=P len=L kernel=<flow text> userspace=<flow text> packet=<hex>
 //
@@ -182,9 +184,11 @@ int run(int argc, char** argv) {
         std::printf("upcall handler=%zu cmd=%s dp_ifindex=%d in_port=%u len=%zu key=%s\n", h,
                     up.cmd == VSW_PACKET_CMD_MISS ? "miss" : "action", up.dp_ifindex, up.in_port,
                     up.packet.size(), format_match(exact).c_str());
-        if (a.check_key && up.cmd == VSW_PACKET_CMD_MISS) {
+        if (a.check_key) {
+          const TagMode mode =
+              up.cmd == VSW_PACKET_CMD_MISS ? TagMode::kReceived : TagMode::kExecuted;
           Match mine;
-          mine.key = extract_key(up.packet, up.in_port, TagMode::kReceived);
+          mine.key = extract_key(up.packet, up.in_port, mode);
           mine.key.skb_mark = up.key.skb_mark;
           mine.mask = exact.mask;
           mine.normalize();
@@ -197,13 +201,14 @@ int run(int argc, char** argv) {
               hex += digits[b >> 4];
               hex += digits[b & 15];
             }
-            std::printf("key-mismatch in_port=%u len=%zu kernel=%s userspace=%s packet=%s\n",
-                        up.in_port, up.packet.size(), format_match(exact).c_str(),
-                        format_match(mine).c_str(), hex.c_str());
+            std::printf("key-mismatch cmd=%s in_port=%u len=%zu kernel=%s userspace=%s packet=%s\n",
+                        up.cmd == VSW_PACKET_CMD_MISS ? "miss" : "action", up.in_port,
+                        up.packet.size(), format_match(exact).c_str(), format_match(mine).c_str(),
+                        hex.c_str());
           }
         }
         auto acts = actions_for(up.in_port);
-        if (!acts) continue;
+        if (!acts || up.cmd != VSW_PACKET_CMD_MISS) continue;  // ACTION upcalls: answered never
         if (a.install) ops.push_back({FlowPutOp{exact, *acts, FlowPut::kCreate}, {}});
         ops.push_back({ExecuteOp{up.key, up.packet, std::move(*acts)}, {}});
       }
