@@ -273,7 +273,8 @@ UkeyTable::~UkeyTable() = default;
 
 UkeyPtr UkeyTable::claim(const dpif::Match& m, const dpif::Actions& actions,
                          std::span<const ofproto::MacTag> tags, const RuleList& rules,
-                         std::uint64_t created_ms, const ofproto::MacLearnRef& learns) {
+                         std::uint64_t created_ms, const ofproto::MacLearnRef& learns,
+                         std::size_t limit) {
   {
     std::lock_guard lock(mu_);
     if (set_.contains(m)) return {};
@@ -282,12 +283,12 @@ UkeyPtr UkeyTable::claim(const dpif::Match& m, const dpif::Actions& actions,
   // the same megaflow loses below.
   UkeyPtr uk = Ukey::make(m, actions, tags, rules, learns);
   uk->created_ms = created_ms;
-  return insert(uk) ? uk : UkeyPtr();
+  return insert(uk, limit) ? uk : UkeyPtr();
 }
 
-bool UkeyTable::insert(const UkeyPtr& uk) {
+bool UkeyTable::insert(const UkeyPtr& uk, std::size_t limit) {
   std::lock_guard lock(mu_);
-  if (!set_.insert(uk).second) return false;
+  if (set_.size() >= limit || !set_.insert(uk).second) return false;
   index(*uk);
   size_.store(set_.size(), std::memory_order_relaxed);
   return true;

@@ -189,12 +189,14 @@ class UkeyTable {
   UkeyTable& operator=(const UkeyTable&) = delete;
 
   // A handler's claim: makes and inserts a ukey for m with these facts unless one with
-  // the same match exists (then nullptr, and nothing is allocated).
+  // the same match exists (then nullptr, and nothing is allocated) or the table already
+  // holds `limit` ukeys (then nullptr too).
   [[nodiscard]] UkeyPtr claim(const dpif::Match& m, const dpif::Actions& actions,
                               std::span<const ofproto::MacTag> tags, const RuleList& rules,
-                              std::uint64_t created_ms, const ofproto::MacLearnRef& learns = {});
-  // Adds uk unless a ukey with the same match exists; false then.
-  bool insert(const UkeyPtr& uk);
+                              std::uint64_t created_ms, const ofproto::MacLearnRef& learns = {},
+                              std::size_t limit = SIZE_MAX);
+  // Adds uk unless a ukey with the same match exists or the table holds `limit`; false then.
+  bool insert(const UkeyPtr& uk, std::size_t limit = SIZE_MAX);
   [[nodiscard]] UkeyPtr find(const dpif::Match& m) const;
   // Whether uk itself is in the table (not erased, not a claim that lost).
   [[nodiscard]] bool holds(const Ukey& uk) const;
