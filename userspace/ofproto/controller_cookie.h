@@ -57,7 +57,6 @@ struct ControllerPacket {
 [[nodiscard]] std::vector<std::uint8_t> encode_controller_cookie(const ControllerCookie& c);
 // EBADMSG with a sentence saying what is wrong: wrong length or version, unknown reason,
 // unknown flag bits, non-zero reserved bytes.
-[[nodiscard]] Result<ControllerCookie> decode_controller_cookie(
-    std::span<const std::uint8_t> bytes);
+[[nodiscard]] Result<ControllerCookie> decode_controller_cookie(std::span<const std::uint8_t> in);
 
 }  // namespace vsw::ofproto
