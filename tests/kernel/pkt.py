@@ -11,6 +11,11 @@
   capture IFACE COUNT [--timeout S] [--ethertype 0xNNNN]
                                   print one JSON line per captured frame: src, dst, ethertype,
                                   vlan (from the tag in the frame or the kernel's aux data)
+  key-frames IFACE [--gap S]      send crafted frames of every kind the datapath's key
+                                  extraction distinguishes (VLAN/802.1ad, ARP, IPv4 options
+                                  and fragments, IPv6 extension headers and fragments,
+                                  TCP/UDP/SCTP/ICMP/ICMPv6, 802.3), each also cut at every
+                                  length from 14 bytes; prints "sent N"
 """
 import argparse
 import json
@@ -150,6 +155,77 @@ def capture(a):
     return 0 if n >= a.count else 1
 
 
+def key_frames():
+    """The frames of key-frames, each a distinct flow (the source MAC counts them)."""
+    def eth(n, etype, tags=()):
+        b = b"\x02\x00\x00\x00\x00\x99" + struct.pack("!IH", 0x02000000, n)
+        for tpid, tci in tags:
+            b += struct.pack("!HH", tpid, tci)
+        return b + struct.pack("!H", etype)
+
+    def ipv4(proto, frag=0, ihl=5, version=4):
+        opts = b"\x01" * 4 * (ihl - 5) if ihl > 5 else b""
+        return struct.pack("!BBHHHBBH4s4s", version << 4 | ihl, 0xb8, 0, 0x1234, frag, 64, proto, 0,
+                           bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + opts
+
+    def ipv6(nxt):
+        return struct.pack("!IHBB", 6 << 28 | 0xa5 << 20 | 0xbcdef, 0, nxt, 255) + \
+            bytes(range(0x20, 0x30)) + bytes(range(0x40, 0x50))
+
+    def ext(nxt, len8=0):
+        return bytes([nxt, len8]) + b"\0" * (6 + 8 * len8)
+
+    def frag6(nxt, off):
+        return struct.pack("!BBHI", nxt, 0, off, 0xcafe)
+
+    tcp = lambda flags, doff=5: struct.pack("!HHIIHHI", 34567, 80, 1, 0, doff << 12 | flags, 1024, 0)
+    udp = struct.pack("!HHHH", 5353, 53, 8, 0)
+    sctp = struct.pack("!HHII", 2905, 2906, 0xdeadbeef, 0)
+    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, b"\x02" * 6, bytes([10, 0, 0, 1]),
+                      b"\0" * 6, bytes([10, 0, 0, 2]))
+    bodies = [
+        (0x88b5, (), b"\xee" * 30), (0x0040, (), b"\0" * 64), (0x0806, (), arp),
+        (0x0806, (), arp[:4] + b"\x08" + arp[5:]),
+        (0x0800, (), ipv4(6) + tcp(0x0312)), (0x0800, (), ipv4(6) + tcp(0x02, 4)),
+        (0x0800, (), ipv4(17, ihl=7) + udp), (0x0800, (), ipv4(132) + sctp),
+        (0x0800, (), ipv4(1) + b"\x08\0\0\0\0\1\0\1"), (0x0800, (), ipv4(58) + b"\x87\x03"),
+        (0x0800, (), ipv4(17, 0x2000) + udp), (0x0800, (), ipv4(17, 0x0010) + udp),
+        (0x0800, (), ipv4(17, ihl=4) + udp), (0x0800, (), ipv4(17, version=6) + udp),
+        (0x86dd, (), ipv6(6) + tcp(0x01)), (0x86dd, (), ipv6(58) + b"\x87\0\0\0"),
+        (0x86dd, (), ipv6(1) + b"\x08\0\0\0"),
+        (0x86dd, (), ipv6(0) + ext(43) + ext(60, 2) + ext(17) + udp),
+        (0x86dd, (), ipv6(44) + frag6(17, 1) + udp),
+        (0x86dd, (), ipv6(0) + ext(44) + frag6(60, 8) + ext(17) + udp),
+        (0x86dd, (), ipv6(60) + ext(60) * 6 + ext(6) + tcp(0x02)),
+        (0x86dd, (), ipv6(60) + ext(60) * 7 + ext(6) + tcp(0x02)),
+        (0x0800, ((0x8100, 0xa00a),), ipv4(17) + udp),
+        (0x0806, ((0x8100, 0x1005),), b"\0" * 28),
+        (0x0020, ((0x8100, 0x2000),), b"\0" * 40),
+        (0x0800, ((0x8100, 20), (0x8100, 30)), ipv4(17) + udp),
+        (0x0800, ((0x88a8, 100), (0x8100, 30)), ipv4(17) + udp),
+        (0x0800, ((0x88a8, 100),), ipv4(17) + udp),
+    ]
+    frames = []
+    for etype, tags, body in bodies:
+        full = eth(0, etype, tags) + body
+        for cut in range(14, len(full) + 1):
+            n = len(frames) + 1
+            frames.append(eth(n, etype, tags)[:12] + full[12:cut])
+    return frames
+
+
+def send_key_frames(a):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((a.iface, 0))
+    frames = key_frames()
+    for f in frames:
+        s.send(f)
+        if a.gap:
+            time.sleep(a.gap)
+    print("sent %d" % len(frames))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -170,6 +246,8 @@ def main():
     p = sub.add_parser("capture"); p.add_argument("iface"); p.add_argument("count", type=int)
     p.add_argument("--timeout", type=float, default=10); p.add_argument("--ethertype")
     p.add_argument("--ready-file"); p.set_defaults(f=capture)
+    p = sub.add_parser("key-frames"); p.add_argument("iface")
+    p.add_argument("--gap", type=float, default=0.002); p.set_defaults(f=send_key_frames)
     a = ap.parse_args()
     sys.exit(a.f(a) or 0)
 

@@ -26,6 +26,7 @@ TESTS=(
 	"switch_handlers_share  several handler threads serve misses (per-CPU dispatch)"
 	"switch_trace_dump_flows vsw-ctl trace shows NORMAL's decision and the megaflow, changing nothing; dump-flows counts cached traffic"
 	"switch_openflow_service ovs-ofctl over BR.mgmt: a drop rule stops cached traffic within a second, deleting it restores it; no controller"
+	"switch_packet_out      ovs-ofctl packet-out: output:2, FLOOD, output:TABLE through a rule, NORMAL (learns in_port); frames arrive where they should, no megaflow"
 	"switch_osken_learning  os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone"
 	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
 )
@@ -656,4 +657,76 @@ test_switch_osken_learning() {
 	check_le "misses during 40 warm pings" $(($(dp_stat "$BR" missed) - miss0)) 0 || return 1
 	check_eq "packet-ins during 40 warm pings" $(($(upcall_counter packet_ins) - pins0)) 0 || return 1
 	dp_flows
+}
+
+# packet_out_frame SRC-LAST-BYTE: a broadcast frame of the local experimental ethertype
+# 0x88b5 from 02:00:00:00:00:SRC, padded to 60 bytes, as hex.
+packet_out_frame() {
+	printf 'ffffffffffff0200000000%s88b5%092d' "$1" 0
+}
+
+test_switch_packet_out() {
+	topo_switch 3 || return 1
+	add_ports 3 || return 1
+	local of="ovs-ofctl -O OpenFlow13" sock="unix:$TMPD/$BR.mgmt" i ns
+	# A rule for output:TABLE to find: the experimental ethertype goes to port 3 only.
+	run $of add-flow "$sock" 'priority=200,dl_type=0x88b5,actions=output:3' || return 1
+	for i in 1 2 3; do
+		ns=$(ns_of $i)
+		echo "+ (background) [$ns] capture eth0 0x88b5"
+		ip netns exec "$ns" $PKT capture eth0 10 --timeout 8 --ethertype 0x88b5 \
+			--ready-file "$TMPD/cap$i.ready" >"$TMPD/cap$i.out" 2>&1 &
+		eval "CAP$i=$!"
+		defer kill "$!"
+	done
+	for i in 1 2 3; do
+		for ((n = 0; n < 50; n++)); do
+			[ -e "$TMPD/cap$i.ready" ] && break
+			sleep 0.1
+		done
+	done
+	run $of packet-out "$sock" "in_port=controller packet=$(packet_out_frame a1) actions=output:2" ||
+		{ vswd_log; return 1; }
+	run $of packet-out "$sock" "in_port=1 packet=$(packet_out_frame a2) actions=FLOOD" || return 1
+	run $of packet-out "$sock" "in_port=controller packet=$(packet_out_frame a3) actions=output:TABLE" ||
+		return 1
+	run $of packet-out "$sock" "in_port=1 packet=$(packet_out_frame a4) actions=NORMAL" || return 1
+	# Refused with an OpenFlow error; the connection and the switch carry on.
+	if run $of packet-out "$sock" "in_port=controller packet=$(packet_out_frame a5) actions=output:2000"; then
+		echo "FAIL: a packet-out to port 2000 was accepted"
+		return 1
+	fi
+	for i in 1 2 3; do
+		wait "$(eval "echo \$CAP$i")"
+		sed "s/^/[cap$i] /" "$TMPD/cap$i.out"
+	done
+	# got I SRC: whether namespace I received the frame from 02:00:00:00:00:SRC.
+	got() { grep -q "\"src\": \"02:00:00:00:00:$2\"" "$TMPD/cap$1.out"; }
+	local want fail=0
+	for want in "1 a1 no" "2 a1 yes" "3 a1 no" "1 a2 no" "2 a2 yes" "3 a2 yes" \
+		"1 a3 no" "2 a3 no" "3 a3 yes" "1 a4 no" "2 a4 yes" "3 a4 yes" "2 a5 no"; do
+		set -- $want
+		if got "$1" "$2"; then
+			[ "$3" = yes ] || { echo "FAIL: ns$1 received $2"; fail=1; }
+		else
+			[ "$3" = no ] || { echo "FAIL: ns$1 did not receive $2"; fail=1; }
+		fi
+	done
+	[ $fail = 0 ] || { vswd_log; return 1; }
+	# Executed, not cached: no megaflow for the packet-outs' ethertype.
+	if dp_flows | grep -q 'eth_type(0x88b5)'; then
+		echo "FAIL: a packet-out installed a megaflow"
+		dp_flows
+		return 1
+	fi
+	# NORMAL learned the packet-out's source on its in_port, as Open vSwitch does.
+	ctl fdb/show "$BR" | tee "$TMPD/fdb"
+	grep -E '^ *1 .*02:00:00:00:00:a4' "$TMPD/fdb" >/dev/null || {
+		echo "FAIL: NORMAL did not learn 02:00:00:00:00:a4 on port 1"
+		return 1
+	}
+	# The rule output:TABLE went through counts the packet.
+	run $of dump-flows "$sock" dl_type=0x88b5 | tee "$TMPD/flows"
+	grep -q 'n_packets=1,' "$TMPD/flows" || { echo "FAIL: the rule did not count the packet-out"; return 1; }
+	ping_ok 1 2 1
 }

@@ -39,13 +39,15 @@ NormalDecision normal_switch(const vsw_flow_key& flow, const PortTable& ports, M
   std::memset(d.mask.eth_dst, 0xff, sizeof d.mask.eth_dst);
   std::memset(&d.mask.vlan_tci, 0xff, sizeof d.mask.vlan_tci);
 
-  // 1. Admission.
-  const PortTable::Port* in = ports.by_dp(flow.in_port);
-  if (!in) {
+  // 1. Admission. A packet from no port (kNoInPort: a controller's PACKET_OUT) is taken
+  // as from a trunk carrying every VLAN, and teaches nothing (Open vSwitch's OFPP_NONE).
+  const bool from_controller = flow.in_port == kNoInPort;
+  const PortTable::Port* in = from_controller ? nullptr : ports.by_dp(flow.in_port);
+  if (!in && !from_controller) {
     d.drop_reason = "NORMAL: input port is not a port of the bridge";
     return d;
   }
-  if (!in->info.up) {
+  if (in && !in->info.up) {
     d.drop_reason = "NORMAL: input port is down";
     return d;
   }
@@ -59,7 +61,9 @@ NormalDecision normal_switch(const vsw_flow_key& flow, const PortTable& ports, M
   const bool tagged = (tci & kTagPresent) != 0;
   const std::uint16_t vid = tci & kVidMask;
   std::uint16_t vlan;
-  if (in->info.vlan_mode == VlanMode::kAccess) {
+  if (!in) {
+    vlan = tagged ? vid : 0;
+  } else if (in->info.vlan_mode == VlanMode::kAccess) {
     if (tagged && vid != 0) {
       d.drop_reason = "NORMAL: tagged frame on an access port";
       return d;
@@ -81,7 +85,7 @@ NormalDecision normal_switch(const vsw_flow_key& flow, const PortTable& ports, M
 
   // 3. Learning.
   const Mac src = to_mac(flow.eth_src);
-  if (!is_group(flow.eth_src)) {
+  if (in && !is_group(flow.eth_src)) {
     const MacTag src_tag{vlan, src};
     d.tags.push_back(src_tag);
     if (may_learn) {

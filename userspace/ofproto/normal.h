@@ -4,7 +4,9 @@
 // VLAN tag the frame must carry when it leaves (translation then emits the pop/push
 // actions, grouped so the tag changes as few times as possible). The steps:
 //
-//  1. Admission. The input port must exist and be up. Frames to the IEEE 802.1D reserved
+//  1. Admission. The input port must exist and be up, or be kNoInPort (a controller's
+//     PACKET_OUT: handled as from a trunk carrying every VLAN, never learned from, as Open
+//     vSwitch's OFPP_NONE bundle). Frames to the IEEE 802.1D reserved
 //     group addresses 01:80:c2:00:00:00-0f (STP, LACP, 802.1X...) are not forwarded.
 //  2. Input VLAN (ports.h has the rules): access ports put untagged and priority-tagged
 //     frames into their VLAN and drop frames tagged with a nonzero VID; trunk ports take

@@ -83,6 +83,20 @@ void Ofproto::update_implied_rule() {
 
 XlateResult Ofproto::translate(const vsw_flow_key& key, bool may_learn,
                                std::vector<MacTag>* changed, XlateObserver* observer) {
+  return consistent(may_learn, changed, observer,
+                    [&](const XlateContext& ctx) { return xlate(ctx, key); });
+}
+
+XlateResult Ofproto::translate_actions(const vsw_flow_key& key,
+                                       const std::vector<openflow::Action>& actions, bool may_learn,
+                                       std::vector<MacTag>* changed) {
+  return consistent(may_learn, changed, nullptr,
+                    [&](const XlateContext& ctx) { return xlate_actions(ctx, key, actions); });
+}
+
+template <class Run>
+XlateResult Ofproto::consistent(bool may_learn, std::vector<MacTag>* changed,
+                                XlateObserver* observer, const Run& run) {
   // MAC changes are real even when an attempt is retried: collect them across attempts.
   std::vector<MacTag> learned;
   XlateResult r;
@@ -98,7 +112,7 @@ XlateResult Ofproto::translate(const vsw_flow_key& key, bool may_learn,
       const PortTable* ports = ports_.load(std::memory_order_acquire);
       const XlateContext ctx{tables_, *ports, macs_, may_learn, changed ? &learned : nullptr,
                              observer};
-      r = xlate(ctx, key);
+      r = run(ctx);
     }
     if (tables_.read_valid(seq)) break;
     retries_.fetch_add(1, std::memory_order_relaxed);

@@ -98,12 +98,21 @@ class Ofproto {
   // a classifier::Epoch::ReadGuard. `observer` (trace.h) watches each attempt.
   XlateResult translate(const vsw_flow_key& key, bool may_learn,
                         std::vector<MacTag>* changed = nullptr, XlateObserver* observer = nullptr);
+  // A PACKET_OUT's action list on the packet `key` describes (xlate_actions()), with the
+  // same consistency as translate(). key.in_port may be kNoInPort.
+  XlateResult translate_actions(const vsw_flow_key& key,
+                                const std::vector<openflow::Action>& actions, bool may_learn,
+                                std::vector<MacTag>* changed = nullptr);
   [[nodiscard]] Stats stats() const;
 
  private:
   Tables tables_;
   MacLearning macs_;
   void update_implied_rule();
+  // The retry loop of translate(): run(ctx) until it saw one version of every table.
+  template <class Run>
+  XlateResult consistent(bool may_learn, std::vector<MacTag>* changed, XlateObserver* observer,
+                         const Run& run);
 
   FailMode fail_mode_ = FailMode::kSecure;
   bool controller_connected_ = false;

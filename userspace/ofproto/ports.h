@@ -37,6 +37,10 @@ struct PortInfo {
 
 inline constexpr unsigned kVlans = 4096;
 
+// The in_port of a packet that arrived on no port: a PACKET_OUT with in_port CONTROLLER or
+// ANY (Open vSwitch's OFPP_NONE bundle). OFPP_CONTROLLER's value; no datapath port has it.
+inline constexpr std::uint32_t kNoInPort = 0xfffffffd;
+
 class PortTable {
  public:
   struct Port {

@@ -109,6 +109,23 @@ class Xlator {
   }
 
   XlateResult run() {
+    pipeline();
+    return finish();
+  }
+
+  // PACKET_OUT: the controller's action list instead of the pipeline; output:TABLE in it
+  // runs the pipeline from table 0 on the packet as the actions have left it so far.
+  XlateResult run_actions(const std::vector<Action>& actions) {
+    packet_out_ = true;
+    execute(actions);
+    return finish();
+  }
+
+ private:
+  // Tables from table 0 to the end of the pipeline, then the action set.
+  void pipeline() {
+    in_pipeline_ = true;
+    set_.clear();
     unsigned table = 0;
     while (!failed() && !stop_) {
       if (ckey_stale_) {
@@ -138,10 +155,9 @@ class Xlator {
       }
       table = static_cast<unsigned>(p.goto_table);
     }
-    return finish();
+    in_pipeline_ = false;
   }
 
- private:
   [[nodiscard]] bool failed() const { return failed_; }
   void fail(std::string why) {
     if (failed_) return;
@@ -286,7 +302,7 @@ class Xlator {
     namespace P = openflow::port;
     switch (port) {
       case P::kInPort:
-        emit_output(in_.in_port);
+        if (in_.in_port != kNoInPort) emit_output(in_.in_port);
         return;
       case P::kAll:
       case P::kFlood:
@@ -300,6 +316,7 @@ class Xlator {
         controller(max_len);
         return;
       case P::kTable:
+        if (packet_out_ && !in_pipeline_) return pipeline();
         return fail("output to TABLE is valid only in packet-out");
       case P::kAny:
         return fail("output to ANY is not a port");
@@ -429,6 +446,8 @@ class Xlator {
   const Rule* rule_ = nullptr;  // the rule whose actions run (the last one matched)
   bool failed_ = false;         // an unsupported action: drop, result_.reason says why
   bool stop_ = false;           // the packet was consumed (TTL exceeded)
+  bool packet_out_ = false;     // translating a PACKET_OUT's actions (output:TABLE allowed)
+  bool in_pipeline_ = false;    // inside the tables (output:TABLE refused there)
   std::string note_;            // why NORMAL dropped, for an otherwise silent drop
   XlateResult result_;
 };
@@ -439,6 +458,11 @@ class Xlator {
 
 XlateResult xlate(const XlateContext& ctx, const vsw_flow_key& key) {
   return Xlator(ctx, key).run();
+}
+
+XlateResult xlate_actions(const XlateContext& ctx, const vsw_flow_key& key,
+                          const std::vector<openflow::Action>& actions) {
+  return Xlator(ctx, key).run_actions(actions);
 }
 
 }  // namespace vsw::ofproto

@@ -17,6 +17,7 @@
 // dec_nw_ttl (IPv4; a packet whose TTL runs out is dropped there). A set_field whose
 // header the packet lacks does nothing (as in Open vSwitch). Anything else (groups,
 // queues, MPLS, ...) drops the packet, with a reason.
+// output:TABLE is valid only in a PACKET_OUT's action list (xlate_actions()).
 //
 // The megaflow. Every decision adds the key bits it read to the mask: each lookup's
 // classifier wildcards, in_port (always), eth_type/ip_proto where a rewrite depends on the
@@ -86,5 +87,15 @@ struct XlateContext {
 // One pass over the pipeline. Call inside a classifier::Epoch::ReadGuard, bracketed by
 // Tables::read_begin()/read_valid() (Ofproto::translate does both).
 XlateResult xlate(const XlateContext& ctx, const vsw_flow_key& key);
+
+// A PACKET_OUT: runs `actions` (an apply-actions list) on the packet instead of starting
+// at table 0. output:TABLE (refused anywhere else) runs the pipeline from table 0, with a
+// fresh action set, on the packet as the actions before it left it; later actions see the
+// packet as the pipeline left it. key.in_port may be kNoInPort (in_port CONTROLLER or ANY:
+// IN_PORT outputs nothing, FLOOD and ALL every up port, NORMAL treats the packet as from a
+// trunk carrying every VLAN and learns nothing). The megaflow is computed but means
+// nothing: a packet-out installs no flow. Same calling rules as xlate().
+XlateResult xlate_actions(const XlateContext& ctx, const vsw_flow_key& key,
+                          const std::vector<openflow::Action>& actions);
 
 }  // namespace vsw::ofproto

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <variant>
 
+#include "dpif/packet_key.h"
 #include "ofproto/key_map.h"
 #include "ofswitch/flow_mod.h"
 #include "ofswitch/table_features.h"
+#include "util/log.h"
 
 namespace vsw::ofswitch {
 namespace {
@@ -15,7 +17,9 @@ using openflow::ErrType;
 using openflow::Message;
 using openflow::MsgType;
 
-constexpr std::uint16_t kBrcBadType = 1, kBrcBadMultipart = 2, kTffcEperm = 5;
+constexpr std::uint16_t kBrcBadType = 1, kBrcBadMultipart = 2, kBrcBufferUnknown = 8,
+                        kBrcBadPort = 11, kBrcBadPacket = 12, kTffcEperm = 5;
+constexpr std::size_t kEthHlen = 14;
 constexpr std::uint32_t kCapFlowStats = 1 << 0, kCapTableStats = 1 << 1;
 constexpr std::uint32_t kPortStateLinkDown = 1 << 0;
 constexpr std::uint16_t kFragMask = 3;  // OFPC_FRAG_MASK
@@ -114,6 +118,9 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
     case MsgType::kFlowMod:
       flow_mod(m, send);
       return;
+    case MsgType::kPacketOut:
+      packet_out(m, send);
+      return;
     case MsgType::kMultipartRequest:
       flush();
       multipart(m, send);
@@ -170,6 +177,53 @@ void Agent::flow_mod(const Message& m, const SendFn& send) {
   } else if (!flush_pending_) {
     flush_pending_ = true;
     hooks_.want_flush();
+  }
+}
+
+void Agent::packet_out(const Message& m, const SendFn& send) {
+  namespace port = openflow::port;
+  const auto& po = std::get<openflow::PacketOut>(m.body);
+  // The checks, in Open vSwitch's order.
+  std::uint32_t in_port = 0;  // the translation's in_port (a datapath port number)
+  if (po.in_port >= 1 && po.in_port <= kMaxPort) {
+    in_port = po.in_port;
+  } else if (po.in_port == port::kLocal) {
+    in_port = VSW_PORT_LOCAL;
+  } else if (po.in_port == port::kController || po.in_port == port::kAny) {
+    in_port = ofproto::kNoInPort;
+  } else {
+    return error(m, openflow::make_error(ErrType::kBadRequest, kBrcBadPort), send);
+  }
+  if (po.buffer_id != openflow::kNoBuffer)
+    return error(m, openflow::make_error(ErrType::kBadRequest, kBrcBufferUnknown), send);
+  if (auto e = check_actions(po.actions, /*packet_out=*/true)) return error(m, *e, send);
+  if (po.data.size() < kEthHlen)
+    return error(m, openflow::make_error(ErrType::kBadRequest, kBrcBadPacket), send);
+
+  ++packet_outs_;
+  const bool to_table =
+      std::any_of(po.actions.begin(), po.actions.end(), [](const openflow::Action& a) {
+        return a.type == openflow::ActionType::kOutput && a.arg == port::kTable;
+      });
+  if (to_table) flush();  // the pipeline must see every FLOW_MOD sent before
+  const std::span<const std::uint8_t> frame(po.data.data(), po.data.size());
+  vsw_flow_key key = dpif::extract_key(frame, in_port, dpif::TagMode::kExecuted);
+  std::vector<ofproto::MacTag> changed;
+  ofproto::XlateResult x = ofproto_.translate_actions(key, po.actions, true, &changed);
+  if (!changed.empty() && hooks_.macs_changed) hooks_.macs_changed(changed);
+  const std::int64_t now = clock_();
+  for (const ofproto::RuleId& r : x.rules) r->credit(1, po.data.size(), now);
+  if (x.actions.empty() || !hooks_.execute) {
+    if (x.actions.empty()) ++packet_out_drops_;
+    return;
+  }
+  // The kernel's execute needs a real ingress port: a packet from the controller is sent as
+  // from the bridge's own port (what a USERSPACE action would report as its in_port).
+  if (key.in_port == ofproto::kNoInPort) key.in_port = VSW_PORT_LOCAL;
+  if (auto r = hooks_.execute(key, x.actions, frame); !r) {
+    ++packet_out_drops_;
+    log::rate_limited(log::Level::kWarn, "packet-out", "%s: packet-out not sent: %s", name_.c_str(),
+                      r.error().to_string().c_str());
   }
 }
 

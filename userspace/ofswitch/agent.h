@@ -11,6 +11,20 @@
 // refused with the spec's error (BAD_REQUEST/BAD_TYPE, BAD_MULTIPART), and an error never
 // ends the connection.
 //
+// PACKET_OUT (OpenFlow 1.3.5 7.3.7). Checked in Open vSwitch's order: in_port a datapath
+// port (1..1023), LOCAL, CONTROLLER or ANY (else BAD_REQUEST/BAD_PORT); buffer_id NO_BUFFER
+// (we keep no buffers: BAD_REQUEST/BUFFER_UNKNOWN); the actions as a FLOW_MOD's, plus
+// output:TABLE (BAD_ACTION/...); at least an Ethernet header of data (the datapath cannot
+// send less: BAD_REQUEST/BAD_PACKET). Then the frame's key (dpif::extract_key, as the
+// kernel's execute will see it) goes through ofproto's translate_actions() (output:TABLE
+// runs the pipeline; staged rule changes are published first so it sees every FLOW_MOD
+// sent before) and Hooks::execute sends the frame with the resulting datapath actions. No
+// megaflow is installed. NORMAL learns from a packet-out with a real in_port, as in Open
+// vSwitch; the MAC entries it changes go to Hooks::macs_changed. Rules the packet matched
+// through output:TABLE are credited with it. A packet the translation drops, or the
+// datapath refuses, is counted (packet_out_drops()), never answered with an error (Open
+// vSwitch reports neither).
+//
 // Publication. Rule changes are staged in the tables and published in batches: after a
 // change the agent asks its owner for a flush (Hooks::want_flush, e.g. a short timer on the
 // io_context, so a burst of FLOW_MODs is one publication), and flush() publishes and tells
@@ -26,8 +40,11 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
+#include "dpif/flow.h"
 #include "ofproto/clock.h"
 #include "ofproto/controller_cookie.h"
 #include "ofproto/ofproto.h"
@@ -63,6 +80,13 @@ class Agent {
   struct Hooks {
     std::function<void()> want_flush;     // call flush() soon (empty: publish at once)
     std::function<void()> rules_changed;  // after a publish with changes
+    // PACKET_OUT: run actions on packet in the datapath; key.in_port is the ingress port
+    // (LOCAL for a packet from the controller). Empty: packet-outs are translated only.
+    std::function<Result<void>(const vsw_flow_key& key, const dpif::Actions& actions,
+                               std::span<const std::uint8_t> packet)>
+        execute;
+    // MAC entries a packet-out's NORMAL learned, moved or evicted (revalidate their flows).
+    std::function<void(const std::vector<ofproto::MacTag>& tags)> macs_changed;
   };
   using SendFn = std::function<void(openflow::Bytes)>;
 
@@ -88,10 +112,14 @@ class Agent {
   [[nodiscard]] std::uint64_t flow_mods() const { return flow_mods_; }
   [[nodiscard]] std::uint64_t errors_sent() const { return errors_; }
   [[nodiscard]] std::uint64_t packet_ins_sent() const { return packet_ins_; }
+  // Packet-outs accepted; of those, sent to no port (translation dropped or execute failed).
+  [[nodiscard]] std::uint64_t packet_outs() const { return packet_outs_; }
+  [[nodiscard]] std::uint64_t packet_out_drops() const { return packet_out_drops_; }
 
  private:
   void flow_mod(const openflow::Message& m, const SendFn& send);
   void multipart(const openflow::Message& m, const SendFn& send);
+  void packet_out(const openflow::Message& m, const SendFn& send);
   void error(const openflow::Message& m, openflow::OfError e, const SendFn& send);
   [[nodiscard]] openflow::PortDescReply port_desc() const;
 
@@ -102,6 +130,7 @@ class Agent {
   std::uint64_t dpid_ = 0;
   bool flush_pending_ = false;
   std::uint64_t flow_mods_ = 0, errors_ = 0, packet_ins_ = 0;
+  std::uint64_t packet_outs_ = 0, packet_out_drops_ = 0;
 };
 
 // The datapath id of a bridge configured without one: 48 bits from a hash of its name,

@@ -30,17 +30,21 @@ OfError err(ErrType t, std::uint16_t c) {
 
 // An output port a rule may name: a datapath port, or a reserved port other than TABLE
 // (PACKET_OUT only) and ANY.
-bool valid_output_port(std::uint32_t p) {
+bool valid_output_port(std::uint32_t p, bool packet_out) {
   if (p >= 1 && p <= kMaxPort) return true;
+  if (p == port::kTable) return packet_out;
   return p == port::kInPort || p == port::kNormal || p == port::kFlood || p == port::kAll ||
          p == port::kController || p == port::kLocal;
 }
 
-std::optional<OfError> check_actions(const std::vector<openflow::Action>& actions) {
+}  // namespace
+
+std::optional<OfError> check_actions(const std::vector<openflow::Action>& actions,
+                                     bool packet_out) {
   for (const openflow::Action& a : actions) {
     switch (a.type) {
       case ActionType::kOutput:
-        if (!valid_output_port(a.arg)) return err(ErrType::kBadAction, kBacBadOutPort);
+        if (!valid_output_port(a.arg, packet_out)) return err(ErrType::kBadAction, kBacBadOutPort);
         break;
       case ActionType::kGroup:  // no group exists yet
         return err(ErrType::kBadAction, kBacBadOutGroup);
@@ -52,6 +56,8 @@ std::optional<OfError> check_actions(const std::vector<openflow::Action>& action
   }
   return std::nullopt;
 }
+
+namespace {
 
 std::optional<OfError> check_instructions(std::uint8_t table_id,
                                           const std::vector<openflow::Instruction>& ins) {
@@ -68,7 +74,7 @@ std::optional<OfError> check_instructions(std::uint8_t table_id,
         break;
       case InstructionType::kWriteActions:
       case InstructionType::kApplyActions:
-        if (auto e = check_actions(i.actions)) return e;
+        if (auto e = check_actions(i.actions, false)) return e;
         break;
       case InstructionType::kWriteMetadata:
       case InstructionType::kClearActions:

@@ -26,6 +26,11 @@ namespace vsw::ofswitch {
 // Highest datapath/OpenFlow port number a port can have (vsw-ctl: ofport 1..1023).
 inline constexpr std::uint32_t kMaxPort = 1023;
 
+// The BAD_ACTION checks of an action list (FLOW_MOD instructions, PACKET_OUT): output ports
+// the datapath cannot have (TABLE only in a PACKET_OUT), groups, experimenter actions.
+std::optional<openflow::OfError> check_actions(const std::vector<openflow::Action>& actions,
+                                               bool packet_out);
+
 // Stages fm in tables; nullopt when done, else the error to send (data not filled).
 std::optional<openflow::OfError> apply_flow_mod(ofproto::Tables& tables,
                                                 const openflow::FlowMod& fm);

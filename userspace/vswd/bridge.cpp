@@ -93,6 +93,14 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
   reconcile();  // now with the handlers' upcall pids
   ofswitch::Agent::Hooks hooks;
   hooks.rules_changed = [this] { udpif_->revalidate_all(); };
+  // PACKET_OUT: this thread owns control_, the daemon's datapath channel for such calls.
+  hooks.execute = [this](const vsw_flow_key& key, const dpif::Actions& actions,
+                         std::span<const std::uint8_t> packet) {
+    return control_.execute(name_, key, packet, actions);
+  };
+  hooks.macs_changed = [this](const std::vector<ofproto::MacTag>& tags) {
+    udpif_->revalidate_tags(tags);
+  };
   agent_ = std::make_unique<ofswitch::Agent>(*ofproto_, name_, std::move(hooks));
   connmgr_ = std::make_unique<ofswitch::ConnMgr>(io_, *agent_, [this](bool connected) {
     log::info("%s: %s", name_.c_str(),

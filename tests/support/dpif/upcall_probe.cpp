@@ -13,7 +13,15 @@
 //
 //   summary upcalls=N handlers=a,b,.. enobufs=E malformed=M executed=X installed=I failed=F
 //
-// and exits 0 if at least --min upcalls (default 1) arrived, 1 if fewer, 2 on bad usage,
+// With --check-key it also computes each MISS's key in userspace from the upcall's packet
+// (dpif::extract_key, TagMode::kReceived, the kernel's skb_mark copied) and prints
+//
+//   key-mismatch in_port=P len=L kernel=<flow text> userspace=<flow text> packet=<hex>
+//
+// for every difference, and after the summary a line "key_checked=N key_mismatches=M";
+// any mismatch makes the exit status 1.
+//
+// It exits 0 if at least --min upcalls (default 1) arrived, 1 if fewer, 2 on bad usage,
 // 4 (the selftests' "skip") when --per-cpu is asked of a kernel without per-CPU dispatch.
 // Per-CPU pids are cleared again on exit, so the datapath falls back to its port pids.
 #include <poll.h>
@@ -33,6 +41,7 @@
 
 #include "dpif/dpif_netlink.h"
 #include "dpif/flow_text.h"
+#include "dpif/packet_key.h"
 #include "dpif/upcall_channel.h"
 
 using namespace vsw::dpif;
@@ -48,13 +57,14 @@ struct Args {
   std::optional<Actions> actions;
   bool flood = false;
   bool install = false;
+  bool check_key = false;
 };
 
 int usage(const char* why) {
   std::fprintf(stderr,
                "vsw-upcall-probe: %s\n"
                "usage: vsw-upcall-probe DP [--handlers N] [--per-cpu] [--seconds S] [--min N]\n"
-               "                        [--actions ACTIONS | --flood] [--install]\n",
+               "                        [--actions ACTIONS | --flood] [--install] [--check-key]\n",
                why);
   return 2;
 }
@@ -93,6 +103,8 @@ int run(int argc, char** argv) {
       a.flood = true;
     } else if (arg == "--install") {
       a.install = true;
+    } else if (arg == "--check-key") {
+      a.check_key = true;
     } else if (!arg.empty() && arg[0] != '-' && a.dp.empty()) {
       a.dp = std::string(arg);
     } else {
@@ -147,7 +159,7 @@ int run(int argc, char** argv) {
   std::vector<pollfd> fds;
   for (const auto& ch : chans) fds.push_back({ch.fd(), POLLIN, 0});
   std::vector<std::size_t> per_handler(chans.size(), 0);
-  std::size_t total = 0, executed = 0, installed = 0, failed = 0;
+  std::size_t total = 0, executed = 0, installed = 0, failed = 0, checked = 0, mismatches = 0;
   std::vector<Upcall> ups;
   std::vector<Op> ops;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(a.seconds);
@@ -170,6 +182,26 @@ int run(int argc, char** argv) {
         std::printf("upcall handler=%zu cmd=%s dp_ifindex=%d in_port=%u len=%zu key=%s\n", h,
                     up.cmd == VSW_PACKET_CMD_MISS ? "miss" : "action", up.dp_ifindex, up.in_port,
                     up.packet.size(), format_match(exact).c_str());
+        if (a.check_key && up.cmd == VSW_PACKET_CMD_MISS) {
+          Match mine;
+          mine.key = extract_key(up.packet, up.in_port, TagMode::kReceived);
+          mine.key.skb_mark = up.key.skb_mark;
+          mine.mask = exact.mask;
+          mine.normalize();
+          ++checked;
+          if (!(mine == exact)) {
+            ++mismatches;
+            std::string hex;
+            for (const std::uint8_t b : up.packet) {
+              static const char* digits = "0123456789abcdef";
+              hex += digits[b >> 4];
+              hex += digits[b & 15];
+            }
+            std::printf("key-mismatch in_port=%u len=%zu kernel=%s userspace=%s packet=%s\n",
+                        up.in_port, up.packet.size(), format_match(exact).c_str(),
+                        format_match(mine).c_str(), hex.c_str());
+          }
+        }
         auto acts = actions_for(up.in_port);
         if (!acts) continue;
         if (a.install) ops.push_back({FlowPutOp{exact, *acts, FlowPut::kCreate}, {}});
@@ -209,8 +241,9 @@ int run(int argc, char** argv) {
       "failed=%zu\n",
       total, hs.c_str(), static_cast<unsigned long long>(enobufs),
       static_cast<unsigned long long>(malformed), executed, installed, failed);
+  if (a.check_key) std::printf("key_checked=%zu key_mismatches=%zu\n", checked, mismatches);
   if (a.per_cpu) (void)(*dpif)->dp_set_upcall_pids(a.dp, {});
-  return total >= a.min ? 0 : 1;
+  return total >= a.min && mismatches == 0 ? 0 : 1;
 }
 
 }  // namespace

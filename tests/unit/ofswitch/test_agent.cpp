@@ -1,10 +1,13 @@
 // The agent driven directly by decoded messages: FEATURES, config, DESC, PORT_DESC,
 // FLOW_MOD add/modify/delete (strict and not) with the spec's errors, FLOW and AGGREGATE
-// stats, barrier-driven publication, the standalone fail mode's NORMAL rule, PACKET_IN from
-// a translation's controller cookie, SET_ASYNC/GET_ASYNC.
+// stats, barrier-driven publication, the standalone fail mode's NORMAL rule, PACKET_OUT, PACKET_IN
+// from a translation's controller cookie, SET_ASYNC/GET_ASYNC.
 #include <arpa/inet.h>
 
 #include <catch2/catch_test_macros.hpp>
+#include <cstring>
+#include <optional>
+#include <span>
 #include <variant>
 
 #include "dpif/flow.h"
@@ -17,9 +20,18 @@ using namespace vsw::openflow;
 
 namespace {
 
+struct Executed {
+  vsw_flow_key key;
+  dpif::Actions actions;
+  Bytes packet;
+};
+
 struct Rig {
   ofproto::Ofproto of;
   int changed = 0;
+  std::vector<Executed> executed;           // Hooks::execute calls
+  std::vector<ofproto::MacTag> relearned;   // Hooks::macs_changed tags
+  std::optional<vsw::Error> execute_error;  // what Hooks::execute answers (none: success)
   int flush_requests = 0;
   bool batched = false;
   ofswitch::Agent agent;
@@ -48,6 +60,15 @@ struct Rig {
     ofswitch::Agent::Hooks h;
     h.rules_changed = [this] { ++changed; };
     if (batched) h.want_flush = [this] { ++flush_requests; };
+    h.execute = [this](const vsw_flow_key& key, const dpif::Actions& actions,
+                       std::span<const std::uint8_t> packet) -> vsw::Result<void> {
+      executed.push_back({key, actions, Bytes(packet.begin(), packet.end())});
+      if (execute_error) return *execute_error;
+      return {};
+    };
+    h.macs_changed = [this](const std::vector<ofproto::MacTag>& tags) {
+      relearned.insert(relearned.end(), tags.begin(), tags.end());
+    };
     return h;
   }
   // Sends m; returns the replies.
@@ -127,7 +148,6 @@ TEST_CASE("ofswitch: FEATURES, config, DESC and PORT_DESC replies", "[ofswitch]"
   CHECK(ports[2].port_no == port::kLocal);
 
   // Not implemented yet: refused with the spec's errors, nothing else happens.
-  CHECK(rig.error_of(PacketOut{}) == std::pair<uint16_t, uint16_t>{1, 1});  // BAD_TYPE
   CHECK(rig.error_of(MultipartRequest{0, GroupDescRequest{}}) ==
         std::pair<uint16_t, uint16_t>{1, 2});  // BAD_MULTIPART
 }
@@ -320,7 +340,7 @@ vsw_flow_key key_on(std::uint32_t dp_port) {
   return k;
 }
 
-std::vector<std::uint8_t> frame(std::size_t n) {
+std::vector<std::uint8_t> numbered(std::size_t n) {
   std::vector<std::uint8_t> f(n);
   for (std::size_t i = 0; i < n; ++i) f[i] = static_cast<std::uint8_t>(i);
   return f;
@@ -331,6 +351,39 @@ PacketIn decoded(const Bytes& b) {
   REQUIRE(m.ok());
   REQUIRE(m.value().type() == MsgType::kPacketIn);
   return std::get<PacketIn>(m.value().body);
+}
+
+constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+constexpr uint8_t kHostA[6] = {0x02, 0, 0, 0, 0, 0x0a};
+constexpr uint8_t kHostB[6] = {0x02, 0, 0, 0, 0, 0x0b};
+
+// An Ethernet frame: dst, src, optional 802.1Q tag, type, then `payload` zero bytes; an
+// IPv4 type gets a 20-byte UDP-carrying header first.
+Bytes frame(const uint8_t* dst, const uint8_t* src, uint16_t type, std::size_t payload = 26,
+            std::optional<uint16_t> tci = std::nullopt) {
+  Bytes b(dst, dst + 6);
+  b.insert(b.end(), src, src + 6);
+  if (tci) b.insert(b.end(), {0x81, 0x00, uint8_t(*tci >> 8), uint8_t(*tci)});
+  b.insert(b.end(), {uint8_t(type >> 8), uint8_t(type)});
+  if (type == 0x0800)
+    b.insert(b.end(), {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2});
+  b.insert(b.end(), payload, 0);
+  return b;
+}
+
+PacketOut packet_out(uint32_t in_port, std::vector<Action> actions, Bytes data) {
+  PacketOut p;
+  p.in_port = in_port;
+  p.actions = std::move(actions);
+  p.data = std::move(data);
+  return p;
+}
+
+std::vector<uint32_t> outputs(const dpif::Actions& acts) {
+  std::vector<uint32_t> out;
+  for (const auto& a : acts)
+    if (const auto* o = std::get_if<dpif::OutputAction>(&a)) out.push_back(o->port);
+  return out;
 }
 
 }  // namespace
@@ -356,7 +409,7 @@ TEST_CASE("ofswitch: an ACTION upcall of output:CONTROLLER becomes the PACKET_IN
   REQUIRE(rig.send(f).empty());
 
   // ACTION from table 3: 20 of 100 bytes, metadata in the match.
-  auto p = to_controller(rig, key_on(1), frame(100));
+  auto p = to_controller(rig, key_on(1), numbered(100));
   auto bytes = rig.agent.packet_in(rig.session, p);
   REQUIRE(bytes);
   PacketIn pin = decoded(*bytes);
@@ -365,7 +418,7 @@ TEST_CASE("ofswitch: an ACTION upcall of output:CONTROLLER becomes the PACKET_IN
   CHECK(pin.reason == 1);  // OFPR_ACTION
   CHECK(pin.table_id == 3);
   CHECK(pin.cookie == 0xc3);
-  CHECK(pin.data == frame(20));
+  CHECK(pin.data == numbered(20));
   REQUIRE(pin.match.fields.size() == 2);
   CHECK(pin.match.fields[0] == OxmField::exact(OxmId::kInPort, 1));
   CHECK(pin.match.fields[1] == OxmField::exact(OxmId::kMetadata, 0x5500));
@@ -380,7 +433,7 @@ TEST_CASE("ofswitch: an ACTION upcall of output:CONTROLLER becomes the PACKET_IN
   CHECK(Bytes(bytes->end() - 22, bytes->end() - 20) == Bytes{0, 0});
 
   // NO_MATCH from the table-miss rule, on the local port: miss_send_len (128) cuts it.
-  p = to_controller(rig, key_on(0), frame(300));
+  p = to_controller(rig, key_on(0), numbered(300));
   bytes = rig.agent.packet_in(rig.session, p);
   REQUIRE(bytes);
   pin = decoded(*bytes);
@@ -388,23 +441,23 @@ TEST_CASE("ofswitch: an ACTION upcall of output:CONTROLLER becomes the PACKET_IN
   CHECK(pin.table_id == 0);
   CHECK(pin.cookie == 0xc0);
   CHECK(pin.total_len == 300);
-  CHECK(pin.data == frame(128));
+  CHECK(pin.data == numbered(128));
   REQUIRE(pin.match.fields.size() == 1);  // no metadata: it is 0
   CHECK(pin.match.fields[0] == OxmField::exact(OxmId::kInPort, port::kLocal));
   // OFPCML_NO_BUFFER: the whole packet; 0: no packet-in for table misses at all.
   REQUIRE(rig.send(SetConfig{0, 0xffff}).empty());
   bytes = rig.agent.packet_in(rig.session, p);
   REQUIRE(bytes);
-  CHECK(decoded(*bytes).data == frame(300));
+  CHECK(decoded(*bytes).data == numbered(300));
   REQUIRE(rig.send(SetConfig{0, 0}).empty());
   CHECK(!rig.agent.packet_in(rig.session, p));
-  CHECK(rig.agent.packet_in(rig.session, to_controller(rig, key_on(1), frame(10))));
+  CHECK(rig.agent.packet_in(rig.session, to_controller(rig, key_on(1), numbered(10))));
 
   // A service connection gets none until it sets a miss_send_len, as in Open vSwitch.
   ofswitch::Session svc = ofswitch::Session::for_service();
-  CHECK(!rig.agent.packet_in(svc, to_controller(rig, key_on(1), frame(10))));
+  CHECK(!rig.agent.packet_in(svc, to_controller(rig, key_on(1), numbered(10))));
   svc.miss_send_len = 128;
-  CHECK(rig.agent.packet_in(svc, to_controller(rig, key_on(1), frame(10))));
+  CHECK(rig.agent.packet_in(svc, to_controller(rig, key_on(1), numbered(10))));
   CHECK(rig.agent.packet_ins_sent() == 5);
 }
 
@@ -424,8 +477,8 @@ TEST_CASE("ofswitch: SET_ASYNC filters packet-ins per connection; GET_ASYNC repo
   REQUIRE(rig.send(add(5, {OxmField::exact(OxmId::kInPort, 1)},
                        {Instruction::apply({Action::output(port::kController)})}))
               .empty());
-  const auto miss = to_controller(rig, key_on(2), frame(60));
-  const auto action = to_controller(rig, key_on(1), frame(60));
+  const auto miss = to_controller(rig, key_on(2), numbered(60));
+  const auto action = to_controller(rig, key_on(1), numbered(60));
   CHECK(rig.agent.packet_in(rig.session, miss));
   CHECK(rig.agent.packet_in(rig.session, action));
 
@@ -447,4 +500,182 @@ TEST_CASE("ofswitch: SET_ASYNC filters packet-ins per connection; GET_ASYNC repo
   CHECK(rig.send(set).empty());
   CHECK(!rig.agent.packet_in(rig.session, action));
   CHECK(rig.agent.packet_in(ofswitch::Session{}, action));
+}
+
+TEST_CASE("ofswitch: bad PACKET_OUTs get the spec's errors and send nothing", "[ofswitch]") {
+  Rig rig;
+  const Bytes ok = frame(kBroadcast, kHostA, 0x0806);
+  using E = std::pair<uint16_t, uint16_t>;
+  PacketOut buffered = packet_out(port::kController, {Action::output(1)}, ok);
+  buffered.buffer_id = 1;
+  CHECK(rig.error_of(buffered) == E{1, 8});  // BAD_REQUEST / BUFFER_UNKNOWN
+  for (const uint32_t bad : {0U, 1024U, 0xffffff00U, port::kTable, port::kNormal, port::kFlood,
+                             port::kAll, port::kInPort}) {
+    INFO("in_port " << bad);
+    CHECK(rig.error_of(packet_out(bad, {Action::output(1)}, ok)) == E{1, 11});  // BAD_PORT
+  }
+  // in_port is checked first, as Open vSwitch does.
+  buffered.in_port = 0;
+  CHECK(rig.error_of(buffered) == E{1, 11});
+  for (const uint32_t bad : {0U, 1024U, port::kAny}) {
+    INFO("output " << bad);
+    CHECK(rig.error_of(packet_out(1, {Action::output(bad)}, ok)) == E{2, 4});  // BAD_OUT_PORT
+  }
+  CHECK(rig.error_of(packet_out(1, {Action::simple(ActionType::kGroup, 1)}, ok)) ==
+        E{2, 9});  // BAD_ACTION / BAD_OUT_GROUP
+  // Less than an Ethernet header (an empty packet included).
+  CHECK(rig.error_of(packet_out(1, {Action::output(2)}, Bytes(13, 0xff))) == E{1, 12});
+  CHECK(rig.error_of(PacketOut{}) == E{1, 12});  // BAD_REQUEST / BAD_PACKET
+  CHECK(rig.executed.empty());
+  CHECK(rig.agent.packet_outs() == 0);
+  CHECK(rig.agent.errors_sent() == 16);
+  // Still answering.
+  auto r = rig.send(BarrierRequest{});
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].type() == MsgType::kBarrierReply);
+}
+
+TEST_CASE("ofswitch: PACKET_OUT sends the frame with the translated datapath actions",
+          "[ofswitch]") {
+  Rig rig;  // port 1 up, port 2 down, LOCAL up
+  const Bytes arp = frame(kBroadcast, kHostA, 0x0806);
+
+  SECTION("output to a port, from the controller") {
+    CHECK(rig.send(packet_out(port::kController, {Action::output(1)}, arp)).empty());
+    REQUIRE(rig.executed.size() == 1);
+    const Executed& e = rig.executed[0];
+    CHECK(e.packet == arp);
+    CHECK(outputs(e.actions) == std::vector<uint32_t>{1});
+    CHECK(e.key.in_port == VSW_PORT_LOCAL);  // no input port: sent as from the bridge
+    CHECK(e.key.eth_type == htons(0x0806));
+    CHECK(std::memcmp(e.key.eth_src, kHostA, 6) == 0);
+    CHECK(rig.agent.packet_outs() == 1);
+    CHECK(rig.agent.packet_out_drops() == 0);
+  }
+  SECTION("a down port, or the input port itself, outputs nothing") {
+    CHECK(rig.send(packet_out(port::kController, {Action::output(2)}, arp)).empty());
+    CHECK(rig.send(packet_out(1, {Action::output(1)}, arp)).empty());
+    CHECK(rig.executed.empty());
+    CHECK(rig.agent.packet_out_drops() == 2);
+  }
+  SECTION("IN_PORT, LOCAL, ALL and FLOOD") {
+    CHECK(rig.send(packet_out(1, {Action::output(port::kInPort)}, arp)).empty());
+    CHECK(rig.send(packet_out(port::kLocal, {Action::output(1)}, arp)).empty());
+    CHECK(rig.send(packet_out(1, {Action::output(port::kLocal)}, arp)).empty());
+    CHECK(rig.send(packet_out(port::kController, {Action::output(port::kFlood)}, arp)).empty());
+    CHECK(rig.send(packet_out(1, {Action::output(port::kAll)}, arp)).empty());
+    CHECK(rig.send(packet_out(port::kAny, {Action::output(port::kInPort)}, arp)).empty());
+    REQUIRE(rig.executed.size() == 5);
+    CHECK(outputs(rig.executed[0].actions) == std::vector<uint32_t>{1});
+    CHECK(rig.executed[0].key.in_port == 1);
+    CHECK(outputs(rig.executed[1].actions) == std::vector<uint32_t>{1});
+    CHECK(rig.executed[1].key.in_port == VSW_PORT_LOCAL);
+    CHECK(outputs(rig.executed[2].actions) == std::vector<uint32_t>{VSW_PORT_LOCAL});
+    // Every up port (LOCAL and 1; 2 is down), but not the input port.
+    CHECK(outputs(rig.executed[3].actions) == std::vector<uint32_t>{VSW_PORT_LOCAL, 1});
+    CHECK(outputs(rig.executed[4].actions) == std::vector<uint32_t>{VSW_PORT_LOCAL});
+    CHECK(rig.agent.packet_out_drops() == 1);  // IN_PORT with no input port
+  }
+  SECTION("push_vlan, set_field and pop_vlan become datapath actions") {
+    const OxmField vid = OxmField::exact(OxmId::kVlanVid, 0x1000 | 10);
+    const OxmField dst = OxmField::exact_bytes(OxmId::kEthDst, ByteSpan(kHostB, 6));
+    CHECK(rig.send(packet_out(port::kController,
+                              {Action::simple(ActionType::kPushVlan, 0x8100),
+                               Action::set_field(vid), Action::set_field(dst), Action::output(1)},
+                              frame(kHostA, kHostA, 0x0800)))
+              .empty());
+    const Bytes tagged = frame(kBroadcast, kHostA, 0x0800, 26, 0x2007);
+    CHECK(rig.send(packet_out(port::kController,
+                              {Action::simple(ActionType::kPopVlan), Action::output(1)}, tagged))
+              .empty());
+    REQUIRE(rig.executed.size() == 2);
+    const dpif::Actions& a = rig.executed[0].actions;
+    REQUIRE(a.size() == 3);
+    const auto* set = std::get_if<dpif::SetAction>(&a[0]);
+    REQUIRE(set);
+    REQUIRE(set->eth_dst);
+    CHECK(std::memcmp(set->eth_dst->data(), kHostB, 6) == 0);
+    const auto* push = std::get_if<dpif::PushVlanAction>(&a[1]);
+    REQUIRE(push);
+    CHECK(push->vid == 10);
+    CHECK(outputs(a) == std::vector<uint32_t>{1});
+    // The tagged frame's key has the tag read in the frame, as the kernel's execute does.
+    CHECK(rig.executed[1].key.vlan_tci == htons(0x2007 | VSW_VLAN_TAG_PRESENT));
+    CHECK(rig.executed[1].key.eth_type == htons(0x0800));
+    REQUIRE(rig.executed[1].actions.size() == 2);
+    CHECK(std::holds_alternative<dpif::PopVlanAction>(rig.executed[1].actions[0]));
+  }
+  SECTION("a datapath refusal is counted, not answered") {
+    rig.execute_error = vsw::make_error(ENODEV, "no datapath");
+    CHECK(rig.send(packet_out(port::kController, {Action::output(1)}, arp)).empty());
+    CHECK(rig.executed.size() == 1);
+    CHECK(rig.agent.packet_out_drops() == 1);
+    CHECK(rig.agent.errors_sent() == 0);
+  }
+}
+
+TEST_CASE("ofswitch: PACKET_OUT to TABLE runs the pipeline, sees staged rules, credits them",
+          "[ofswitch]") {
+  Rig rig(/*batch=*/true);
+  // IPv4 from port 3 (not attached) to port 1; in_port=LOCAL to LOCAL-less flood.
+  CHECK(rig.send(add(10, {eth_type(0x800)}, {Instruction::apply({Action::output(1)})})).empty());
+  CHECK(rig.send(add(20, {OxmField::exact(OxmId::kInPort, port::kLocal), eth_type(0x806)},
+                     {Instruction::apply({Action::output(port::kFlood)})}))
+            .empty());
+  CHECK(rig.of.tables().has_staged());  // not published yet: the packet-out must flush
+  const Bytes ip = frame(kHostB, kHostA, 0x0800);
+  CHECK(rig.send(packet_out(port::kController, {Action::output(port::kTable)}, ip)).empty());
+  CHECK_FALSE(rig.of.tables().has_staged());
+  CHECK(rig.send(packet_out(port::kLocal, {Action::output(port::kTable)},
+                            frame(kBroadcast, kHostA, 0x0806)))
+            .empty());
+  // An ARP from the controller matches nothing (in_port is not LOCAL): table miss, dropped.
+  CHECK(rig.send(packet_out(port::kController, {Action::output(port::kTable)},
+                            frame(kBroadcast, kHostA, 0x0806)))
+            .empty());
+  // Actions around TABLE: before it changes what the pipeline sees, after it runs after.
+  const OxmField set_src = OxmField::exact_bytes(OxmId::kEthSrc, ByteSpan(kHostB, 6));
+  CHECK(rig.send(packet_out(port::kController,
+                            {Action::set_field(set_src), Action::output(port::kTable),
+                             Action::output(port::kLocal)},
+                            ip))
+            .empty());
+  REQUIRE(rig.executed.size() == 3);
+  CHECK(outputs(rig.executed[0].actions) == std::vector<uint32_t>{1});
+  CHECK(outputs(rig.executed[1].actions) == std::vector<uint32_t>{1});  // flood from LOCAL
+  CHECK(outputs(rig.executed[2].actions) == std::vector<uint32_t>{1, VSW_PORT_LOCAL});
+  CHECK(std::holds_alternative<dpif::SetAction>(rig.executed[2].actions[0]));
+  CHECK(rig.agent.packet_out_drops() == 1);
+  // The rules the packets went through count them (as Open vSwitch credits packet-outs).
+  const auto d = rig.dump();
+  REQUIRE(d.size() == 2);
+  CHECK(d[0].priority == 20);
+  CHECK(d[0].packet_count == 1);
+  CHECK(d[1].packet_count == 2);
+  CHECK(d[1].byte_count == 2 * ip.size());
+}
+
+TEST_CASE("ofswitch: PACKET_OUT to NORMAL learns from a real in_port, not from the controller",
+          "[ofswitch]") {
+  Rig rig;
+  const Bytes arp = frame(kBroadcast, kHostA, 0x0806);
+  CHECK(rig.send(packet_out(port::kController, {Action::output(port::kNormal)}, arp)).empty());
+  REQUIRE(rig.executed.size() == 1);
+  CHECK(outputs(rig.executed[0].actions) == std::vector<uint32_t>{VSW_PORT_LOCAL, 1});
+  CHECK(rig.of.macs().dump().empty());
+  CHECK(rig.relearned.empty());
+
+  CHECK(rig.send(packet_out(1, {Action::output(port::kNormal)}, arp)).empty());
+  REQUIRE(rig.executed.size() == 2);
+  CHECK(outputs(rig.executed[1].actions) == std::vector<uint32_t>{VSW_PORT_LOCAL});
+  const auto macs = rig.of.macs().dump();
+  REQUIRE(macs.size() == 1);
+  CHECK(macs[0].port == 1);
+  REQUIRE(rig.relearned.size() == 1);  // the new entry, for the revalidators
+  // Now known: unicast to A from the controller goes to port 1 only.
+  CHECK(rig.send(packet_out(port::kController, {Action::output(port::kNormal)},
+                            frame(kHostA, kHostB, 0x0800)))
+            .empty());
+  REQUIRE(rig.executed.size() == 3);
+  CHECK(outputs(rig.executed[2].actions) == std::vector<uint32_t>{1});
 }

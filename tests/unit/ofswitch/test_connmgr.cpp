@@ -291,9 +291,11 @@ TEST_CASE("ofswitch: malformed requests get OFPT_ERROR and the connection keeps 
   v[0] = 1;
   p.write(v);
   CHECK(p.error() == std::pair<uint16_t, uint16_t>{1, 0});  // BAD_VERSION
-  // A PACKET_OUT (not implemented yet).
-  p.write(encode(Message{kVersion13, 6, PacketOut{}}));
-  CHECK(p.error() == std::pair<uint16_t, uint16_t>{1, 1});
+  // A PACKET_OUT naming a buffer (there are none).
+  PacketOut po;
+  po.buffer_id = 5;
+  p.write(encode(Message{kVersion13, 6, po}));
+  CHECK(p.error() == std::pair<uint16_t, uint16_t>{1, 8});  // BAD_REQUEST / BUFFER_UNKNOWN
   // Still working: echo, a valid FLOW_MOD and a barrier.
   p.write(encode(Message{kVersion13, 8, EchoRequest{{1, 2, 3}}}));
   auto echo = p.read();
