@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "ofproto/controller_cookie.h"
@@ -20,6 +21,7 @@ using openflow::OxmId;
 
 constexpr std::uint16_t kEthIpv4 = 0x0800, kEthIpv6 = 0x86dd, kEthVlan = 0x8100;
 constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17;
+constexpr std::uint16_t kNoBufferLen = 0xffff;  // OFPCML_NO_BUFFER: the whole packet
 constexpr std::uint16_t kTagPresent = VSW_VLAN_TAG_PRESENT;
 
 // OpenFlow 1.3 section 5.10: the order in which an action set runs.
@@ -230,8 +232,11 @@ class Xlator {
     } else {
       CONSULT(ip_ttl);
       if (flow_.ip_ttl <= 1) {
-        stop_ = true;  // TTL exceeded: the packet goes no further
+        stop_ = true;  // TTL exceeded: the packet goes no further, except to the
         if (result_.reason.empty()) result_.reason = "dec_nw_ttl: TTL exceeded";
+        // controllers that asked for INVALID_TTL (SET_ASYNC; not by default), whole, as in
+        // Open vSwitch.
+        controller(kNoBufferLen, PacketInReason::kInvalidTtl);
         return;
       }
       --flow_.ip_ttl;
@@ -336,7 +341,7 @@ class Xlator {
   // output:CONTROLLER: a USERSPACE action whose cookie says what the PACKET_IN reports
   // (controller_cookie.h). The packet goes up as it is now, after the rewrites so far.
   // A table-miss rule (priority 0, empty match) sends NO_MATCH, as in Open vSwitch.
-  void controller(std::uint16_t max_len) {
+  void controller(std::uint16_t max_len, std::optional<PacketInReason> reason = std::nullopt) {
     ControllerCookie c;
     c.max_len = max_len;
     c.rule_cookie = ~0ULL;  // no rule (a packet-out): all-ones, as Open vSwitch sends
@@ -346,6 +351,7 @@ class Xlator {
       if (rule_->priority == 0 && rule_->match.mask == classifier::FlowKey{})
         c.reason = PacketInReason::kNoMatch;
     }
+    if (reason) c.reason = *reason;
     c.metadata = ckey_.get(classifier::Field::kMetadata);
     commit();
     result_.actions.emplace_back(dpif::UserspaceAction{0, encode_controller_cookie(c)});

@@ -14,7 +14,8 @@
 // and metadata, controller_cookie.h); push_vlan
 // (0x8100, on an untagged packet) and pop_vlan; set_field on eth_src, eth_dst, ipv4_src,
 // ipv4_dst, ip_dscp, ip_ecn (IPv4), tcp/udp ports, vlan_vid, vlan_pcp; set_nw_ttl and
-// dec_nw_ttl (IPv4; a packet whose TTL runs out is dropped there). A set_field whose
+// dec_nw_ttl (IPv4; a packet whose TTL runs out goes no further, but to the controllers
+// with reason INVALID_TTL). A set_field whose
 // header the packet lacks does nothing (as in Open vSwitch). Anything else (groups,
 // queues, MPLS, ...) drops the packet, with a reason.
 // output:TABLE is valid only in a PACKET_OUT's action list (xlate_actions()).

@@ -203,7 +203,16 @@ TEST_CASE("TTL actions") {
   CHECK(text(r.actions) == want("2,set(ipv4(ttl=63)),3"));
   CHECK(r.megaflow.mask.ip_ttl == 0xff);
   r = p.run(ipv4_key(1, 6, 1));
-  CHECK(text(r.actions) == want("2"));
+  // TTL exceeded: nothing after the dec_ttl, the packet goes to the controllers (INVALID_TTL,
+  // whole; only those that asked get it).
+  REQUIRE(r.actions.size() == 2);
+  CHECK(text({r.actions[0]}) == want("2"));
+  const auto* u = std::get_if<vsw::dpif::UserspaceAction>(&r.actions[1]);
+  REQUIRE(u);
+  auto c = decode_controller_cookie(u->cookie);
+  REQUIRE(c);
+  CHECK(c->reason == PacketInReason::kInvalidTtl);
+  CHECK(c->max_len == 0xffff);
   CHECK(r.reason.find("TTL") != std::string::npos);
   CHECK(text(p.run(l2_key(1, 1, 2, 0, 0x0806)).actions) == want("2,3"));
 }

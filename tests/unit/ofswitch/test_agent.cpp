@@ -481,6 +481,16 @@ TEST_CASE("ofswitch: SET_ASYNC filters packet-ins per connection; GET_ASYNC repo
   const auto action = to_controller(rig, key_on(1), numbered(60));
   CHECK(rig.agent.packet_in(rig.session, miss));
   CHECK(rig.agent.packet_in(rig.session, action));
+  // INVALID_TTL (a dec_ttl that ran out) only when asked for.
+  ofproto::ControllerPacket ttl = action;
+  ttl.cookie.reason = ofproto::PacketInReason::kInvalidTtl;
+  CHECK(!rig.agent.packet_in(rig.session, ttl));
+  SetAsync all;
+  all.packet_in_mask = {0x7, 0};
+  CHECK(rig.send(all).empty());
+  auto bytes = rig.agent.packet_in(rig.session, ttl);
+  REQUIRE(bytes);
+  CHECK(decoded(*bytes).reason == 2);  // OFPR_INVALID_TTL
 
   // Only ACTION (bit 1); reasons 1.3 does not define are dropped from the masks.
   SetAsync set;
