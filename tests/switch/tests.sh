@@ -27,6 +27,8 @@ TESTS=(
 	"switch_trace_dump_flows vsw-ctl trace shows NORMAL's decision and the megaflow, changing nothing; dump-flows counts cached traffic"
 	"switch_openflow_service ovs-ofctl over BR.mgmt: a drop rule stops cached traffic within a second, deleting it restores it; no controller"
 	"switch_packet_out      ovs-ofctl packet-out: output:2, FLOOD, output:TABLE through a rule, NORMAL (learns in_port); frames arrive where they should, no megaflow"
+	"switch_osken_learning  os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone"
+	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
 )
 
 VSWD=${VSWD:-$VSW_BUILD/userspace/vswd/vswd}
@@ -552,6 +554,109 @@ test_switch_openflow_service() {
 		return 1
 	fi
 	ping_ok 1 2 1
+}
+
+# wait_lines FILE REGEX N: wait up to 10 s until FILE has N lines matching REGEX.
+wait_lines() {
+	local i n
+	for ((i = 0; i < 100; i++)); do
+		n=$(grep -cE "$2" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "FAIL: want $3 lines matching '$2' in $1, got ${n:-0}:"
+	cat "$1"
+	return 1
+}
+upcall_counter() { "$VSWCTL_BIN" --socket "$TMPD/vswd.sock" upcall/show | awk -v k="$1" '$1 == k":" { print $2 }'; }
+
+test_switch_packet_in() {
+	topo_switch 2 || return 1
+	ctl set-fail-mode "$BR" secure || return 1
+	add_ports 2 || return 1
+	local port=$((20000 + RANDOM % 20000)) cpid
+	# The controller's rules: table-miss to CONTROLLER (whole packet), IPv4 to CONTROLLER:20.
+	echo "+ (background) pktin_controller.py --port $port"
+	python3 "$VSW_TOP/tests/switch/pktin_controller.py" --port "$port" --count 1000 --timeout 60 \
+		--rule 0:0x5a:65535 --rule 10:0x77:20:0x0800 --miss-send-len 65535 \
+		--ready-file "$TMPD/ctlr.ready" >"$TMPD/ctlr.out" 2>&1 &
+	cpid=$!
+	defer kill "$cpid"
+	sleep 0.5
+	ctl set-controller "$BR" "tcp:127.0.0.1:$port" || return 1
+	wait_for "$TMPD/ctlr.ready" || { cat "$TMPD/ctlr.out"; vswd_log; return 1; }
+	local miss0 hit0
+	miss0=$(dp_stat "$BR" missed) hit0=$(dp_stat "$BR" hit)
+	# Nothing is forwarded (the controller installs no forwarding rule): ns1's ARP requests
+	# go to the controller whole, with reason NO_MATCH from the table-miss rule.
+	in_ns "$(ns_of 1)" ping -c 3 -i 1 -W 1 10.0.0.2 >/dev/null 2>&1
+	wait_lines "$TMPD/ctlr.out" 'reason=0 table=0 cookie=0x5a total_len=42 data_len=42 in_port=1 metadata=- eth_dst=ff:ff:ff:ff:ff:ff eth_src=02:00:00:00:00:01 eth_type=0x0806' 2 || { vswd_log; return 1; }
+	# With ns2's address known, the echo requests themselves go up: reason ACTION, 20 bytes.
+	run ip -n "$(ns_of 1)" neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent
+	in_ns "$(ns_of 1)" ping -c 4 -i 0.2 -W 1 10.0.0.2 >/dev/null 2>&1
+	wait_lines "$TMPD/ctlr.out" 'reason=1 table=0 cookie=0x77 total_len=98 data_len=20 in_port=1 metadata=- eth_dst=02:00:00:00:00:02 eth_src=02:00:00:00:00:01 eth_type=0x0800' 4 || { vswd_log; return 1; }
+	cat "$TMPD/ctlr.out"
+	# After the first packet of each megaflow, the kernel sent them up by itself.
+	dp_flows
+	dp_flows | grep -q 'userspace(pid=0,cookie=0x' || { echo "FAIL: no megaflow with the USERSPACE action"; return 1; }
+	check_ge "kernel hits that went to the controller" $(($(dp_stat "$BR" hit) - hit0)) 3 || return 1
+	check_le "misses (one megaflow for ARP, one for IPv4; the local port may add one)" $(($(dp_stat "$BR" missed) - miss0)) 4 || return 1
+	ctl upcall/show
+	check_ge "packet_ins" "$(upcall_counter packet_ins)" 6 || return 1
+	check_eq "packet_ins_dropped" "$(upcall_counter packet_ins_dropped)" 0 || return 1
+	check_eq "packet_in_bad_cookies" "$(upcall_counter packet_in_bad_cookies)" 0 || return 1
+	# ns2 received nothing: the controller decides, and it forwarded nothing.
+	if grep -q 'eth_src=02:00:00:00:00:02' "$TMPD/ctlr.out"; then
+		echo "FAIL: ns2 answered: something was forwarded"
+		return 1
+	fi
+}
+
+test_switch_osken_learning() {
+	command -v osken-manager >/dev/null || {
+		echo "# SKIP: osken-manager is not installed (scripts/setup installs python3-os-ken)"
+		return 4
+	}
+	topo_switch 3 || return 1
+	ctl set-fail-mode "$BR" secure || return 1
+	add_ports 3 || return 1
+	local port=$((20000 + RANDOM % 20000)) i j
+	echo "+ (background) osken-manager --ofp-tcp-listen-port $port tests/switch/osken_l2.py"
+	osken-manager --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port "$port" \
+		"$VSW_TOP/tests/switch/osken_l2.py" >"$TMPD/osken.out" 2>&1 &
+	defer kill $!
+	for ((i = 0; i < 300; i++)); do
+		ss -Htln "sport = :$port" | grep -q . && break
+		sleep 0.1
+	done
+	ctl set-controller "$BR" "tcp:127.0.0.1:$port" || return 1
+	wait_lines "$TMPD/osken.out" 'table-miss rule installed' 1 || { vswd_log; return 1; }
+	for ((i = 1; i <= 3; i++)); do
+		for ((j = 1; j <= 3; j++)); do
+			[ $i = $j ] && continue
+			ping_ok $i $j 2 || {
+				echo "FAIL: ns$i cannot ping 10.0.0.$j through os-ken"
+				cat "$TMPD/osken.out"
+				vswd_log
+				return 1
+			}
+		done
+	done
+	echo "ok: ping between all 6 ordered pairs through os-ken"
+	grep -c 'packet_in dpid' "$TMPD/osken.out"
+	ctl dump-flows "$BR" | tee "$TMPD/rules"
+	grep -q 'priority=0 actions=CONTROLLER:65535' "$TMPD/rules" || { echo "FAIL: no table-miss rule"; return 1; }
+	check_ge "learned rules installed by os-ken" "$(grep -c 'priority=1,in_port=' "$TMPD/rules")" 6 || return 1
+	# Warm: the learned rules' megaflows forward everything from the kernel.
+	local miss0 hit0 pins0
+	ping_ok 1 2 2 && ping_ok 3 1 2 || return 1
+	miss0=$(dp_stat "$BR" missed) hit0=$(dp_stat "$BR" hit) pins0=$(upcall_counter packet_ins)
+	in_ns "$(ns_of 1)" ping -c 20 -i 0.05 10.0.0.2 >/dev/null || return 1
+	in_ns "$(ns_of 3)" ping -c 20 -i 0.05 10.0.0.1 >/dev/null || return 1
+	check_ge "kernel hits during 40 warm pings" $(($(dp_stat "$BR" hit) - hit0)) 80 || return 1
+	check_le "misses during 40 warm pings" $(($(dp_stat "$BR" missed) - miss0)) 0 || return 1
+	check_eq "packet-ins during 40 warm pings" $(($(upcall_counter packet_ins) - pins0)) 0 || return 1
+	dp_flows
 }
 
 # packet_out_frame SRC-LAST-BYTE: a broadcast frame of the local experimental ethertype

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 
+#include "ofproto/controller_cookie.h"
 #include "ofproto/key_map.h"
 #include "ofproto/normal.h"
 
@@ -19,6 +21,7 @@ using openflow::OxmId;
 
 constexpr std::uint16_t kEthIpv4 = 0x0800, kEthIpv6 = 0x86dd, kEthVlan = 0x8100;
 constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17;
+constexpr std::uint16_t kNoBufferLen = 0xffff;  // OFPCML_NO_BUFFER: the whole packet
 constexpr std::uint16_t kTagPresent = VSW_VLAN_TAG_PRESENT;
 
 // OpenFlow 1.3 section 5.10: the order in which an action set runs.
@@ -134,6 +137,7 @@ class Xlator {
       const Rule* rule = ctx_.tables.lookup(static_cast<std::uint8_t>(table), ckey_, &wc_);
       if (ctx_.observer) ctx_.observer->table(static_cast<std::uint8_t>(table), rule);
       if (!rule) break;  // table miss: drop what the action set holds
+      rule_ = rule;
       if (auto id = rule->weak_from_this().lock()) result_.rules.push_back(std::move(id));
       const Program& p = rule->program;
       if (p.apply) execute(*p.apply);
@@ -185,7 +189,7 @@ class Xlator {
       if (failed() || stop_) return;
       switch (a.type) {
         case ActionType::kOutput:
-          output(a.arg);
+          output(a.arg, a.max_len);
           break;
         case ActionType::kPushVlan:
           if (a.arg != kEthVlan) {
@@ -228,8 +232,11 @@ class Xlator {
     } else {
       CONSULT(ip_ttl);
       if (flow_.ip_ttl <= 1) {
-        stop_ = true;  // TTL exceeded: the packet goes no further
+        stop_ = true;  // TTL exceeded: the packet goes no further, except to the
         if (result_.reason.empty()) result_.reason = "dec_nw_ttl: TTL exceeded";
+        // controllers that asked for INVALID_TTL (SET_ASYNC; not by default), whole, as in
+        // Open vSwitch.
+        controller(kNoBufferLen, PacketInReason::kInvalidTtl);
         return;
       }
       --flow_.ip_ttl;
@@ -296,7 +303,7 @@ class Xlator {
   }
 
   // ---- outputs ----
-  void output(std::uint32_t port) {
+  void output(std::uint32_t port, std::uint16_t max_len) {
     namespace P = openflow::port;
     switch (port) {
       case P::kInPort:
@@ -311,7 +318,8 @@ class Xlator {
         normal();
         return;
       case P::kController:
-        return fail("output to CONTROLLER: no controller support yet");
+        controller(max_len);
+        return;
       case P::kTable:
         if (packet_out_ && !in_pipeline_) return pipeline();
         return fail("output to TABLE is valid only in packet-out");
@@ -328,6 +336,25 @@ class Xlator {
     }
     const PortTable::Port* p = ctx_.ports.by_dp(*dp);
     if (p && p->info.up) emit_output(*dp);
+  }
+
+  // output:CONTROLLER: a USERSPACE action whose cookie says what the PACKET_IN reports
+  // (controller_cookie.h). The packet goes up as it is now, after the rewrites so far.
+  // A table-miss rule (priority 0, empty match) sends NO_MATCH, as in Open vSwitch.
+  void controller(std::uint16_t max_len, std::optional<PacketInReason> reason = std::nullopt) {
+    ControllerCookie c;
+    c.max_len = max_len;
+    c.rule_cookie = ~0ULL;  // no rule (a packet-out): all-ones, as Open vSwitch sends
+    if (rule_) {
+      c.table_id = rule_->table_id;
+      c.rule_cookie = rule_->cookie;
+      if (rule_->priority == 0 && rule_->match.mask == classifier::FlowKey{})
+        c.reason = PacketInReason::kNoMatch;
+    }
+    if (reason) c.reason = *reason;
+    c.metadata = ckey_.get(classifier::Field::kMetadata);
+    commit();
+    result_.actions.emplace_back(dpif::UserspaceAction{0, encode_controller_cookie(c)});
   }
 
   void normal() {
@@ -423,11 +450,12 @@ class Xlator {
   __be16 base_tci_ = 0;       // the datapath packet's tag after the actions emitted so far
   unsigned dirty_ = 0;        // Dirty bits not yet committed
   ActionSet set_;
-  bool failed_ = false;       // an unsupported action: drop, result_.reason says why
-  bool stop_ = false;         // the packet was consumed (TTL exceeded)
-  bool packet_out_ = false;   // translating a PACKET_OUT's actions (output:TABLE allowed)
-  bool in_pipeline_ = false;  // inside the tables (output:TABLE refused there)
-  std::string note_;          // why NORMAL dropped, for an otherwise silent drop
+  const Rule* rule_ = nullptr;  // the rule whose actions run (the last one matched)
+  bool failed_ = false;         // an unsupported action: drop, result_.reason says why
+  bool stop_ = false;           // the packet was consumed (TTL exceeded)
+  bool packet_out_ = false;     // translating a PACKET_OUT's actions (output:TABLE allowed)
+  bool in_pipeline_ = false;    // inside the tables (output:TABLE refused there)
+  std::string note_;            // why NORMAL dropped, for an otherwise silent drop
   XlateResult result_;
 };
 

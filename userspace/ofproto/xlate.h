@@ -9,12 +9,15 @@
 // each output, the differences between the logical packet and what the datapath packet
 // looks like so far are committed as one SET action and VLAN pop/push, then the OUTPUT.
 //
-// Supported actions: output to a port, IN_PORT, ALL, FLOOD, LOCAL, NORMAL; push_vlan
+// Supported actions: output to a port, IN_PORT, ALL, FLOOD, LOCAL, NORMAL, CONTROLLER (a
+// USERSPACE action whose cookie carries the PACKET_IN's reason, table, rule cookie, max_len
+// and metadata, controller_cookie.h); push_vlan
 // (0x8100, on an untagged packet) and pop_vlan; set_field on eth_src, eth_dst, ipv4_src,
 // ipv4_dst, ip_dscp, ip_ecn (IPv4), tcp/udp ports, vlan_vid, vlan_pcp; set_nw_ttl and
-// dec_nw_ttl (IPv4; a packet whose TTL runs out is dropped there). A set_field whose
+// dec_nw_ttl (IPv4; a packet whose TTL runs out goes no further, but to the controllers
+// with reason INVALID_TTL). A set_field whose
 // header the packet lacks does nothing (as in Open vSwitch). Anything else (groups,
-// queues, MPLS, CONTROLLER until controllers exist, ...) drops the packet, with a reason.
+// queues, MPLS, ...) drops the packet, with a reason.
 // output:TABLE is valid only in a PACKET_OUT's action list (xlate_actions()).
 //
 // The megaflow. Every decision adds the key bits it read to the mask: each lookup's

@@ -22,6 +22,21 @@ constexpr std::size_t kEthHlen = 14;
 constexpr std::uint32_t kCapFlowStats = 1 << 0, kCapTableStats = 1 << 1;
 constexpr std::uint32_t kPortStateLinkDown = 1 << 0;
 constexpr std::uint16_t kFragMask = 3;  // OFPC_FRAG_MASK
+// The reasons OpenFlow 1.3 defines, per asynchronous message (SET_ASYNC keeps only these).
+constexpr std::uint32_t kPacketInReasons = 0x7, kPortStatusReasons = 0x7, kFlowRemovedReasons = 0xf;
+constexpr std::uint16_t kNoBufferLen = 0xffff;  // OFPCML_NO_BUFFER
+// Header, the fixed PACKET_IN fields, the largest match we send (in_port + metadata) and
+// the 2 pad bytes: what a PACKET_IN costs besides its data, which must keep it under 64 KiB.
+constexpr std::size_t kPacketInOverhead = 8 + 16 + 24 + 2;
+
+template <class To, class From>
+To async_config(const From& from) {
+  To to;
+  to.packet_in_mask = from.packet_in_mask;
+  to.port_status_mask = from.port_status_mask;
+  to.flow_removed_mask = from.flow_removed_mask;
+  return to;
+}
 
 }  // namespace
 
@@ -83,6 +98,18 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
       session.miss_send_len = c.miss_send_len;
       return;
     }
+    case MsgType::kGetAsyncRequest:
+      reply(async_config<openflow::GetAsyncReply>(session));
+      return;
+    case MsgType::kSetAsync: {
+      const auto& a = std::get<openflow::SetAsync>(m.body);
+      for (std::size_t i = 0; i < 2; ++i) {
+        session.packet_in_mask[i] = a.packet_in_mask[i] & kPacketInReasons;
+        session.port_status_mask[i] = a.port_status_mask[i] & kPortStatusReasons;
+        session.flow_removed_mask[i] = a.flow_removed_mask[i] & kFlowRemovedReasons;
+      }
+      return;
+    }
     case MsgType::kBarrierRequest:
       flush();
       reply(openflow::BarrierReply{});
@@ -105,6 +132,36 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
       error(m, openflow::make_error(ErrType::kBadRequest, kBrcBadType), send);
       return;
   }
+}
+
+std::optional<openflow::Bytes> Agent::packet_in(const Session& session,
+                                                const ofproto::ControllerPacket& p) {
+  const auto reason = static_cast<std::uint8_t>(p.cookie.reason);
+  if (session.service && session.miss_send_len == 0) return std::nullopt;
+  if (!(session.packet_in_mask[0] & (1U << reason))) return std::nullopt;
+  std::size_t max_len = p.cookie.max_len;
+  if (p.cookie.reason == ofproto::PacketInReason::kNoMatch) {
+    if (session.miss_send_len == 0) return std::nullopt;
+    max_len = session.miss_send_len;
+  }
+  std::size_t len = p.packet.size();
+  if (max_len != kNoBufferLen) len = std::min(len, max_len);
+  len = std::min(len, std::size_t{0xffff} - kPacketInOverhead);
+
+  openflow::PacketIn pin;
+  pin.buffer_id = openflow::kNoBuffer;
+  pin.total_len = static_cast<std::uint16_t>(std::min<std::size_t>(p.packet.size(), 0xffff));
+  pin.reason = reason;
+  pin.table_id = p.cookie.table_id;
+  pin.cookie = p.cookie.rule_cookie;
+  pin.match.fields.push_back(
+      openflow::OxmField::exact(openflow::OxmId::kInPort, ofproto::of_port_from_dp(p.in_port)));
+  if (p.cookie.metadata)
+    pin.match.fields.push_back(
+        openflow::OxmField::exact(openflow::OxmId::kMetadata, p.cookie.metadata));
+  pin.data.assign(p.packet.begin(), p.packet.begin() + static_cast<long>(len));
+  ++packet_ins_;
+  return openflow::encode(Message{openflow::kVersion13, 0, std::move(pin)});
 }
 
 void Agent::flow_mod(const Message& m, const SendFn& send) {

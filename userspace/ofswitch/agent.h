@@ -4,8 +4,9 @@
 // dealt with by openflow::Connection) and sends the replies through the given function:
 // FEATURES_REPLY (the bridge's datapath id, 255 tables, no buffers, FLOW_STATS and
 // TABLE_STATS), GET_CONFIG_REPLY/SET_CONFIG (per connection: flags and miss_send_len),
-// BARRIER_REPLY, and the multipart replies DESC, FLOW, AGGREGATE, TABLE, TABLE_FEATURES and
-// PORT_DESC.
+// BARRIER_REPLY, GET_ASYNC_REPLY/SET_ASYNC (per connection), and the multipart replies DESC,
+// FLOW, AGGREGATE, TABLE, TABLE_FEATURES and PORT_DESC. packet_in() builds the PACKET_IN a
+// connection gets for a packet sent to the controllers (connmgr fans it out).
 // FLOW_MOD goes into the bridge's tables (flow_mod.h); everything not implemented yet is
 // refused with the spec's error (BAD_REQUEST/BAD_TYPE, BAD_MULTIPART), and an error never
 // ends the connection.
@@ -35,23 +36,43 @@
 // I/O free (tests drive it with messages); single-threaded: the tables' writer thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "dpif/flow.h"
 #include "ofproto/clock.h"
+#include "ofproto/controller_cookie.h"
 #include "ofproto/ofproto.h"
 #include "openflow/codec.h"
 
 namespace vsw::ofswitch {
 
-// One connection's switch configuration (SET_CONFIG).
+// One connection's switch configuration (SET_CONFIG) and asynchronous-message
+// configuration (SET_ASYNC: element 0 applies to the master and equal roles, 1 to slaves;
+// bit N of a mask enables reason N). Roles are not implemented: every controller is equal.
 struct Session {
   std::uint16_t config_flags = 0;     // OFPC_FRAG_*: only FRAG_NORMAL (0) is kept
   std::uint16_t miss_send_len = 128;  // OFPCML_DEFAULT
+  // A tool on the service socket (BR.mgmt). As in Open vSwitch it gets asynchronous
+  // messages only after it asked with a nonzero miss_send_len (starts at 0).
+  bool service = false;
+  // Open vSwitch's defaults for OpenFlow 1.3: NO_MATCH and ACTION packet-ins, every port
+  // status, IDLE/HARD/DELETE flow-removed, to master/equal; port status only to slaves.
+  std::array<std::uint32_t, 2> packet_in_mask{0x3, 0};
+  std::array<std::uint32_t, 2> port_status_mask{0x7, 0x7};
+  std::array<std::uint32_t, 2> flow_removed_mask{0x7, 0};
+
+  static Session for_service() {
+    Session s;
+    s.miss_send_len = 0;
+    s.service = true;
+    return s;
+  }
 };
 
 class Agent {
@@ -78,10 +99,19 @@ class Agent {
   [[nodiscard]] const std::string& name() const { return name_; }
 
   void handle(Session& session, const openflow::Message& m, const SendFn& send);
+  // The OFPT_PACKET_IN this session gets for p (xid 0), or nothing when it does not want it:
+  // its packet_in_mask lacks the reason, a table miss with miss_send_len 0, or a service
+  // connection that never set a miss_send_len. The data is the packet cut to the cookie's
+  // max_len (ACTION, INVALID_TTL) or the session's miss_send_len (NO_MATCH); 0xffff
+  // (OFPCML_NO_BUFFER) means the whole packet. buffer_id is always NO_BUFFER; the match
+  // has in_port (LOCAL for the bridge's port) and metadata when it is not 0.
+  [[nodiscard]] std::optional<openflow::Bytes> packet_in(const Session& session,
+                                                         const ofproto::ControllerPacket& p);
   // Publishes staged rule changes (no-op if none).
   void flush();
   [[nodiscard]] std::uint64_t flow_mods() const { return flow_mods_; }
   [[nodiscard]] std::uint64_t errors_sent() const { return errors_; }
+  [[nodiscard]] std::uint64_t packet_ins_sent() const { return packet_ins_; }
   // Packet-outs accepted; of those, sent to no port (translation dropped or execute failed).
   [[nodiscard]] std::uint64_t packet_outs() const { return packet_outs_; }
   [[nodiscard]] std::uint64_t packet_out_drops() const { return packet_out_drops_; }
@@ -99,7 +129,7 @@ class Agent {
   ofproto::Clock clock_;
   std::uint64_t dpid_ = 0;
   bool flush_pending_ = false;
-  std::uint64_t flow_mods_ = 0, errors_ = 0;
+  std::uint64_t flow_mods_ = 0, errors_ = 0, packet_ins_ = 0;
   std::uint64_t packet_outs_ = 0, packet_out_drops_ = 0;
 };
 

@@ -143,7 +143,7 @@ std::shared_ptr<openflow::Connection> ConnMgr::make_connection(Entry& e, openflo
   };
   auto conn = openflow::Connection::create(std::move(socket), options_.connection,
                                            std::move(on_message), std::move(on_close));
-  e.peers[conn.get()] = Peer{conn, Session{}};
+  e.peers[conn.get()] = Peer{conn, e.controller ? Session{} : Session::for_service()};
   // Tools like ovs-ofctl connect once per command: their connections log at debug level.
   log::write(e.controller ? log::Level::kInfo : log::Level::kDebug,
              "%s: %s connection from %s (%s)", agent_.name().c_str(),
@@ -161,6 +161,23 @@ void ConnMgr::closed(Entry& e, openflow::Connection& c) {
   log::write(e.controller ? log::Level::kInfo : log::Level::kDebug, "%s: connection to %s closed",
              agent_.name().c_str(), e.target.c_str());
   if (e.controller && --n_controllers_ == 0 && on_change_ && !stopping_) on_change_(false);
+}
+
+void ConnMgr::packet_in(const ofproto::ControllerPacket& p) {
+  const auto to = [&](Entry& e) {
+    for (auto& [c, peer] : e.peers) {
+      if (!peer.conn->negotiated()) continue;
+      auto bytes = agent_.packet_in(peer.session, p);
+      if (!bytes) continue;
+      if (peer.conn->queued() >= kPacketInBacklog) {
+        ++packet_ins_congested_;
+        continue;
+      }
+      peer.conn->send_bytes(std::move(*bytes));
+    }
+  };
+  for (auto& [t, e] : entries_) to(*e);
+  if (service_) to(*service_);
 }
 
 std::vector<TargetStatus> ConnMgr::status() const {

@@ -19,7 +19,9 @@
 // to 1 or back (the bridge drops or restores its fail-open NORMAL rule). It does not fire
 // from the destructor.
 //
-// Every connection's messages go to the Agent with the connection's own Session. The
+// Every connection's messages go to the Agent with the connection's own Session (a service
+// connection's starts with miss_send_len 0: no asynchronous messages until it asks).
+// packet_in() fans a packet for the controllers out to the connections that want it. The
 // agent's batched publication is flushed by a 10 ms timer (and on barriers and stats).
 //
 // Single-threaded: everything runs on the io_context's thread (the tables' writer).
@@ -72,6 +74,13 @@ class ConnMgr {
   [[nodiscard]] std::uint16_t port(const std::string& target) const;
   // Flush the agent's staged changes now (the timer does this on its own).
   void flush() { agent_.flush(); }
+  // Sends the PACKET_IN for p to every negotiated connection that wants it (Agent::
+  // packet_in() decides per connection; a service connection only if it asked). A
+  // connection with kPacketInBacklog messages still unwritten misses it (counted), so a
+  // slow controller cannot make the daemon's memory grow without bound.
+  void packet_in(const ofproto::ControllerPacket& p);
+  static constexpr std::size_t kPacketInBacklog = 100;
+  [[nodiscard]] std::uint64_t packet_ins_congested() const { return packet_ins_congested_; }
 
  private:
   struct Peer {
@@ -102,6 +111,7 @@ class ConnMgr {
   std::map<std::string, std::unique_ptr<Entry>> entries_;
   std::unique_ptr<Entry> service_;  // the service socket, apart from the targets
   unsigned n_controllers_ = 0;
+  std::uint64_t packet_ins_congested_ = 0;
   bool stopping_ = false;
   boost::asio::steady_timer flush_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -65,6 +65,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   bool is_open() const { return open_; }
   bool negotiated() const { return negotiated_; }
+  // Messages queued and not yet written (a slow peer's backlog).
+  size_t queued() const { return queue_.size(); }
   const std::string& peer() const { return peer_; }
   // Completes when the connection has closed.
   asio::awaitable<void> wait_closed();

@@ -176,6 +176,10 @@ void Udpif::Handler::process(bool from_peer) {
   const std::uint64_t t = now_ms();
   std::uint64_t misses = 0;
   for (const dpif::Upcall& up : ups_) {
+    if (up.cmd == VSW_PACKET_CMD_ACTION) {
+      u_.packet_in(up);
+      continue;
+    }
     if (up.cmd != VSW_PACKET_CMD_MISS) continue;
     ++misses;
     const std::uint64_t seq = u_.changes_.seq();
@@ -258,6 +262,22 @@ bool Udpif::Handler::recheck(const UkeyPtr& uk, const vsw_flow_key& key) {
   if (!y.stable || !uk->has_match(y.megaflow) || y.actions != uk->actions()) return false;
   u_.ukeys_.update(uk, y.actions, y.tags, y.rules, learns_of(y));
   return !u_.changes_.touched_since(seq, y.tags);
+}
+
+void Udpif::packet_in(const dpif::Upcall& up) {
+  auto cookie = ofproto::decode_controller_cookie(up.userdata);
+  if (!cookie) {
+    c_.packet_in_bad_cookies.fetch_add(1, std::memory_order_relaxed);
+    log::rate_limited(log::Level::kWarn, "bad-cookie", "%s: ACTION upcall ignored: %s", dp_.c_str(),
+                      cookie.error().message.c_str());
+    return;
+  }
+  ofproto::ControllerPacket p{*cookie, up.in_port, {up.packet.begin(), up.packet.end()}};
+  if (!packet_in_ || !packet_in_(std::move(p))) {
+    c_.packet_ins_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  c_.packet_ins.fetch_add(1, std::memory_order_relaxed);
 }
 
 // ---- Udpif --------------------------------------------------------------------------------
@@ -417,6 +437,9 @@ Counters Udpif::counters() const {
   c.deleted_idle = c_.deleted_idle;
   c.deleted_wrong = c_.deleted_wrong;
   c.adopted = c_.adopted;
+  c.packet_ins = c_.packet_ins;
+  c.packet_ins_dropped = c_.packet_ins_dropped;
+  c.packet_in_bad_cookies = c_.packet_in_bad_cookies;
   c.limit_shrinks = c_.limit_shrinks;
   c.limit_grows = c_.limit_grows;
   c.dumps = c_.dumps;

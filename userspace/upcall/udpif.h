@@ -42,9 +42,18 @@
 // with one revalidator the leader does it all itself. After every 10,000 deleted
 // ukeys it calls malloc_trim() so that the memory of a storm's flows goes back to the OS.
 //
+// Packets for the controllers. output:CONTROLLER translates to a USERSPACE action
+// (ofproto/controller_cookie.h), so such packets come back as ACTION upcalls: when a
+// handler executes a missed packet, and from the kernel alone for every later packet of the
+// installed megaflow. Handlers never translate an ACTION upcall: they decode its cookie,
+// copy the packet and offer it to the packet-in hook (set_packet_in(); the bridge's
+// bounded PacketInQueue to the OpenFlow thread), which never blocks. Counters: packet_ins
+// (handed over), packet_ins_dropped (the hook refused: queue full, or no hook),
+// packet_in_bad_cookies (a cookie that is not a controller cookie).
+//
 // Per miss, a handler allocates only the ukey of a new megaflow (one block, see ukey.h):
 // the batch's ops are reused slot by slot, masks, action and rule lists are interned, and
-// the flow limit is checked without a lock.
+// the flow limit is checked without a lock first (the claim checks it again, exactly).
 #pragma once
 
 #include <atomic>
@@ -60,6 +69,8 @@
 #include <vector>
 
 #include "dpif/dpif.h"
+#include "dpif/upcall_channel.h"
+#include "ofproto/controller_cookie.h"
 #include "ofproto/ofproto.h"
 #include "upcall/change_log.h"
 #include "upcall/ukey.h"
@@ -87,8 +98,11 @@ struct Counters {
   std::uint64_t revalidated = 0;  // ukeys re-translated
   std::uint64_t modified = 0;     // kernel flows whose actions were fixed
   std::uint64_t deleted_idle = 0;
-  std::uint64_t deleted_wrong = 0;  // deleted because their translation changed
-  std::uint64_t adopted = 0;        // kernel flows kept from an earlier vswd
+  std::uint64_t deleted_wrong = 0;          // deleted because their translation changed
+  std::uint64_t adopted = 0;                // kernel flows kept from an earlier vswd
+  std::uint64_t packet_ins = 0;             // ACTION upcalls handed to the packet-in hook
+  std::uint64_t packet_ins_dropped = 0;     // refused by the hook (queue full) or no hook
+  std::uint64_t packet_in_bad_cookies = 0;  // ACTION upcalls without a controller cookie
   std::uint64_t limit_shrinks = 0, limit_grows = 0;
   std::uint64_t dumps = 0;
   std::uint64_t last_dump_ms = 0;  // duration of the last dump pass
@@ -106,12 +120,16 @@ class Udpif {
  public:
   // Makes a Dpif for one thread (each thread needs its own netlink socket).
   using DpifFactory = std::function<Result<std::unique_ptr<dpif::Dpif>>()>;
+  // Takes a packet for the controllers, on a handler thread; must not block. False: dropped.
+  using PacketInFn = std::function<bool(ofproto::ControllerPacket&&)>;
 
   Udpif(std::string dp, ofproto::Ofproto& ofp, DpifFactory factory, Options options);
   ~Udpif();
   Udpif(const Udpif&) = delete;
   Udpif& operator=(const Udpif&) = delete;
 
+  // Where ACTION upcalls of output:CONTROLLER go (before start()).
+  void set_packet_in(PacketInFn fn) { packet_in_ = std::move(fn); }
   // Opens the channels, tells the kernel where to send misses, starts the threads.
   Result<void> start();
   void stop();
@@ -151,10 +169,13 @@ class Udpif {
   // ukeys carrying these tags.
   std::uint64_t note_changed(const std::vector<ofproto::MacTag>& changed);
   void log_moves();
+  // An ACTION upcall (handler thread): decode, copy, hand to packet_in_.
+  void packet_in(const dpif::Upcall& up);
 
   std::string dp_;
   ofproto::Ofproto& ofp_;
   DpifFactory factory_;
+  PacketInFn packet_in_;
   Options options_;
   UkeyTable ukeys_;
   std::vector<std::unique_ptr<Handler>> handlers_;
@@ -186,7 +207,7 @@ class Udpif {
     std::atomic<std::uint64_t> upcalls{0}, installs{0}, install_failures{0}, skipped_stale{0},
         limit_hits{0}, execute_failures{0}, revalidated{0}, modified{0}, deleted_idle{0},
         deleted_wrong{0}, adopted{0}, limit_shrinks{0}, limit_grows{0}, dumps{0}, last_dump_ms{0},
-        helper_tasks{0};
+        helper_tasks{0}, packet_ins{0}, packet_ins_dropped{0}, packet_in_bad_cookies{0};
   };
   AtomicCounters c_;
 };

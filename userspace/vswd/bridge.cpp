@@ -41,7 +41,8 @@ Bridge::Bridge(std::string name, boost::asio::io_context& io, dpif::Dpif& contro
       factory_(std::move(factory)) {}
 
 Bridge::~Bridge() {
-  connmgr_.reset();  // closes the OpenFlow connections before the threads stop
+  if (packet_ins_) packet_ins_->close();  // packets still posted are not delivered
+  connmgr_.reset();                       // closes the OpenFlow connections before the threads stop
   if (udpif_) udpif_->stop();
 }
 
@@ -80,6 +81,13 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
   uo.flow_limit = s.flow_limit;
   uo.idle_ms = s.idle_timeout_ms;
   udpif_ = std::make_unique<upcall::Udpif>(name_, *ofproto_, factory_, uo);
+  // Packets for the controllers: from the handlers to this thread, bounded (dropped and
+  // counted when full), then to every connection that wants them.
+  packet_ins_ = upcall::PacketInQueue::create(io_, [this](ofproto::ControllerPacket&& p) {
+    if (connmgr_) connmgr_->packet_in(p);
+  });
+  udpif_->set_packet_in(
+      [q = packet_ins_](ofproto::ControllerPacket&& p) { return q->offer(std::move(p)); });
   // Ports first (so the MAC table and port set are right), then the threads.
   reconcile();
   if (auto r = udpif_->start(); !r) return r.error();
@@ -218,6 +226,7 @@ void Bridge::reconcile() {
 }
 
 void Bridge::destroy() {
+  if (packet_ins_) packet_ins_->close();
   connmgr_.reset();
   if (udpif_) udpif_->stop();
   udpif_.reset();
@@ -288,6 +297,14 @@ void Bridge::dump_flows(config::DumpFlowsReply& out) {
 
 upcall::Counters Bridge::counters() const {
   return udpif_ ? udpif_->counters() : upcall::Counters{};
+}
+
+std::uint64_t Bridge::packet_ins_sent() const {
+  return agent_ ? agent_->packet_ins_sent() : 0;
+}
+
+std::uint64_t Bridge::packet_ins_congested() const {
+  return connmgr_ ? connmgr_->packet_ins_congested() : 0;
 }
 
 ofproto::MacLearning::Stats Bridge::mac_stats() const {

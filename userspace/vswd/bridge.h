@@ -17,7 +17,9 @@
 // tables) and an ofswitch::ConnMgr (one connection set per configured controller target,
 // reconciled by configure()). Rule changes published by the agent make the revalidator
 // re-translate every cached megaflow; a controller connecting or going away (active targets
-// only) drops or restores a standalone bridge's fail-open NORMAL rule the same way.
+// only) drops or restores a standalone bridge's fail-open NORMAL rule the same way. Packets
+// the tables send to the controllers come from the handlers through a bounded
+// upcall::PacketInQueue to this thread, and the ConnMgr sends them as PACKET_INs.
 //
 // Threads: every method runs on the daemon's main thread (the OpenFlow writer), which also
 // runs the io_context the OpenFlow connections live on.
@@ -34,6 +36,7 @@
 #include "ofproto/ofproto.h"
 #include "ofswitch/agent.h"
 #include "ofswitch/connmgr.h"
+#include "upcall/packet_in_queue.h"
 #include "upcall/udpif.h"
 #include "util/result.h"
 #include "vswd/links.h"
@@ -76,6 +79,9 @@ class Bridge {
   // vsw-ctl dump-flows: every rule with its counters, as the FLOW stats reply has them.
   void dump_flows(config::DumpFlowsReply& out);
   [[nodiscard]] upcall::Counters counters() const;
+  // PACKET_INs sent (one per connection), and those a connection's backlog made us skip.
+  [[nodiscard]] std::uint64_t packet_ins_sent() const;
+  [[nodiscard]] std::uint64_t packet_ins_congested() const;
   // The MAC table's size and event counts (learned, moved, evicted, expired).
   [[nodiscard]] ofproto::MacLearning::Stats mac_stats() const;
   [[nodiscard]] const std::string& name() const { return name_; }
@@ -92,6 +98,7 @@ class Bridge {
   BridgeSettings settings_;
   std::unique_ptr<ofproto::Ofproto> ofproto_;
   std::unique_ptr<upcall::Udpif> udpif_;
+  std::shared_ptr<upcall::PacketInQueue> packet_ins_;  // handlers -> this thread
   // Declared after ofproto_ and udpif_: destroyed first, as they use both.
   std::unique_ptr<ofswitch::Agent> agent_;
   std::unique_ptr<ofswitch::ConnMgr> connmgr_;

@@ -94,6 +94,7 @@ Result<void> Daemon::dump_flows(const std::string& bridge, config::DumpFlowsRepl
 void Daemon::upcalls(config::UpcallReply& out) {
   std::uint64_t lost = 0;
   upcall::Counters sum;
+  std::uint64_t pins_sent = 0, pins_congested = 0;
   ofproto::MacLearning::Stats macs;
   for (auto& [name, br] : bridges_) {
     const auto mc = br->mac_stats();
@@ -115,6 +116,11 @@ void Daemon::upcalls(config::UpcallReply& out) {
     sum.deleted_idle += c.deleted_idle;
     sum.deleted_wrong += c.deleted_wrong;
     sum.adopted += c.adopted;
+    sum.packet_ins += c.packet_ins;
+    sum.packet_ins_dropped += c.packet_ins_dropped;
+    sum.packet_in_bad_cookies += c.packet_in_bad_cookies;
+    pins_sent += br->packet_ins_sent();
+    pins_congested += br->packet_ins_congested();
     sum.limit_shrinks += c.limit_shrinks;
     sum.limit_grows += c.limit_grows;
     sum.dumps += c.dumps;
@@ -156,6 +162,11 @@ void Daemon::upcalls(config::UpcallReply& out) {
   m["deleted_idle"] = sum.deleted_idle;
   m["deleted_wrong"] = sum.deleted_wrong;
   m["adopted"] = sum.adopted;
+  m["packet_ins"] = sum.packet_ins;
+  m["packet_ins_dropped"] = sum.packet_ins_dropped;
+  m["packet_in_bad_cookies"] = sum.packet_in_bad_cookies;
+  m["packet_ins_sent"] = pins_sent;
+  m["packet_ins_congested"] = pins_congested;
   m["dumps"] = sum.dumps;
   m["per_cpu_dispatch"] = sum.per_cpu ? 1 : 0;
   m["mac_entries"] = macs.entries;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "classifier/epoch.h"
+#include "ofproto/controller_cookie.h"
 #include "ofproto/key_map.h"
 #include "ofproto/ofproto.h"
 #include "test_util.h"
@@ -202,7 +203,16 @@ TEST_CASE("TTL actions") {
   CHECK(text(r.actions) == want("2,set(ipv4(ttl=63)),3"));
   CHECK(r.megaflow.mask.ip_ttl == 0xff);
   r = p.run(ipv4_key(1, 6, 1));
-  CHECK(text(r.actions) == want("2"));
+  // TTL exceeded: nothing after the dec_ttl, the packet goes to the controllers (INVALID_TTL,
+  // whole; only those that asked get it).
+  REQUIRE(r.actions.size() == 2);
+  CHECK(text({r.actions[0]}) == want("2"));
+  const auto* u = std::get_if<vsw::dpif::UserspaceAction>(&r.actions[1]);
+  REQUIRE(u);
+  auto c = decode_controller_cookie(u->cookie);
+  REQUIRE(c);
+  CHECK(c->reason == PacketInReason::kInvalidTtl);
+  CHECK(c->max_len == 0xffff);
   CHECK(r.reason.find("TTL") != std::string::npos);
   CHECK(text(p.run(l2_key(1, 1, 2, 0, 0x0806)).actions) == want("2,3"));
 }
@@ -223,8 +233,54 @@ TEST_CASE("outputs to ports and reserved ports") {
   CHECK(text(p.run(l2_key(2, 1, 2)).actions) == want("1,3,4,5"));
   CHECK(text(p.run(l2_key(3, 1, 2)).actions) == want("1,2,4,5"));
   const auto r = p.run(l2_key(4, 1, 2));
-  CHECK(r.actions.empty());
-  CHECK(r.reason.find("CONTROLLER") != std::string::npos);
+  REQUIRE(r.actions.size() == 2);
+  CHECK(r.actions[0] == vsw::dpif::Action{vsw::dpif::OutputAction{2}});
+  CHECK(std::holds_alternative<vsw::dpif::UserspaceAction>(r.actions[1]));
+}
+
+TEST_CASE("output:CONTROLLER is a USERSPACE action whose cookie says what the PACKET_IN reports") {
+  Pipeline p;
+  // Table 0: in_port=1 writes metadata and goes to table 1, whose rule sends 200 bytes to
+  // the controller after rewriting eth_dst; anything else meets table 0's table-miss rule.
+  p.add(0, match({OxmField::exact(OxmId::kInPort, 1)}), 10,
+        {write_metadata(0xab00, 0xff00), Instruction::goto_table(1)}, 0x11);
+  p.add(1, match({}), 5,
+        {Instruction::apply(
+            {set(OxmId::kEthDst, 0x0000000000bb), Action::output(P::kController, 200)})},
+        0x22);
+  p.add(0, match({}), 0, {Instruction::apply({Action::output(P::kController)})}, 0x33);
+
+  const auto user = [](const XlateResult& r) {
+    REQUIRE(!r.actions.empty());
+    const auto* u = std::get_if<vsw::dpif::UserspaceAction>(&r.actions.back());
+    REQUIRE(u);
+    CHECK(u->pid == 0);
+    auto c = decode_controller_cookie(u->cookie);
+    REQUIRE(c);
+    return *c;
+  };
+  XlateResult r = p.run(l2_key(1, 1, 2));
+  // The rewrite is committed before the packet goes up.
+  CHECK(text(r.actions).starts_with("set(eth(dst=00:00:00:00:00:bb)),userspace(pid=0"));
+  ControllerCookie c = user(r);
+  CHECK(c.reason == PacketInReason::kAction);
+  CHECK(c.table_id == 1);
+  CHECK(c.rule_cookie == 0x22);
+  CHECK(c.max_len == 200);
+  CHECK(c.metadata == 0xab00);
+  CHECK(r.stable);
+
+  // The table-miss rule: priority 0, empty match = NO_MATCH.
+  r = p.run(l2_key(2, 1, 2));
+  REQUIRE(r.actions.size() == 1);
+  c = user(r);
+  CHECK(c == ControllerCookie{PacketInReason::kNoMatch, 0, 0xffff, 0x33, 0});
+
+  // A priority-0 rule with a match is not a table-miss rule.
+  p.add(0, match({OxmField::exact(OxmId::kInPort, 3)}), 0,
+        {Instruction::apply({Action::output(P::kController, 64)})}, 0x44);
+  c = user(p.run(l2_key(3, 1, 2)));
+  CHECK(c == ControllerCookie{PacketInReason::kAction, 0, 64, 0x44, 0});
 }
 
 TEST_CASE("unsupported actions drop the packet with a reason") {

@@ -1,6 +1,7 @@
 // The agent driven directly by decoded messages: FEATURES, config, DESC, PORT_DESC,
 // FLOW_MOD add/modify/delete (strict and not) with the spec's errors, FLOW and AGGREGATE
-// stats, barrier-driven publication, and the standalone fail mode's NORMAL rule.
+// stats, barrier-driven publication, the standalone fail mode's NORMAL rule, PACKET_OUT, PACKET_IN
+// from a translation's controller cookie, SET_ASYNC/GET_ASYNC.
 #include <arpa/inet.h>
 
 #include <catch2/catch_test_macros.hpp>
@@ -9,6 +10,8 @@
 #include <span>
 #include <variant>
 
+#include "dpif/flow.h"
+#include "ofproto/controller_cookie.h"
 #include "ofswitch/agent.h"
 #include "openflow/codec.h"
 
@@ -315,6 +318,41 @@ TEST_CASE("ofswitch: standalone NORMAL rule while no controller is connected", "
 
 namespace {
 
+// The packet a translation sends to the controllers, as the ACTION upcall brings it back:
+// the cookie of the USERSPACE action the tables produced for `key`, the key's in_port and
+// `packet`.
+ofproto::ControllerPacket to_controller(Rig& rig, const vsw_flow_key& key,
+                                        std::vector<std::uint8_t> packet) {
+  rig.agent.flush();
+  const ofproto::XlateResult x = rig.of.translate(key, false);
+  REQUIRE(!x.actions.empty());
+  const auto* u = std::get_if<dpif::UserspaceAction>(&x.actions.back());
+  REQUIRE(u);
+  auto c = ofproto::decode_controller_cookie(u->cookie);
+  REQUIRE(c);
+  return {*c, key.in_port, std::move(packet)};
+}
+
+vsw_flow_key key_on(std::uint32_t dp_port) {
+  vsw_flow_key k{};
+  k.in_port = dp_port;
+  k.eth_type = htons(0x0800);
+  return k;
+}
+
+std::vector<std::uint8_t> numbered(std::size_t n) {
+  std::vector<std::uint8_t> f(n);
+  for (std::size_t i = 0; i < n; ++i) f[i] = static_cast<std::uint8_t>(i);
+  return f;
+}
+
+PacketIn decoded(const Bytes& b) {
+  auto m = decode(b);
+  REQUIRE(m.ok());
+  REQUIRE(m.value().type() == MsgType::kPacketIn);
+  return std::get<PacketIn>(m.value().body);
+}
+
 constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 constexpr uint8_t kHostA[6] = {0x02, 0, 0, 0, 0, 0x0a};
 constexpr uint8_t kHostB[6] = {0x02, 0, 0, 0, 0, 0x0b};
@@ -349,6 +387,130 @@ std::vector<uint32_t> outputs(const dpif::Actions& acts) {
 }
 
 }  // namespace
+
+TEST_CASE("ofswitch: an ACTION upcall of output:CONTROLLER becomes the PACKET_IN", "[ofswitch]") {
+  Rig rig;
+  // Table 0: eth1 writes metadata and goes on to table 3, which sends 20 bytes to the
+  // controller; a table-miss rule sends everything else (max_len ignored for NO_MATCH: the
+  // connection's miss_send_len applies).
+  FlowMod f = add(10, {OxmField::exact(OxmId::kInPort, 1)}, {Instruction::goto_table(3)});
+  Instruction md;
+  md.type = InstructionType::kWriteMetadata;
+  md.metadata = 0x5500;
+  md.mask = 0xff00;
+  f.instructions.insert(f.instructions.begin(), md);
+  f.cookie = 0xc1;
+  REQUIRE(rig.send(f).empty());
+  f = add(1, {}, {Instruction::apply({Action::output(port::kController, 20)})}, 3);
+  f.cookie = 0xc3;
+  REQUIRE(rig.send(f).empty());
+  f = add(0, {}, {Instruction::apply({Action::output(port::kController, 20)})});
+  f.cookie = 0xc0;
+  REQUIRE(rig.send(f).empty());
+
+  // ACTION from table 3: 20 of 100 bytes, metadata in the match.
+  auto p = to_controller(rig, key_on(1), numbered(100));
+  auto bytes = rig.agent.packet_in(rig.session, p);
+  REQUIRE(bytes);
+  PacketIn pin = decoded(*bytes);
+  CHECK(pin.buffer_id == kNoBuffer);
+  CHECK(pin.total_len == 100);
+  CHECK(pin.reason == 1);  // OFPR_ACTION
+  CHECK(pin.table_id == 3);
+  CHECK(pin.cookie == 0xc3);
+  CHECK(pin.data == numbered(20));
+  REQUIRE(pin.match.fields.size() == 2);
+  CHECK(pin.match.fields[0] == OxmField::exact(OxmId::kInPort, 1));
+  CHECK(pin.match.fields[1] == OxmField::exact(OxmId::kMetadata, 0x5500));
+  // The exact bytes: header, buffer_id, total_len, reason, table, cookie, then the match
+  // (4 + 8 bytes of OXM in_port + 12 of metadata: 24, no padding), 2 pad bytes, the data.
+  REQUIRE(bytes->size() == 8 + 16 + 24 + 2 + 20);
+  const Bytes head(bytes->begin(), bytes->begin() + 24);
+  CHECK(head == Bytes{4, 10,  0, 70, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+                      0, 100, 1, 3,  0, 0, 0, 0, 0,    0,    0,    0xc3});
+  CHECK(Bytes(bytes->begin() + 24, bytes->begin() + 32) ==
+        Bytes{0, 1, 0, 24, 0x80, 0, 0, 4});  // OFPMT_OXM, length 24, OXM in_port
+  CHECK(Bytes(bytes->end() - 22, bytes->end() - 20) == Bytes{0, 0});
+
+  // NO_MATCH from the table-miss rule, on the local port: miss_send_len (128) cuts it.
+  p = to_controller(rig, key_on(0), numbered(300));
+  bytes = rig.agent.packet_in(rig.session, p);
+  REQUIRE(bytes);
+  pin = decoded(*bytes);
+  CHECK(pin.reason == 0);  // OFPR_NO_MATCH
+  CHECK(pin.table_id == 0);
+  CHECK(pin.cookie == 0xc0);
+  CHECK(pin.total_len == 300);
+  CHECK(pin.data == numbered(128));
+  REQUIRE(pin.match.fields.size() == 1);  // no metadata: it is 0
+  CHECK(pin.match.fields[0] == OxmField::exact(OxmId::kInPort, port::kLocal));
+  // OFPCML_NO_BUFFER: the whole packet; 0: no packet-in for table misses at all.
+  REQUIRE(rig.send(SetConfig{0, 0xffff}).empty());
+  bytes = rig.agent.packet_in(rig.session, p);
+  REQUIRE(bytes);
+  CHECK(decoded(*bytes).data == numbered(300));
+  REQUIRE(rig.send(SetConfig{0, 0}).empty());
+  CHECK(!rig.agent.packet_in(rig.session, p));
+  CHECK(rig.agent.packet_in(rig.session, to_controller(rig, key_on(1), numbered(10))));
+
+  // A service connection gets none until it sets a miss_send_len, as in Open vSwitch.
+  ofswitch::Session svc = ofswitch::Session::for_service();
+  CHECK(!rig.agent.packet_in(svc, to_controller(rig, key_on(1), numbered(10))));
+  svc.miss_send_len = 128;
+  CHECK(rig.agent.packet_in(svc, to_controller(rig, key_on(1), numbered(10))));
+  CHECK(rig.agent.packet_ins_sent() == 5);
+}
+
+TEST_CASE("ofswitch: SET_ASYNC filters packet-ins per connection; GET_ASYNC reports it",
+          "[ofswitch]") {
+  Rig rig;
+  // The defaults (Open vSwitch's for 1.3): NO_MATCH and ACTION to master/equal.
+  auto r = rig.send(GetAsyncRequest{}, 21);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].xid == 21);
+  auto a = std::get<GetAsyncReply>(r[0].body);
+  CHECK(a.packet_in_mask == std::array<uint32_t, 2>{3, 0});
+  CHECK(a.port_status_mask == std::array<uint32_t, 2>{7, 7});
+  CHECK(a.flow_removed_mask == std::array<uint32_t, 2>{7, 0});
+
+  REQUIRE(rig.send(add(0, {}, {Instruction::apply({Action::output(port::kController)})})).empty());
+  REQUIRE(rig.send(add(5, {OxmField::exact(OxmId::kInPort, 1)},
+                       {Instruction::apply({Action::output(port::kController)})}))
+              .empty());
+  const auto miss = to_controller(rig, key_on(2), numbered(60));
+  const auto action = to_controller(rig, key_on(1), numbered(60));
+  CHECK(rig.agent.packet_in(rig.session, miss));
+  CHECK(rig.agent.packet_in(rig.session, action));
+  // INVALID_TTL (a dec_ttl that ran out) only when asked for.
+  ofproto::ControllerPacket ttl = action;
+  ttl.cookie.reason = ofproto::PacketInReason::kInvalidTtl;
+  CHECK(!rig.agent.packet_in(rig.session, ttl));
+  SetAsync all;
+  all.packet_in_mask = {0x7, 0};
+  CHECK(rig.send(all).empty());
+  auto bytes = rig.agent.packet_in(rig.session, ttl);
+  REQUIRE(bytes);
+  CHECK(decoded(*bytes).reason == 2);  // OFPR_INVALID_TTL
+
+  // Only ACTION (bit 1); reasons 1.3 does not define are dropped from the masks.
+  SetAsync set;
+  set.packet_in_mask = {(1U << 1) | (1U << 9), 0x7};
+  set.port_status_mask = {0x1, 0xff};
+  set.flow_removed_mask = {0x8, 0};
+  CHECK(rig.send(set).empty());
+  CHECK(!rig.agent.packet_in(rig.session, miss));
+  CHECK(rig.agent.packet_in(rig.session, action));
+  r = rig.send(GetAsyncRequest{});
+  a = std::get<GetAsyncReply>(r[0].body);
+  CHECK(a.packet_in_mask == std::array<uint32_t, 2>{2, 7});
+  CHECK(a.port_status_mask == std::array<uint32_t, 2>{1, 7});
+  CHECK(a.flow_removed_mask == std::array<uint32_t, 2>{8, 0});
+  // Nothing at all; another connection's session keeps the defaults.
+  set.packet_in_mask = {0, 0};
+  CHECK(rig.send(set).empty());
+  CHECK(!rig.agent.packet_in(rig.session, action));
+  CHECK(rig.agent.packet_in(ofswitch::Session{}, action));
+}
 
 TEST_CASE("ofswitch: bad PACKET_OUTs get the spec's errors and send nothing", "[ofswitch]") {
   Rig rig;

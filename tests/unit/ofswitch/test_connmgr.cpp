@@ -3,7 +3,8 @@
 // modifying and deleting flows over punix; a raw socket sending malformed requests, each
 // answered with an OFPT_ERROR on a connection that keeps working; an active tcp: target
 // connecting to a test controller (fail mode follows it, reconnect after the controller
-// hangs up); and targets reconciled when the list changes.
+// hangs up); targets reconciled when the list changes; packet-ins fanned out to controllers,
+// to a service connection only after it set a miss_send_len.
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -362,4 +363,51 @@ TEST_CASE("ofswitch: active target: controller connection drives the fail mode, 
     for (auto& c : conns) c->close();
     ctl.close();
   });
+}
+
+TEST_CASE("ofswitch: packet-ins go to controller connections, to the service only if asked",
+          "[ofswitch]") {
+  Switch sw;
+  const std::string ctl = tmp_sock("pin-ctl"), svc = tmp_sock("pin-svc");
+  sw.on_io([&] { sw.mgr->set_targets({"punix:" + ctl}); });
+  REQUIRE(!sw.on_io([&] { return sw.mgr->set_service(svc); }));
+  RawPeer controller(ctl), tool(svc);
+  for (RawPeer* p : {&controller, &tool}) {
+    REQUIRE(p->read());  // HELLO
+    p->write(encode(make_hello(1)));
+    p->write(encode(Message{kVersion13, 2, BarrierRequest{}}));
+    auto b = p->read();
+    REQUIRE(b);  // negotiated
+    CHECK(b->type() == MsgType::kBarrierReply);
+  }
+  ofproto::ControllerPacket pkt;
+  pkt.cookie = {ofproto::PacketInReason::kAction, 2, 0xffff, 0xabc, 0};
+  pkt.in_port = 1;
+  pkt.packet.assign(64, 0x5a);
+  sw.on_io([&] { sw.mgr->packet_in(pkt); });
+  auto m = controller.read();
+  REQUIRE(m);
+  REQUIRE(m->type() == MsgType::kPacketIn);
+  const auto& pin = std::get<PacketIn>(m->body);
+  CHECK(pin.reason == 1);
+  CHECK(pin.table_id == 2);
+  CHECK(pin.cookie == 0xabc);
+  CHECK(pin.data == Bytes(64, 0x5a));
+  // The tool got nothing: its next message is the reply to its echo.
+  tool.write(encode(Message{kVersion13, 3, EchoRequest{{7}}}));
+  auto e = tool.read();
+  REQUIRE(e);
+  CHECK(e->type() == MsgType::kEchoReply);
+  // Once it sets a miss_send_len it gets them too (ovs-ofctl monitor does this).
+  tool.write(encode(Message{kVersion13, 4, SetConfig{0, 0xffff}}));
+  tool.write(encode(Message{kVersion13, 5, BarrierRequest{}}));
+  REQUIRE(tool.read());  // barrier reply: the SET_CONFIG was handled
+  sw.on_io([&] { sw.mgr->packet_in(pkt); });
+  for (RawPeer* p : {&controller, &tool}) {
+    auto again = p->read();
+    REQUIRE(again);
+    CHECK(again->type() == MsgType::kPacketIn);
+  }
+  CHECK(sw.on_io([&] { return sw.agent.packet_ins_sent(); }) == 3);
+  CHECK(sw.on_io([&] { return sw.mgr->packet_ins_congested(); }) == 0);
 }

@@ -242,12 +242,26 @@ UpcallSender::UpcallSender() : fd_(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
 
 bool UpcallSender::send(std::uint32_t port_id, std::uint32_t in_port, const Mac& src,
                         const Mac& dst, std::uint8_t tag) {
+  return send_upcall(port_id, in_port, src, dst, tag, std::nullopt);
+}
+
+bool UpcallSender::send_action(std::uint32_t port_id, std::uint32_t in_port, const Mac& src,
+                               const Mac& dst, std::span<const std::uint8_t> cookie,
+                               std::uint8_t tag) {
+  return send_upcall(port_id, in_port, src, dst, tag, cookie);
+}
+
+bool UpcallSender::send_upcall(std::uint32_t port_id, std::uint32_t in_port, const Mac& src,
+                               const Mac& dst, std::uint8_t tag,
+                               std::optional<std::span<const std::uint8_t>> cookie) {
   constexpr std::uint16_t kFamily = 0x1d;  // any id: the channel does not check it
-  dpif::Request req = dpif::vsw_request(kFamily, VSW_PACKET_CMD_MISS, 0, 100);
+  dpif::Request req =
+      dpif::vsw_request(kFamily, cookie ? VSW_PACKET_CMD_ACTION : VSW_PACKET_CMD_MISS, 0, 100);
   const vsw_flow_key key = key_of(in_port, src, dst);
   req.put(VSW_PACKET_ATTR_KEY, &key, sizeof key);
   req.put_u32(VSW_PACKET_ATTR_IN_PORT, in_port);
   req.put(VSW_PACKET_ATTR_PACKET, frame(src, dst, tag));
+  if (cookie) req.put(VSW_PACKET_ATTR_USERDATA, *cookie);
   sockaddr_nl to{};
   to.nl_family = AF_NETLINK;
   to.nl_pid = port_id;

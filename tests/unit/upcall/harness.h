@@ -36,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -162,8 +163,13 @@ class UpcallSender {
   // false when the kernel refuses user-to-user netlink unicast (no CAP_NET_ADMIN).
   bool send(std::uint32_t port_id, std::uint32_t in_port, const Mac& src, const Mac& dst,
             std::uint8_t tag = 0);
+  // An ACTION upcall (a USERSPACE action ran) carrying `cookie` as its USERDATA.
+  bool send_action(std::uint32_t port_id, std::uint32_t in_port, const Mac& src, const Mac& dst,
+                   std::span<const std::uint8_t> cookie, std::uint8_t tag = 0);
 
  private:
+  bool send_upcall(std::uint32_t port_id, std::uint32_t in_port, const Mac& src, const Mac& dst,
+                   std::uint8_t tag, std::optional<std::span<const std::uint8_t>> cookie);
   dpif::UniqueFd fd_;
 };
 
