@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "dpif/packet_key.h"
+#include "ofproto/key_map.h"
 #include "ofswitch/flow_mod.h"
 #include "ofswitch/table_features.h"
 #include "util/log.h"
