@@ -411,23 +411,22 @@ test_microflow_multi_mask() {
 	dpctl add-flow "$DP" "in_port(2)" 1 || return 1
 	dpctl add-flow "$DP" "in_port(1),eth_type(0x0800),ipv4(proto=17)" 2 || return 1
 	check_eq "masks" "$(dp_stat "$DP" masks)" 3 || return 1
-	bg rx n2 $PKT udp-recv 7000 300 --timeout 30 --ready-file "$TMPD/rx.ready"
-	wait_for "$TMPD/rx.ready" || return 1
-	local mf0 mf1 mf2
+	# No receiver: what counts is what the datapath forwarded, not what a socket kept.
+	local mf0 mf1 flow="in_port(1),eth_type(0x0800),ipv4(proto=17)"
 	mf0=$(nl_stat "$DP" microflow_hit)
-	n1 $PKT udp-send 10.0.0.2 7000 300 || return 1
-	bgwait rx || return 1
+	n1 $PKT udp-send 10.0.0.2 7000 200 || return 1
+	sleep 1
 	mf1=$(nl_stat "$DP" microflow_hit)
-	check_ge "microflow cache hits for 300 datagrams of one 5-tuple" "$((mf1 - mf0))" 250 ||
+	check_ge "UDP flow packets" "$(flow_packets "$DP" "$flow")" 200 || return 1
+	check_ge "microflow cache hits for 200 datagrams of one 5-tuple" "$((mf1 - mf0))" 150 ||
 		return 1
-	# Deleted, the UDP flow must not be served from the cache: the datagrams now miss.
-	dpctl del-flow "$DP" "in_port(1),eth_type(0x0800),ipv4(proto=17)" || return 1
+	# Deleted, the UDP flow must not be served from the cache: every datagram now misses
+	# (a cache hit would count as a hit instead).
+	dpctl del-flow "$DP" "$flow" || return 1
 	local missed0
 	missed0=$(dp_stat "$DP" missed)
 	n1 $PKT udp-send 10.0.0.2 7000 20 || return 1
 	sleep 1
-	mf2=$(nl_stat "$DP" microflow_hit)
-	check_le "microflow hits after the delete" "$((mf2 - mf1))" 0 || return 1
 	check_ge "misses after the delete" "$(($(dp_stat "$DP" missed) - missed0))" 20 || return 1
 }
 

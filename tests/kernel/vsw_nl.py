@@ -862,6 +862,7 @@ def main():
     p = sub.add_parser("masks-fill"); p.add_argument("dp"); p.add_argument("n", type=int)
     p.set_defaults(f=cmd_masks_fill)
     p = sub.add_parser("frag6-keys"); p.add_argument("dp"); p.set_defaults(f=cmd_frag6_keys)
+    p = sub.add_parser("key-paths"); p.add_argument("dp"); p.set_defaults(f=cmd_key_paths)
     a = ap.parse_args()
     try:
         sys.exit(a.f(a) or 0)
