@@ -34,7 +34,7 @@ struct vsw_subtable;
 struct vsw_mflow {
 	union vsw_key_words key;	     /* key & mask, zero outside mask */
 	struct vsw_subtable *sub;	     /* owning subtable (its mask) */
-	u32 hash;			     /* hash of key over the mask range */
+	u32 hash;			     /* hash of key over the mask's words */
 	struct vsw_mflow __rcu *next[2];     /* chain links, by bucket version */
 };
 
@@ -50,7 +50,8 @@ struct vsw_buckets {
 struct vsw_subtable {
 	/* read by everyone, constant after creation */
 	union vsw_key_words mask;
-	u8 start, end;			     /* words [start, end) hold mask bits */
+	u8 n_words;			     /* how many words hold mask bits */
+	u8 words[VSW_KEY_WORDS];	     /* their indexes, ascending */
 	u32 seed;			     /* the table's hash seed */
 	/* readers */
 	struct vsw_buckets __rcu *buckets;
@@ -75,24 +76,25 @@ struct vsw_table {
 	u32 seed;			     /* random hash seed; constant */
 };
 
-/* The microflow cache of one CPU: skb hash -> megaflow. */
-#define VSW_MFC_SIZE 512 /* entries, a power of two */
+/* The microflow cache of one CPU: packet hash -> megaflow. */
+#define VSW_MFC_SIZE 1024 /* entries, a power of two */
 
 struct vsw_mfc_entry {
 	unsigned long gen;		     /* vsw_table.gen when filled */
-	u32 hash;			     /* full skb hash, 0 = empty */
+	u32 hash;			     /* full packet hash, 0 = empty */
 	struct vsw_mflow *flow;
 };
 
 struct vsw_mfc {
 	struct vsw_mfc_entry e[VSW_MFC_SIZE];
+	u32 turn;			     /* which way a full pair evicts next */
 };
 
 /* Key helpers. */
 void vsw_key_mask(struct vsw_flow_key *dst, const struct vsw_flow_key *key,
 		  const struct vsw_flow_key *mask);
 bool vsw_key_masked_equal(const struct vsw_flow_key *key, const struct vsw_mflow *f);
-u32 vsw_hash_words(const u64 *w, unsigned int start, unsigned int end, u32 basis);
+u32 vsw_key_hash(const union vsw_key_words *k, u32 basis);
 
 /* Writers. */
 void vsw_table_init(struct vsw_table *t);
@@ -110,7 +112,7 @@ struct vsw_mflow *vsw_table_lookup(struct vsw_table *t, const struct vsw_flow_ke
 struct vsw_mflow *vsw_table_find(struct vsw_table *t, const struct vsw_flow_key *key,
 				 const struct vsw_flow_key *mask);
 struct vsw_mflow *vsw_mfc_lookup(struct vsw_table *t, struct vsw_mfc *c,
-				 const struct vsw_flow_key *key, u32 skb_hash, u32 *n_probed,
+				 const struct vsw_flow_key *key, u32 hash, u32 *n_probed,
 				 bool *cache_hit);
 
 #endif /* VSW_COMMON_FLOW_TABLE_H */

@@ -126,12 +126,18 @@ struct vsw_actions *vsw_actions_copy(const struct nlattr *acts)
 	if (!sa)
 		return NULL;
 	sa->len = len;
+	sa->output = -1;
 	if (len)
 		memcpy(sa->acts, nla_data(acts), len);
+	/* A lone OUTPUT (the usual megaflow) is run without walking the list. */
+	if (len == nla_total_size(sizeof(u32)) && nla_type(sa->acts) == VSW_ACTION_ATTR_OUTPUT &&
+	    nla_get_u32(sa->acts) < VSW_MAX_PORTS)
+		sa->output = nla_get_u32(sa->acts);
 	return sa;
 }
 
-static void output(struct vsw_dp *dp, u32 port_no, struct sk_buff *skb)
+/* Send @skb out of port @port_no, or drop it if there is none. Consumes @skb. */
+void vsw_actions_output(struct vsw_dp *dp, u32 port_no, struct sk_buff *skb)
 {
 	struct vsw_vport *vport = vsw_dp_port(dp, port_no);
 
@@ -146,7 +152,7 @@ static void output_clone(struct vsw_dp *dp, u32 port_no, struct sk_buff *skb)
 	struct sk_buff *clone = skb_clone(skb, GFP_ATOMIC);
 
 	if (clone)
-		output(dp, port_no, clone);
+		vsw_actions_output(dp, port_no, clone);
 }
 
 static void userspace(struct vsw_dp *dp, struct sk_buff *skb, const struct vsw_flow_key *key,
@@ -360,7 +366,7 @@ void vsw_actions_execute(struct vsw_dp *dp, struct sk_buff *skb, struct vsw_flow
 		}
 	}
 	if (pending >= 0)
-		output(dp, pending, skb);
+		vsw_actions_output(dp, pending, skb);
 	else
 		consume_skb(skb);
 	return;

@@ -238,7 +238,73 @@ void vsw_dp_count_lost(struct vsw_dp *dp)
 static DEFINE_PER_CPU(u8, vsw_depth);
 #define VSW_MAX_DEPTH 4
 
-static void dp_process(struct vsw_vport *vport, struct sk_buff *skb);
+static void dp_miss(struct vsw_dp *dp, struct vsw_vport *vport, struct sk_buff *skb,
+		    const struct vsw_flow_key *key, u32 probed)
+{
+	struct vsw_dp_pcpu_stats *st = this_cpu_ptr(dp->stats);
+	int err;
+
+	err = vsw_upcall(dp, skb, key, VSW_PACKET_CMD_MISS, vsw_dp_upcall_pid(dp, vport), NULL);
+	u64_stats_update_begin(&st->syncp);
+	st->missed++;
+	st->mask_hit += probed;
+	if (err)
+		st->lost++;
+	u64_stats_update_end(&st->syncp);
+	if (err)
+		kfree_skb(skb);
+	else
+		consume_skb(skb);
+}
+
+/*
+ * One packet through the caches. With two or more masks the microflow cache
+ * is asked first, keyed by the skb's L4 hash or, without one, by a hash of
+ * the key. A hit counts once in the common case: st->mask_hit holds only the
+ * probes beyond the first (see vsw_dp_get_stats()).
+ */
+static __always_inline void dp_process(struct vsw_vport *vport, struct sk_buff *skb)
+{
+	union vsw_key_words key __uninitialized; /* every word written by extract */
+	struct vsw_dp *dp = vport->dp;
+	const struct vsw_actions *acts;
+	struct vsw_dp_pcpu_stats *st;
+	struct vsw_masks *masks;
+	struct vsw_flow *flow;
+	struct vsw_mflow *mf;
+	bool cache_hit = false;
+	u32 probed;
+
+	vsw_flow_extract(skb, vport->port_no, &key.key);
+	masks = rcu_dereference(dp->table.masks);
+	if (masks && masks->count > 1) {
+		u32 hash = skb->l4_hash ? skb->hash : vsw_key_hash(&key, dp->table.seed);
+
+		mf = vsw_mfc_lookup(&dp->table, this_cpu_ptr(dp->mfc), &key.key, hash, &probed,
+				    &cache_hit);
+	} else {
+		mf = vsw_table_lookup(&dp->table, &key.key, &probed);
+	}
+	if (unlikely(!mf)) {
+		dp_miss(dp, vport, skb, &key.key, probed);
+		return;
+	}
+	st = this_cpu_ptr(dp->stats);
+	u64_stats_update_begin(&st->syncp);
+	st->hit++;
+	if (unlikely(probed > 1))
+		st->mask_hit += probed - 1;
+	if (cache_hit)
+		st->microflow_hit++;
+	u64_stats_update_end(&st->syncp);
+	flow = container_of(mf, struct vsw_flow, mf);
+	vsw_flow_used(flow, skb, &key.key);
+	acts = rcu_dereference(flow->acts);
+	if (acts->output >= 0)
+		vsw_actions_output(dp, acts->output, skb);
+	else
+		vsw_actions_execute(dp, skb, &key.key, acts->acts, acts->len);
+}
 
 /*
  * The per-packet path: @skb arrived on @vport with skb->data at the Ethernet
@@ -254,58 +320,6 @@ void vsw_dp_process(struct vsw_vport *vport, struct sk_buff *skb)
 		dp_process(vport, skb);
 	}
 	__this_cpu_dec(vsw_depth);
-}
-
-static void dp_process(struct vsw_vport *vport, struct sk_buff *skb)
-{
-	struct vsw_dp_pcpu_stats *st;
-	struct vsw_dp *dp = vport->dp;
-	union vsw_key_words key;
-	const struct vsw_actions *acts;
-	struct vsw_masks *masks;
-	struct vsw_flow *flow;
-	struct vsw_mflow *mf;
-	bool cache_hit = false;
-	u32 probed = 0;
-	int err;
-
-	vsw_flow_extract(skb, vport->port_no, &key.key);
-	masks = rcu_dereference(dp->table.masks);
-	if (masks && masks->count > 1) {
-		u32 hash = skb->l4_hash ? skb->hash :
-			   vsw_hash_words(key.w, 0, VSW_KEY_WORDS, dp->table.seed) | 1;
-
-		mf = vsw_mfc_lookup(&dp->table, this_cpu_ptr(dp->mfc), &key.key, hash, &probed,
-				    &cache_hit);
-	} else {
-		mf = vsw_table_lookup(&dp->table, &key.key, &probed);
-	}
-	st = this_cpu_ptr(dp->stats);
-	if (unlikely(!mf)) {
-		err = vsw_upcall(dp, skb, &key.key, VSW_PACKET_CMD_MISS,
-				 vsw_dp_upcall_pid(dp, vport), NULL);
-		u64_stats_update_begin(&st->syncp);
-		st->missed++;
-		st->mask_hit += probed;
-		if (err)
-			st->lost++;
-		u64_stats_update_end(&st->syncp);
-		if (err)
-			kfree_skb(skb);
-		else
-			consume_skb(skb);
-		return;
-	}
-	u64_stats_update_begin(&st->syncp);
-	st->hit++;
-	st->mask_hit += probed;
-	if (cache_hit)
-		st->microflow_hit++;
-	u64_stats_update_end(&st->syncp);
-	flow = container_of(mf, struct vsw_flow, mf);
-	vsw_flow_used(flow, skb, &key.key);
-	acts = rcu_dereference(flow->acts);
-	vsw_actions_execute(dp, skb, &key.key, acts->acts, acts->len);
 }
 
 void vsw_dp_get_stats(struct vsw_dp *dp, struct vsw_dp_stats *out)
@@ -329,7 +343,7 @@ void vsw_dp_get_stats(struct vsw_dp *dp, struct vsw_dp_stats *out)
 		out->n_hit += s.hit;
 		out->n_missed += s.missed;
 		out->n_lost += s.lost;
-		out->n_mask_hit += s.mask_hit;
+		out->n_mask_hit += s.mask_hit + s.hit; /* each hit's first probe */
 		out->n_microflow_hit += s.microflow_hit;
 	}
 	out->n_flows = dp->table.n_flows;

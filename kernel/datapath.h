@@ -32,7 +32,7 @@ struct vsw_dp_pcpu_stats {
 	u64 hit;
 	u64 missed;
 	u64 lost;
-	u64 mask_hit;
+	u64 mask_hit;		/* masks probed by misses, and by hits beyond the first */
 	u64 microflow_hit;
 	struct u64_stats_sync syncp;
 };

@@ -8,12 +8,14 @@
 #include <linux/skbuff.h>
 #include <linux/u64_stats_sync.h>
 
+#include "compat.h"
 #include "datapath.h"
 
 /* Validated action list, a copy of the VSW_*_ATTR_ACTIONS payload. */
 struct vsw_actions {
 	struct rcu_head rcu;
 	int len;
+	int output;		/* the port when the list is one OUTPUT, else -1 */
 	struct nlattr acts[];
 };
 
@@ -47,11 +49,33 @@ void vsw_flow_extract(struct sk_buff *skb, u32 in_port, struct vsw_flow_key *key
 struct vsw_flow *vsw_flow_alloc(void);
 void vsw_flow_free(struct vsw_flow *flow);
 void vsw_flow_free_rcu(struct vsw_flow *flow);
-void vsw_flow_used(struct vsw_flow *flow, const struct sk_buff *skb,
-		   const struct vsw_flow_key *key);
 void vsw_flow_get_stats(struct vsw_flow *flow, struct vsw_flow_stats *st, unsigned long *used,
 			u16 *tcp_flags);
 void vsw_flow_clear_stats(struct vsw_flow *flow);
+
+/*
+ * Count a hit; runs with bottom halves disabled. Each CPU writes only its own
+ * counters: the first hit after a clear (a new flow->gen) restarts them.
+ */
+static inline void vsw_flow_used(struct vsw_flow *flow, const struct sk_buff *skb,
+				 const struct vsw_flow_key *key)
+{
+	struct vsw_flow_pcpu_stats *st = this_cpu_ptr(flow->stats);
+	u32 gen = READ_ONCE(flow->gen);
+
+	u64_stats_update_begin(&st->syncp);
+	if (unlikely(st->gen != gen)) {
+		st->gen = gen;
+		st->packets = 0;
+		st->bytes = 0;
+		st->tcp_flags = 0;
+	}
+	st->packets++;
+	st->bytes += skb->len;
+	st->used = jiffies;
+	st->tcp_flags |= ntohs(key->tcp_flags);
+	u64_stats_update_end(&st->syncp);
+}
 
 /* actions.c */
 int vsw_actions_validate(const struct nlattr *acts, const struct vsw_flow_key *key,
@@ -59,6 +83,7 @@ int vsw_actions_validate(const struct nlattr *acts, const struct vsw_flow_key *k
 struct vsw_actions *vsw_actions_copy(const struct nlattr *acts);
 void vsw_actions_execute(struct vsw_dp *dp, struct sk_buff *skb, struct vsw_flow_key *key,
 			 const struct nlattr *acts, int len);
+void vsw_actions_output(struct vsw_dp *dp, u32 port_no, struct sk_buff *skb);
 
 /* upcall.c */
 int vsw_upcall(struct vsw_dp *dp, struct sk_buff *skb, const struct vsw_flow_key *key,

@@ -92,7 +92,7 @@ static void netdev_destroy(struct vsw_vport *vport)
 	dev_set_promiscuity(vport->dev, -1);
 }
 
-static void netdev_send(struct vsw_vport *vport, struct sk_buff *skb)
+void vsw_netdev_send(struct vsw_vport *vport, struct sk_buff *skb)
 {
 	skb->dev = vport->dev;
 	dev_queue_xmit(skb);
@@ -102,5 +102,5 @@ const struct vsw_vport_ops vsw_netdev_vport_ops = {
 	.type = VSW_VPORT_TYPE_NETDEV,
 	.create = netdev_create,
 	.destroy = netdev_destroy,
-	.send = netdev_send,
+	.send = vsw_netdev_send,
 };

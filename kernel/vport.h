@@ -66,6 +66,7 @@ struct vsw_vport *vsw_vport_by_name(struct vsw_dp *dp, const char *name);
 bool vsw_internal_dev_is(const struct net_device *dev);
 struct vsw_vport *vsw_internal_dev_vport(const struct net_device *dev);
 struct vsw_vport *vsw_netdev_vport(const struct net_device *dev);
+void vsw_netdev_send(struct vsw_vport *vport, struct sk_buff *skb);
 
 int vsw_notifier_init(void);
 void vsw_notifier_exit(void);

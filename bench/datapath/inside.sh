@@ -35,11 +35,11 @@ insmod "$ko" || die "insmod $ko"
 
 rows=(veth "veth, 1000 source ports" floor "floor, 1000 source ports" "tc mirred" bridge
       "ovs 1 flow" "ovs 1000 flows/1 megaflow" "ovs 1000 exact megaflows" "vsw 1 flow"
-      "vsw 1000 flows/1 megaflow" "vsw 1000 exact megaflows")
+      "vsw 1000 flows/1 megaflow" "vsw 1000 exact megaflows" "vsw 1000 flows/8 masks")
 # Distinct 5-tuples sent (UDP source ports). pktgen's random ports cost it ~200
 # instructions per packet, so the 1000-port rows are compared with 1000-port baselines.
-nflows=(1 "$NFLOWS" 1 "$NFLOWS" 1 1 1 "$NFLOWS" "$NFLOWS" 1 "$NFLOWS" "$NFLOWS")
-VETH=(0 1) FLOOR=(2 3) TC=4 BR=5 OVS=(6 7 8) VSW=(9 10 11)
+nflows=(1 "$NFLOWS" 1 "$NFLOWS" 1 1 1 "$NFLOWS" "$NFLOWS" 1 "$NFLOWS" "$NFLOWS" "$NFLOWS")
+VETH=(0 1) FLOOR=(2 3) TC=4 BR=5 OVS=(6 7 8) VSW=(9 10 11 12)
 
 pg() { ip netns exec "A$1" sh -c "echo '$2' > /proc/net/pktgen/$3" || die "pktgen: $2"; }
 
@@ -108,6 +108,7 @@ for i in "${VSW[@]}"; do
 done
 $ctl flow-inport "vsw${VSW[0]}" 1 2 && $ctl flow-inport "vsw${VSW[1]}" 1 2 || die "vsw flow"
 $ctl flows-exact "vsw${VSW[2]}" 1 2 "$NFLOWS" $SRC $DST || die "vsw flows"
+$ctl flows-masks "vsw${VSW[3]}" 1 2 "$NFLOWS" 8 $SRC $DST || die "vsw flows over masks"
 echo "# flows: ovs${OVS[2]} $(ovs-dpctl dump-flows "ovs${OVS[2]}" | wc -l)," \
 	"vsw${VSW[2]} $($ctl stats "vsw${VSW[2]}" | cut -d' ' -f4)" >&2
 

@@ -5,6 +5,10 @@
     vswctl.py add-if DP IFACE PORT
     vswctl.py flow-inport DP IN OUT            one megaflow: in_port(IN) -> OUT
     vswctl.py flows-exact DP IN OUT N SRC DST  N exact UDP megaflows, source ports 1000..1000+N-1
+    vswctl.py flows-masks DP IN OUT N M SRC DST
+                                               the same N flows spread over M masks: port p's
+                                               flow ignores the low p % M bits of the UDP
+                                               destination port (so no two flows overlap)
     vswctl.py flush DP                         delete every flow
     vswctl.py stats DP                         hit missed lost flows masks mask_hit microflow_hit
 
@@ -116,6 +120,16 @@ def main(argv):
         for port in range(1000, 1000 + n):
             add_flow(g, ifx, key(in_port=inp, eth_type=0x0800, ip_proto=17, ipv4_src=src,
                                  ipv4_dst=dst, tp_src=port, tp_dst=9), m, out)
+    elif cmd == "flows-masks":
+        inp, out, n, nm = int(argv[3]), int(argv[4]), int(argv[5]), int(argv[6])
+        src, dst = socket.inet_aton(argv[7]), socket.inet_aton(argv[8])
+        for port in range(1000, 1000 + n):
+            bits = port % nm
+            m = bytearray(ones(in_port=1, eth_type=1, ip_proto=1, ipv4_src=1, ipv4_dst=1,
+                               tp_src=1, tp_dst=1))
+            struct.pack_into(">H", m, 74, (0xFFFF << bits) & 0xFFFF)
+            add_flow(g, ifx, key(in_port=inp, eth_type=0x0800, ip_proto=17, ipv4_src=src,
+                                 ipv4_dst=dst, tp_src=port, tp_dst=9), bytes(m), out)
     elif cmd == "flush":
         g.req("vsw_flow", 2, b"", ifx)
     elif cmd == "stats":

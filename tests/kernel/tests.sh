@@ -30,6 +30,7 @@ TESTS=(
 	"tcp_udp_cross          TCP and UDP cross the switch; the UDP flow counts every datagram"
 	"mtu_edge               full-MTU frames (1514 bytes) cross intact; larger DF packets do not leave"
 	"megaflow_wildcard      one eth_dst megaflow carries 200 distinct 5-tuples"
+	"microflow_multi_mask   with three masks the microflow cache serves repeated UDP; a deleted flow is no longer served"
 	"action_set_fields      set(eth/ipv4/l4) rewrites fields seen on the wire"
 	"action_vlan            push_vlan tags on the wire, pop_vlan untags; VLAN ping works"
 	"action_multi_output    one flow outputs to two ports; drop drops"
@@ -46,6 +47,7 @@ TESTS=(
 	"per_cpu_pids_refused   GET shows FEATURES and the per-CPU pids; zero pid, odd length, too many entries refused with extack"
 	"actions_size_bounded   the largest legal action list reads back (GET, DEL echo, dump); repeated nested fields refused"
 	"ipv6_later_fragment_key a later IPv6 fragment's key has no L4 fields and a payload-independent ip_proto"
+	"key_extract_paths      keys of frames on both sides of the extraction fast path match hand-written keys byte for byte"
 	"forward_clears_tstamp  rx-timestamped packets forwarded to a port with an fq qdisc are not dropped as beyond horizon"
 	"port_stacked_refused   a device stacked on a datapath's internal port cannot become a port of it (loop)"
 	"flow_stats_clear       mod-flow --clear zeroes a flow's counters, which then count again"
@@ -397,6 +399,36 @@ test_megaflow_wildcard() {
 	check_eq "flows" "$(dp_stat "$DP" flows)" 2 || return 1
 	check_eq "masks" "$(dp_stat "$DP" masks)" 1 || return 1
 	check_ge "packets on eth(dst=$MAC2)" "$(flow_packets "$DP" "eth(dst=$MAC2)")" 200 || return 1
+}
+
+nl_stat() { # DP FIELD: a datapath counter as the independent client reads it
+	$NL dp-get "$1" | python3 -S -c "import json, sys; print(json.load(sys.stdin)['stats']['$2'])"
+}
+
+test_microflow_multi_mask() {
+	topo_three 2 || return 1
+	# Three masks; the UDP flow's is not the first one probed until the masks are reordered.
+	dpctl add-flow "$DP" "in_port(1),eth_type(0x0806)" 2 || return 1
+	dpctl add-flow "$DP" "in_port(2)" 1 || return 1
+	dpctl add-flow "$DP" "in_port(1),eth_type(0x0800),ipv4(proto=17)" 2 || return 1
+	check_eq "masks" "$(dp_stat "$DP" masks)" 3 || return 1
+	# No receiver: what counts is what the datapath forwarded, not what a socket kept.
+	local mf0 mf1 flow="in_port(1),eth_type(0x0800),ipv4(proto=17)"
+	mf0=$(nl_stat "$DP" microflow_hit)
+	n1 $PKT udp-send 10.0.0.2 7000 200 || return 1
+	sleep 1
+	mf1=$(nl_stat "$DP" microflow_hit)
+	check_ge "UDP flow packets" "$(flow_packets "$DP" "$flow")" 200 || return 1
+	check_ge "microflow cache hits for 200 datagrams of one 5-tuple" "$((mf1 - mf0))" 150 ||
+		return 1
+	# Deleted, the UDP flow must not be served from the cache: every datagram now misses
+	# (a cache hit would count as a hit instead).
+	dpctl del-flow "$DP" "$flow" || return 1
+	local missed0
+	missed0=$(dp_stat "$DP" missed)
+	n1 $PKT udp-send 10.0.0.2 7000 20 || return 1
+	sleep 1
+	check_ge "misses after the delete" "$(($(dp_stat "$DP" missed) - missed0))" 20 || return 1
 }
 
 test_action_set_fields() {
@@ -845,6 +877,11 @@ test_ipv6_later_fragment_key() {
 	check_eq "later-udp: ip_proto" "$(frag_key later-udp ip_proto)" 17 || return 1
 	check_eq "first-udp: ip_frag (any)" "$(frag_key first-udp ip_frag)" 1 || return 1
 	check_eq "first-udp: tp_src" "$(frag_key first-udp tp_src)" 1111 || return 1
+}
+
+test_key_extract_paths() {
+	topo_three 1 || return 1
+	$NL key-paths "$DP"
 }
 
 test_forward_clears_tstamp() {

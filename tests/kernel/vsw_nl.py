@@ -34,6 +34,9 @@ here. Subcommands (all print JSON lines or plain counts, exit 0 on success):
                                       on an existing mask is not
   frag6-keys DP                       execute crafted IPv6 fragments with a userspace action
                                       and print the key the kernel extracted from each
+  key-paths DP                        execute crafted frames on both sides of the key
+                                      extraction's fast path (over a poisoned key) and check
+                                      each extracted key byte for byte; exit 1 on a mismatch
 """
 import argparse
 import errno
@@ -717,6 +720,26 @@ def frag_hdr(nexthdr, offset, more=True, ident=0x1234):
     return struct.pack("!BBHI", nexthdr, 0, (offset << 3) | int(more), ident)
 
 
+def executed_key(nl, dp, frame, key=None):
+    """Execute FRAME with userspace(pid=this socket) and return the raw 104-byte key of the
+    ACTION upcall: the key the kernel extracted from the frame (KEY, default in_port 1, is
+    what the request carries before extraction)."""
+    pkt_fam = nl.family("vsw_packet")
+    payload = (attr(PACKET_ATTR_PACKET, frame) + attr(PACKET_ATTR_KEY, key or key_pack(in_port=1))
+               + nest(PACKET_ATTR_ACTIONS, nest(ACTION_USERSPACE, u32(USERSPACE_PID, nl.pid))))
+    nl.send(nl.msg(pkt_fam, PACKET_CMD_EXECUTE, 0, payload, dp_ifindex=dp["dp_ifindex"]))
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        for t, f, s, p in nl.recv_msgs(max(0.0, deadline - time.time())):
+            if t == pkt_fam and p[0] == PACKET_CMD_ACTION:
+                for at, v in parse_attrs(p[8:]):
+                    if at == PACKET_ATTR_KEY and len(v) == KEY_SIZE:
+                        return v
+            elif t == NLMSG_ERROR and struct.unpack_from("=i", p)[0]:
+                raise NlError(-struct.unpack_from("=i", p)[0], Genl.extack(p)[1])
+    raise NlError(errno.ETIMEDOUT, "no ACTION upcall")
+
+
 def cmd_frag6_keys(a):
     """Each frame is executed with userspace(pid=this socket); the ACTION upcall carries the
     key the kernel extracted from the frame itself. Prints {"frame", "key"} per frame."""
@@ -734,26 +757,77 @@ def cmd_frag6_keys(a):
         # a first fragment of UDP: its ports are in the key
         "first-udp": ipv6_frame(44, frag_hdr(17, 0) + udp),
     }
-    pkt_fam = nl.family("vsw_packet")
     for name, frame in frames.items():
-        payload = (attr(PACKET_ATTR_PACKET, frame) + attr(PACKET_ATTR_KEY, key_pack(in_port=1))
-                   + nest(PACKET_ATTR_ACTIONS, nest(ACTION_USERSPACE, u32(USERSPACE_PID, nl.pid))))
-        nl.send(nl.msg(pkt_fam, PACKET_CMD_EXECUTE, 0, payload, dp_ifindex=dp["dp_ifindex"]))
-        key = None
-        deadline = time.time() + 10
-        while key is None and time.time() < deadline:
-            for t, f, s, p in nl.recv_msgs(max(0.0, deadline - time.time())):
-                if t == pkt_fam and p[0] == PACKET_CMD_ACTION:
-                    for at, v in parse_attrs(p[8:]):
-                        if at == PACKET_ATTR_KEY and len(v) == KEY_SIZE:
-                            key = key_unpack(v)
-                elif t == NLMSG_ERROR and struct.unpack_from("=i", p)[0]:
-                    raise NlError(-struct.unpack_from("=i", p)[0], Genl.extack(p)[1])
-        if key is None:
-            raise NlError(errno.ETIMEDOUT, "no ACTION upcall for " + name)
+        key = key_unpack(executed_key(nl, dp, frame))
         print(json.dumps({"frame": name, "key": {k: key[k] for k in (
             "eth_type", "ip_proto", "ip_frag", "tp_src", "tp_dst", "icmp_type", "tcp_flags")}}),
             flush=True)
+
+
+def ipv4_frame(proto, l4, ihl=5, frag=0, tos=0, ttl=64, vlan=None, src=(10, 0, 0, 1),
+               dst=(10, 0, 0, 2)):
+    """An Ethernet frame 02:..:01 -> 02:..:02 with an IPv4 header (IHL words, options zero)."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, tos, 4 * ihl + len(l4), 7, frag, ttl, proto, 0,
+                     bytes(src), bytes(dst)) + b"\0" * (4 * ihl - 20)
+    tag = struct.pack("!HH", 0x8100, vlan) if vlan is not None else b""
+    return mac("02:00:00:00:00:02") + mac("02:00:00:00:00:01") + tag + b"\x08\x00" + ip + l4
+
+
+def cmd_key_paths(a):
+    """The kernel's key of crafted frames, each executed with every key byte but in_port
+    preset to 0xaa (a field extraction leaves unwritten would show), against the key
+    written out by hand here: the linear IPv4 TCP/UDP frames vsw_flow_extract reads in
+    place, and frames just outside that case, which take the general path. Prints one line
+    per frame, exits 1 if any key differs."""
+    nl = Genl()
+    dp = nl.dp_get(a.dp)
+    mark = 0xAAAAAAAA
+    poison = key_pack(in_port=1, skb_mark=mark)[:8] + b"\xaa" * (KEY_SIZE - 8)
+    eth = dict(in_port=1, skb_mark=mark, eth_src=mac("02:00:00:00:00:01"),
+               eth_dst=mac("02:00:00:00:00:02"))
+    ip4 = dict(eth, eth_type=0x0800, ip_ttl=64, ipv4_src=bytes([10, 0, 0, 1]),
+               ipv4_dst=bytes([10, 0, 0, 2]))
+    udp = struct.pack("!HHHH", 1111, 2222, 12, 0) + b"abcd"
+    tcp = lambda doff, flags, opts=b"": (struct.pack("!HHIIHHHH", 3333, 80, 1, 2,
+                                         doff << 12 | flags, 512, 0, 0) + opts)
+    ports = dict(tp_src=1111, tp_dst=2222)
+    cases = [  # name, frame, expected key fields (everything else zero)
+        ("fast udp", ipv4_frame(17, udp, tos=0x2e, ttl=9),
+         dict(ip4, ip_proto=17, ip_tos=0x2e, ip_ttl=9, **ports)),
+        ("fast tcp syn|ack", ipv4_frame(6, tcp(5, 0x012)),
+         dict(ip4, ip_proto=6, tp_src=3333, tp_dst=80, tcp_flags=0x012)),
+        ("fast tcp options, all flags", ipv4_frame(6, tcp(8, 0xfff, b"\x01" * 12)),
+         dict(ip4, ip_proto=6, tp_src=3333, tp_dst=80, tcp_flags=0xfff)),
+        ("fast udp, df", ipv4_frame(17, udp, frag=0x4000), dict(ip4, ip_proto=17, **ports)),
+        ("slow ip options", ipv4_frame(17, udp, ihl=6), dict(ip4, ip_proto=17, **ports)),
+        ("slow first fragment", ipv4_frame(17, udp, frag=0x2000),
+         dict(ip4, ip_proto=17, ip_frag=1, **ports)),
+        ("slow later fragment", ipv4_frame(17, udp, frag=0x0001),
+         dict(ip4, ip_proto=17, ip_frag=3)),
+        ("slow icmp", ipv4_frame(1, b"\x08\x00" + b"\0" * 6),
+         dict(ip4, ip_proto=1, icmp_type=8)),
+        ("slow tcp doff 4", ipv4_frame(6, tcp(4, 0x002)), dict(ip4, ip_proto=6)),
+        ("slow truncated tcp", ipv4_frame(6, tcp(5, 0x002)[:12]), dict(ip4, ip_proto=6)),
+        ("slow truncated udp", ipv4_frame(17, udp[:4]), dict(ip4, ip_proto=17)),
+        ("slow 802.1q tag", ipv4_frame(17, udp, vlan=0x2005),
+         dict(ip4, ip_proto=17, vlan_tci=0x3005, **ports)),
+        ("slow ipv6 udp", ipv6_frame(17, udp),
+         dict(in_port=1, skb_mark=mark, eth_src=mac("02:00:00:00:00:01"),
+              eth_dst=mac("02:00:00:00:00:02"), eth_type=0x86DD, ip_proto=17, ip_ttl=64,
+              ipv6_src=socket.inet_pton(socket.AF_INET6, "fd00::1"),
+              ipv6_dst=socket.inet_pton(socket.AF_INET6, "fd00::2"), **ports)),
+    ]
+    bad = 0
+    for name, frame, fields in cases:
+        got, want = executed_key(nl, dp, frame, poison), key_pack(**fields)
+        diff = {k: (v, key_unpack(want)[k]) for k, v in key_unpack(got).items()
+                if v != key_unpack(want)[k]}
+        if got != want and not diff:
+            diff = {"pad": got[102:].hex()}
+        bad += bool(diff)
+        print("%s %s%s" % ("ok" if not diff else "FAIL", name,
+                           "" if not diff else " (got, want): %s" % diff), flush=True)
+    return 1 if bad else 0
 
 
 def main():
@@ -788,6 +862,7 @@ def main():
     p = sub.add_parser("masks-fill"); p.add_argument("dp"); p.add_argument("n", type=int)
     p.set_defaults(f=cmd_masks_fill)
     p = sub.add_parser("frag6-keys"); p.add_argument("dp"); p.set_defaults(f=cmd_frag6_keys)
+    p = sub.add_parser("key-paths"); p.add_argument("dp"); p.set_defaults(f=cmd_key_paths)
     a = ap.parse_args()
     try:
         sys.exit(a.f(a) or 0)

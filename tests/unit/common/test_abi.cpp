@@ -55,7 +55,7 @@ TEST_CASE("enums keep their wire values", "[common][abi]") {
   CHECK(VSW_PACKET_ATTR_IN_PORT == 5);
 }
 
-TEST_CASE("key helpers: mask, masked compare, hash over a word range", "[common]") {
+TEST_CASE("key helpers: mask, and the microflow cache's key hash", "[common]") {
   vsw_flow_key key, mask{}, masked;
   std::memset(&key, 0xab, sizeof(key));
   mask.eth_type = 0xffff;
@@ -66,13 +66,17 @@ TEST_CASE("key helpers: mask, masked compare, hash over a word range", "[common]
   CHECK(masked.in_port == 0);
   CHECK(masked.ipv4_src == 0);
 
+  // vsw_key_hash: every word counts, so does the basis, and 0 ("no hash") never comes out.
   union vsw_key_words w {};
-  w.key = masked;
-  // Words outside [start, end) do not change the hash; words inside do.
-  const u32 h = vsw_hash_words(w.w, 2, 5, 0);
-  w.w[0] ^= 1;
-  CHECK(vsw_hash_words(w.w, 2, 5, 0) == h);
-  w.w[3] ^= 1;
-  CHECK(vsw_hash_words(w.w, 2, 5, 0) != h);
-  CHECK(vsw_hash_words(w.w, 2, 5, 1) != vsw_hash_words(w.w, 2, 5, 0));
+  w.key = key;
+  const u32 h = vsw_key_hash(&w, 0);
+  CHECK(h != 0);
+  CHECK(vsw_key_hash(&w, 1) != h);
+  for (size_t i = 0; i < VSW_KEY_WORDS; i++) {
+    union vsw_key_words v = w;
+    v.w[i] ^= 1ULL << (i * 5 % 64);
+    CHECK(vsw_key_hash(&v, 0) != h);
+  }
+  w = {};
+  CHECK(vsw_key_hash(&w, 0) != 0);
 }
