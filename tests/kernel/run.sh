@@ -11,10 +11,14 @@
 # each test the kernel log written since the test began is searched for
 # BUG|WARNING|Oops|leak, and a hit fails the test. Exit status: 0 when every test passed,
 # 1 when any failed, 4 when all were skipped (kselftest conventions).
+# VSW_DEBUG_KERNEL=1 (on a kernel from scripts/debug-kernel) adds two results after the
+# selftests: kernel_log_clean (the whole log since boot) and kmemleak_clean (debug.sh).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+# shellcheck source=debug.sh
+. "$here/debug.sh"
 # shellcheck source=tests.sh
 . "${VSW_TESTS_FILE:-$here/tests.sh}"
 
@@ -68,6 +72,8 @@ else
 	for t in "${TESTS[@]}"; do selected+=("${t%% *}"); done
 fi
 
+[ "${VSW_DEBUG_KERNEL:-0}" = 1 ] && selected+=(kernel_log_clean kmemleak_clean)
+
 # The switch side of every topology (the datapath's internal port, the veth ends that are
 # its ports) lives in this namespace. With IPv6 on, each of those devices sends router
 # solicitations and MLD reports when it comes up, and a veth end's own packets arrive at
@@ -77,6 +83,7 @@ sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 
 echo "TAP version 13"
 echo "1..${#selected[@]}"
+[ "${VSW_DEBUG_KERNEL:-0}" = 1 ] && debug_begin
 n=0 npass=0 nfail=0 nskip=0
 logdir=$(mktemp -d)
 trap 'rm -rf "$logdir"' EXIT
