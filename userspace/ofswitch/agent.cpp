@@ -7,6 +7,7 @@
 #include "dpif/packet_key.h"
 #include "ofproto/key_map.h"
 #include "ofswitch/flow_mod.h"
+#include "ofswitch/no_qos.h"
 #include "ofswitch/table_features.h"
 #include "util/log.h"
 
@@ -121,6 +122,18 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
     case MsgType::kPacketOut:
       packet_out(m, send);
       return;
+    case MsgType::kTableMod:  // nothing to configure: see no_qos.h
+      if (auto e = check_table_mod(std::get<openflow::TableMod>(m.body))) error(m, *e, send);
+      return;
+    case MsgType::kMeterMod:
+      if (auto e = check_meter_mod(std::get<openflow::MeterMod>(m.body))) error(m, *e, send);
+      return;
+    case MsgType::kQueueGetConfigRequest: {
+      const auto port_no = std::get<openflow::QueueGetConfigRequest>(m.body).port_no;
+      if (auto e = check_queue_get_config(ofproto_.ports(), port_no)) return error(m, *e, send);
+      reply(openflow::QueueGetConfigReply{port_no, {}});
+      return;
+    }
     case MsgType::kMultipartRequest:
       flush();
       multipart(m, send);
@@ -285,6 +298,20 @@ void Agent::multipart(const Message& m, const SendFn& send) {
     if (!r->entries.empty())  // setting table features: refused
       return error(m, openflow::make_error(ErrType::kTableFeaturesFailed, kTffcEperm), send);
     return reply(table_features());
+  }
+  if (std::holds_alternative<openflow::MeterFeaturesRequest>(req.body))
+    return reply(openflow::MeterFeaturesReply{});  // all 0: no meters
+  if (const auto* r = std::get_if<openflow::MeterStatsRequest>(&req.body)) {
+    if (auto err = check_meter_request(r->id)) return error(m, *err, send);
+    return reply(openflow::MeterStatsReply{});
+  }
+  if (const auto* r = std::get_if<openflow::MeterConfigRequest>(&req.body)) {
+    if (auto err = check_meter_request(r->id)) return error(m, *err, send);
+    return reply(openflow::MeterConfigReply{});
+  }
+  if (const auto* r = std::get_if<openflow::QueueStatsRequest>(&req.body)) {
+    if (auto err = check_queue_stats(ofproto_.ports(), *r)) return error(m, *err, send);
+    return reply(openflow::QueueStatsReply{});
   }
   error(m, openflow::make_error(ErrType::kBadRequest, kBrcBadMultipart), send);
 }

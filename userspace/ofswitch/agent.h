@@ -5,7 +5,9 @@
 // FEATURES_REPLY (the bridge's datapath id, 255 tables, no buffers, FLOW_STATS and
 // TABLE_STATS), GET_CONFIG_REPLY/SET_CONFIG (per connection: flags and miss_send_len),
 // BARRIER_REPLY, GET_ASYNC_REPLY/SET_ASYNC (per connection), and the multipart replies DESC,
-// FLOW, AGGREGATE, TABLE, TABLE_FEATURES and PORT_DESC. packet_in() builds the PACKET_IN a
+// FLOW, AGGREGATE, TABLE, TABLE_FEATURES and PORT_DESC. TABLE_MOD, METER_MOD, METER_FEATURES,
+// METER, METER_CONFIG, QUEUE and QUEUE_GET_CONFIG get Open vSwitch's answers for a switch
+// without meters or queues (no_qos.h). packet_in() builds the PACKET_IN a
 // connection gets for a packet sent to the controllers (connmgr fans it out).
 // FLOW_MOD goes into the bridge's tables (flow_mod.h); everything not implemented yet is
 // refused with the spec's error (BAD_REQUEST/BAD_TYPE, BAD_MULTIPART), and an error never

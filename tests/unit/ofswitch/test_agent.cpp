@@ -1,7 +1,8 @@
 // The agent driven directly by decoded messages: FEATURES, config, DESC, PORT_DESC,
 // FLOW_MOD add/modify/delete (strict and not) with the spec's errors, FLOW and AGGREGATE
 // stats, barrier-driven publication, the standalone fail mode's NORMAL rule, PACKET_OUT, PACKET_IN
-// from a translation's controller cookie, SET_ASYNC/GET_ASYNC.
+// from a translation's controller cookie, SET_ASYNC/GET_ASYNC, TABLE_MOD and the answers of a
+// switch without meters or queues.
 #include <arpa/inet.h>
 
 #include <catch2/catch_test_macros.hpp>
@@ -688,4 +689,88 @@ TEST_CASE("ofswitch: PACKET_OUT to NORMAL learns from a real in_port, not from t
             .empty());
   REQUIRE(rig.executed.size() == 3);
   CHECK(outputs(rig.executed[2].actions) == std::vector<uint32_t>{1});
+}
+
+TEST_CASE("ofswitch: TABLE_MOD is accepted and changes nothing, as in Open vSwitch", "[ofswitch]") {
+  Rig rig;
+  REQUIRE(rig.send(add(10, {eth_type(0x0800)}, {})).empty());
+  for (const uint8_t table : {uint8_t{0}, uint8_t{254}, uint8_t{255}}) {
+    TableMod tm;
+    tm.table_id = table;
+    tm.config = 3;  // OpenFlow 1.1's miss bits: deprecated in 1.3, ignored
+    CHECK(rig.send(tm).empty());
+  }
+  CHECK(rig.agent.errors_sent() == 0);
+  CHECK(rig.dump().size() == 1);  // the rules are untouched
+}
+
+TEST_CASE("ofswitch: no meters: METER_FEATURES all 0, METER_MOD and meter stats refused",
+          "[ofswitch]") {
+  Rig rig;
+  auto r = rig.send(MultipartRequest{0, MeterFeaturesRequest{}});
+  REQUIRE(r.size() == 1);
+  const auto& f = std::get<MeterFeaturesReply>(std::get<MultipartReply>(r[0].body).body);
+  CHECK(f.max_meter == 0);
+  CHECK(f.band_types == 0);
+  CHECK(f.capabilities == 0);
+  CHECK(f.max_bands == 0);
+  CHECK(f.max_color == 0);
+
+  using E = std::pair<uint16_t, uint16_t>;
+  MeterMod mm;
+  mm.meter_id = 1;
+  mm.command = 0;                       // ADD
+  CHECK(rig.error_of(mm) == E{12, 2});  // METER_MOD_FAILED / INVALID_METER
+  mm.command = 1;                       // MODIFY
+  CHECK(rig.error_of(mm) == E{12, 2});
+  mm.flags = 3;                         // KBPS and PKTPS
+  CHECK(rig.error_of(mm) == E{12, 5});  // BAD_FLAGS
+  mm.command = 3;
+  CHECK(rig.error_of(mm) == E{12, 4});  // BAD_COMMAND
+  mm.command = 2;                       // DELETE: nothing to delete, no error
+  CHECK(rig.send(mm).empty());
+  mm.meter_id = 0xffffffff;
+  CHECK(rig.send(mm).empty());
+
+  // METER and METER_CONFIG: ALL lists nothing, one meter is unknown.
+  r = rig.send(MultipartRequest{0, MeterStatsRequest{0xffffffff}});
+  REQUIRE(r.size() == 1);
+  CHECK(std::get<MeterStatsReply>(std::get<MultipartReply>(r[0].body).body).entries.empty());
+  r = rig.send(MultipartRequest{0, MeterConfigRequest{0xffffffff}});
+  REQUIRE(r.size() == 1);
+  CHECK(std::get<MeterConfigReply>(std::get<MultipartReply>(r[0].body).body).entries.empty());
+  CHECK(rig.error_of(MultipartRequest{0, MeterStatsRequest{1}}) == E{12, 3});  // UNKNOWN_METER
+  CHECK(rig.error_of(MultipartRequest{0, MeterConfigRequest{7}}) == E{12, 3});
+  CHECK(rig.agent.errors_sent() == 6);
+}
+
+TEST_CASE("ofswitch: no queues: QUEUE stats and QUEUE_GET_CONFIG as Open vSwitch answers",
+          "[ofswitch]") {
+  Rig rig;  // ports 1, 2 and LOCAL
+  using E = std::pair<uint16_t, uint16_t>;
+  const auto stats = [&](uint32_t port_no, uint32_t queue_id) {
+    return MultipartRequest{0, QueueStatsRequest{port_no, queue_id}};
+  };
+  for (const uint32_t p : {port::kAny, 1U, 2U, port::kLocal}) {
+    auto r = rig.send(stats(p, 0xffffffff));
+    REQUIRE(r.size() == 1);
+    CHECK(std::get<QueueStatsReply>(std::get<MultipartReply>(r[0].body).body).entries.empty());
+  }
+  CHECK(rig.error_of(stats(3, 0xffffffff)) == E{9, 0});  // QUEUE_OP_FAILED / BAD_PORT
+  CHECK(rig.error_of(stats(0, 0xffffffff)) == E{9, 0});
+  CHECK(rig.error_of(stats(port::kAny, 0)) == E{9, 1});  // BAD_QUEUE
+  CHECK(rig.error_of(stats(1, 5)) == E{9, 1});
+  CHECK(rig.error_of(stats(0x10000, 0xffffffff)) == E{2, 4});  // OVS: BAD_ACTION / BAD_OUT_PORT
+
+  for (const uint32_t p : {port::kAny, 1U, 2U}) {
+    auto r = rig.send(QueueGetConfigRequest{p});
+    REQUIRE(r.size() == 1);
+    const auto& c = std::get<QueueGetConfigReply>(r[0].body);
+    CHECK(c.port_no == p);
+    CHECK(c.queues.empty());
+  }
+  CHECK(rig.error_of(QueueGetConfigRequest{3}) == E{9, 0});
+  CHECK(rig.error_of(QueueGetConfigRequest{port::kLocal}) == E{9, 0});  // OVS takes only ANY
+  CHECK(rig.error_of(QueueGetConfigRequest{0xff00}) == E{2, 4});
+  CHECK(rig.agent.errors_sent() == 8);
 }
