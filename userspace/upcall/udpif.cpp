@@ -193,27 +193,25 @@ void Udpif::Handler::process(bool from_peer) {
       // Checked without the lock first (cheap, nearly always right), then exactly by the
       // claim, so that handlers claiming at once never take the table past the limit.
       const std::size_t limit = u_.flow_limit_.load(std::memory_order_relaxed);
-      if (u_.ukeys_.size() >= limit) {
-        u_.c_.limit_hits.fetch_add(1, std::memory_order_relaxed);
-      } else if (UkeyPtr uk = u_.ukeys_.claim(x.megaflow, x.actions, x.tags, x.rules, t,
-                                              learns_of(x), limit)) {
-        // (A claim fails when the megaflow has a ukey already: installed, or claimed by an
-        // earlier miss of this batch or by another handler; or when the table is full.)
-        if (u_.changes_.touched_since(seq, x.tags, own) && !recheck(uk, up.key)) {
-          // What the translation read changed meanwhile: the answer may be stale. (A
-          // change that came before the claim above could not mark this ukey dirty.)
-          u_.ukeys_.erase(*uk);
-          u_.c_.skipped_stale.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          auto& put = op_slot<dpif::FlowPutOp>(n_ops++);
-          put.match = x.megaflow;
-          put.actions = uk->actions();
-          put.mode = dpif::FlowPut::kCreate;
-          put.clear_stats = false;
-          claimed_.push_back(std::move(uk));
-        }
-      } else if (u_.ukeys_.size() >= limit) {
-        u_.c_.limit_hits.fetch_add(1, std::memory_order_relaxed);  // filled meanwhile
+      UkeyPtr uk;
+      if (u_.ukeys_.size() < limit)
+        uk = u_.ukeys_.claim(x.megaflow, x.actions, x.tags, x.rules, t, learns_of(x), limit);
+      // A claim fails when the megaflow has a ukey already (installed, or claimed by an
+      // earlier miss of this batch or by another handler) or when the table is full.
+      if (!uk) {
+        if (u_.ukeys_.size() >= limit) u_.c_.limit_hits.fetch_add(1, std::memory_order_relaxed);
+      } else if (u_.changes_.touched_since(seq, x.tags, own) && !recheck(uk, up.key)) {
+        // What the translation read changed meanwhile: the answer may be stale. (A
+        // change that came before the claim above could not mark this ukey dirty.)
+        u_.ukeys_.erase(*uk);
+        u_.c_.skipped_stale.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        auto& put = op_slot<dpif::FlowPutOp>(n_ops++);
+        put.match = x.megaflow;
+        put.actions = uk->actions();
+        put.mode = dpif::FlowPut::kCreate;
+        put.clear_stats = false;
+        claimed_.push_back(std::move(uk));
       }
     }
     auto& ex = op_slot<dpif::ExecuteOp>(n_ops++);
