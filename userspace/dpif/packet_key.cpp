@@ -43,18 +43,12 @@ void extract_l4(const Frame& f, std::size_t off, vsw_flow_key& key) {
       key.tcp_flags = htons(be16(th + 12) & 0x0fff);
       return;
     }
-    case kProtoUdp: {
-      const std::uint8_t* uh = f.at(off, 8);
-      if (!uh) return;
-      std::memcpy(&key.tp_src, uh, 2);
-      std::memcpy(&key.tp_dst, uh + 2, 2);
-      return;
-    }
-    case kProtoSctp: {
-      const std::uint8_t* sh = f.at(off, 12);
-      if (!sh) return;
-      std::memcpy(&key.tp_src, sh, 2);
-      std::memcpy(&key.tp_dst, sh + 2, 2);
+    case kProtoUdp:
+    case kProtoSctp: {  // ports first; the kernel wants the whole 8- or 12-byte header
+      const std::uint8_t* h = f.at(off, key.ip_proto == kProtoUdp ? 8 : 12);
+      if (!h) return;
+      std::memcpy(&key.tp_src, h, 2);
+      std::memcpy(&key.tp_dst, h + 2, 2);
       return;
     }
     case kProtoIcmp:

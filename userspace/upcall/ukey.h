@@ -10,7 +10,7 @@
 // that moved, aged out or was learned) without re-translating every flow.
 //
 // Memory. A bridge caches up to 200,000 megaflows, so a ukey is small: vswd's heap grows
-// by 245 bytes per NORMAL megaflow, all indexes included (1,033 bytes with a full Match, a
+// by 198 bytes per NORMAL megaflow, all indexes included (1,033 bytes with a full Match, a
 // map node holding a second copy of it, three vectors and a hash set per tag; measured
 // with `upcall_bench --memory`, see bench/upcall/).
 //  - One allocation per ukey: the Ukey, followed by its key's 64-bit words that the mask
