@@ -111,9 +111,9 @@ def run(peer):
               {k: fm.get(k) for k in ("command", "table_id", "priority", "cookie", "cookie_mask",
                                       "idle_timeout", "hard_timeout", "buffer_id", "out_port",
                                       "out_group", "flags")},
-              {"command": 0, "table_id": 3, "priority": 7, "cookie": 5, "cookie_mask": 0,
+              {"command": "ADD", "table_id": 3, "priority": 7, "cookie": 5, "cookie_mask": 0,
                "idle_timeout": 0, "hard_timeout": 0, "buffer_id": 0xffffffff,
-               "out_port": 0xffffffff, "out_group": 0xffffffff, "flags": 0})
+               "out_port": "ANY", "out_group": 0xffffffff, "flags": 0})
     expect_eq("add-flow match", fields(fm.get("match", {})), {
         "in_port": (1, None), "metadata": (0x100, 0xf00),
         "eth_src": ("00:11:22:33:44:55", None),
@@ -169,15 +169,15 @@ def run(peer):
         ("udp", "udp,udp_src=5353,udp_dst=53,actions=output:CONTROLLER",
          {"eth_type": (0x0800, None), "ip_proto": (17, None), "udp_src": (5353, None),
           "udp_dst": (53, None)},
-         [{"type": "output", "port": 0xfffffffd, "max_len": 0xffff}]),
+         [{"type": "output", "port": "CONTROLLER", "max_len": 0xffff}]),
         ("sctp", "sctp,tp_src=9,tp_dst=10,actions=output:IN_PORT",
          {"eth_type": (0x0800, None), "ip_proto": (132, None), "sctp_src": (9, None),
           "sctp_dst": (10, None)},
-         [{"type": "output", "port": 0xfffffff8, "max_len": 0}]),
+         [{"type": "output", "port": "IN_PORT", "max_len": 0}]),
         ("icmp", "icmp,icmp_type=8,icmp_code=0,actions=NORMAL",
          {"eth_type": (0x0800, None), "ip_proto": (1, None), "icmpv4_type": (8, None),
           "icmpv4_code": (0, None)},
-         [{"type": "output", "port": 0xfffffffa, "max_len": 0}]),
+         [{"type": "output", "port": "NORMAL", "max_len": 0}]),
         ("mpls", "mpls,mpls_label=1000,mpls_tc=3,mpls_bos=1,"
                  "actions=set_mpls_ttl:9,dec_mpls_ttl,pop_mpls:0x0800,output:1",
          {"eth_type": (0x8847, None), "mpls_label": (1000, None), "mpls_tc": (3, None),
@@ -198,13 +198,13 @@ def run(peer):
                          "cookie=0x5/-1,table=3,tcp,tp_dst=80,actions=output:3")
     expect_eq("mod-flows fields",
               {k: fm.get(k) for k in ("command", "table_id", "cookie", "cookie_mask")},
-              {"command": 1, "table_id": 3, "cookie": 5, "cookie_mask": 0xffffffffffffffff})
+              {"command": "MODIFY", "table_id": 3, "cookie": 5, "cookie_mask": 0xffffffffffffffff})
     fm = send_and_decode(peer, "del-flows --strict", "FLOW_MOD", "del-flows", "--strict",
                          "table=3,priority=7,tcp,tp_dst=80")
     expect_eq("del-flows --strict fields",
               {k: fm.get(k) for k in ("command", "table_id", "priority", "out_port",
                                       "out_group", "instructions")},
-              {"command": 4, "table_id": 3, "priority": 7, "out_port": 0xffffffff,
+              {"command": "DELETE_STRICT", "table_id": 3, "priority": 7, "out_port": "ANY",
                "out_group": 0xffffffff, "instructions": []})
     expect_eq("del-flows --strict match", fields(fm.get("match", {})),
               {"eth_type": (0x0800, None), "ip_proto": (6, None), "tcp_dst": (80, None)})
@@ -213,11 +213,11 @@ def run(peer):
                          "group_id=1,type=select,bucket=weight:50,output:1,"
                          "bucket=weight:50,actions=pop_vlan,output:2")
     expect_eq("add-group fields", gm, {
-        "type": "GROUP_MOD", "version": 4, "xid": gm.get("xid"), "command": 0,
+        "type": "GROUP_MOD", "version": 4, "xid": gm.get("xid"), "command": "ADD",
         "group_type": 1, "group_id": 1, "buckets": [
-            {"weight": 50, "watch_port": 0xffffffff, "watch_group": 0xffffffff,
+            {"weight": 50, "watch_port": "ANY", "watch_group": 0xffffffff,
              "actions": [{"type": "output", "port": 1, "max_len": 0}]},
-            {"weight": 50, "watch_port": 0xffffffff, "watch_group": 0xffffffff,
+            {"weight": 50, "watch_port": "ANY", "watch_group": 0xffffffff,
              "actions": [{"type": "pop_vlan"}, {"type": "output", "port": 2, "max_len": 0}]}]})
 
     mm = send_and_decode(peer, "add-meter with two bands", "METER_MOD", "add-meter",
@@ -225,7 +225,7 @@ def run(peer):
                          "type=dscp_remark,rate=2000,burst_size=200,prec_level=1")
     expect_eq("add-meter fields",
               {k: mm.get(k) for k in ("command", "flags", "meter_id", "bands")},
-              {"command": 0, "flags": 0x1 | 0x4, "meter_id": 1, "bands": [
+              {"command": "ADD", "flags": 0x1 | 0x4, "meter_id": 1, "bands": [
                   {"type": 1, "rate": 1000, "burst_size": 100},
                   {"type": 2, "rate": 2000, "burst_size": 200, "prec_level": 1}]})
 
@@ -233,7 +233,7 @@ def run(peer):
     po = send_and_decode(peer, "packet-out", "PACKET_OUT", "packet-out",
                          f"in_port=controller packet={pkt} actions=output:1")
     expect_eq("packet-out fields", {k: po.get(k) for k in ("buffer_id", "in_port", "actions", "data")},
-              {"buffer_id": 0xffffffff, "in_port": 0xfffffffd,
+              {"buffer_id": 0xffffffff, "in_port": "CONTROLLER",
                "actions": [{"type": "output", "port": 1, "max_len": 0}], "data": pkt})
 
     # --- our replies, printed by ovs-ofctl ---

@@ -55,7 +55,7 @@ def main():
     keys = {"type", "xid", "command", "table_id", "priority", "cookie", "match", "instructions"}
     check("FLOW_MOD JSON carries the required keys", rc == 0 and keys <= set(fm), (rc, out, err))
     check("FLOW_MOD JSON values", fm.get("type") == "FLOW_MOD" and fm.get("table_id") == 3
-          and fm.get("priority") == 7 and fm.get("cookie") == 5 and fm.get("command") == 0, fm)
+          and fm.get("priority") == 7 and fm.get("cookie") == 5 and fm.get("command") == "ADD", fm)
     match = fm.get("match", {})
     check("FLOW_MOD JSON match: spec OXM names, value and optional mask",
           match.get("ipv4_src") == {"value": "10.0.0.0", "mask": "255.0.0.0"}

@@ -74,7 +74,13 @@ void actions_json(std::string& out, const std::vector<Action>& acts) {
     switch (a.type) {
       case ActionType::kOutput:
         out += ",\"port\":";
-        num(out, a.arg);
+        if (a.arg >= port::kMax) {
+          out += '"';
+          append_port(out, a.arg);
+          out += '"';
+        } else {
+          num(out, a.arg);
+        }
         out += ",\"max_len\":";
         num(out, a.max_len);
         break;
@@ -203,7 +209,7 @@ const NameRule& name_rule(const char* name) {
   return overflow = compute_rule(name);
 }
 
-// FLOW_MOD, GROUP_MOD and METER_MOD commands by name (text form), as ovs-ofctl names them.
+// FLOW_MOD, GROUP_MOD and METER_MOD commands by name, as ovs-ofctl names them.
 const char* command_name(MsgType msg, uint64_t v) {
   static constexpr const char* kFlow[] = {"ADD", "MODIFY", "MODIFY_STRICT", "DELETE",
                                           "DELETE_STRICT"};
@@ -243,17 +249,18 @@ struct Printer {
       if (v == 0xffffffff && (rule.flags & kOmitNone)) return;
     }
     key(name, rule.len);
-    if (!json) {
-      const std::string_view n(name, rule.len);
-      const char* cmd = n == "command" ? command_name(msg, v) : nullptr;
-      if (cmd) {
+    // Commands and reserved ports by name in both forms (JSON: as strings).
+    const std::string_view n(name, rule.len);
+    const char* cmd = n == "command" ? command_name(msg, v) : nullptr;
+    const bool reserved_port = v >= port::kMax && v <= port::kAny && is_port_field(n);
+    if (cmd || reserved_port) {
+      if (json) out += '"';
+      if (cmd)
         out += cmd;
-        return;
-      }
-      if (v >= port::kMax && v <= port::kAny && is_port_field(n)) {
+      else
         append_port(out, uint32_t(v));
-        return;
-      }
+      if (json) out += '"';
+      return;
     }
     num(out, v, !json && (rule.flags & kRuleHex));
   }

@@ -327,7 +327,8 @@ TEST_CASE("openflow: text and JSON forms", "[openflow]") {
   CHECK(t.find("goto_table:4") != std::string::npos);
   std::string j = to_json(fm);
   CHECK(j.find("\"type\":\"FLOW_MOD\"") != std::string::npos);
-  CHECK(j.find("\"command\":0") != std::string::npos);
+  CHECK(j.find("\"command\":\"ADD\"") != std::string::npos);
+  CHECK(j.find("\"out_port\":\"ANY\"") != std::string::npos);
   CHECK(j.find("\"table_id\":3") != std::string::npos);
   CHECK(j.find("\"priority\":7") != std::string::npos);
   CHECK(j.find("\"ipv4_src\":{\"value\":\"10.0.0.0\",\"mask\":\"255.0.0.0\"}") !=

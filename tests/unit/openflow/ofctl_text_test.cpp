@@ -226,8 +226,13 @@ TEST_CASE("message text forms: RFC 5952 IPv6, prefixes as /N, commands and ports
   fm.command = 0;
   m.body = fm;
   CHECK(to_text(m).find("command=ADD ") != std::string::npos);
-  // JSON keeps numbers (tools compare them) but addresses are RFC 5952 too.
+  // JSON names them too (as strings); other ports stay numbers; addresses are RFC 5952.
   const std::string j = to_json(m);
+  CHECK(j.find("\"command\":\"ADD\"") != std::string::npos);
+  CHECK(j.find("\"out_port\":\"CONTROLLER\"") != std::string::npos);
+  CHECK(j.find("{\"type\":\"output\",\"port\":\"CONTROLLER\",\"max_len\":128}") !=
+        std::string::npos);
+  CHECK(j.find("{\"type\":\"output\",\"port\":3,") != std::string::npos);
   CHECK(j.find("\"ipv6_src\":{\"value\":\"fd00::\",\"mask\":\"ffff:ffff::\"}") !=
         std::string::npos);
   GroupMod gm;
