@@ -22,7 +22,15 @@
       CPU that sends a miss decides which handler thread gets it).
       Prints "latency_ms X cpu C" or "censored_ms X cpu C" per probe (X = WINDOW for
       censored).
+
+  probe.py reach IFACE DST_MAC DST_IP SINK_NS SINK_IFACE [--interval MS] [--timeout S]
+      how long until a frame to DST_IP gets through: sends one UDP frame to DST_MAC/DST_IP
+      from IFACE every INTERVAL ms (default 2) and watches SINK_IFACE in network namespace
+      SINK_NS (a socket opened there); prints "reach_ms X frames K" when the first one
+      arrives (X from the first frame sent), or "unreached_ms TIMEOUT frames K".
 """
+import ctypes
+import select
 import argparse
 import os
 import re
@@ -33,9 +41,9 @@ import sys
 import time
 
 
-def frame(dst, src):
+def frame(dst, src, dst_ip=bytes([198, 51, 100, 1])):
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 46, 0, 0, 64, 17, 0,
-                     bytes([198, 51, 100, 2]), bytes([198, 51, 100, 1]))
+                     bytes([198, 51, 100, 2]), dst_ip)
     udp = struct.pack("!HHHH", 4001, 9, 26, 0) + bytes(18)
     return dst + src + b"\x08\x00" + ip + udp
 
@@ -108,6 +116,50 @@ def latency(a):
         p += 1
 
 
+def socket_in_netns(ns, iface):
+    """A raw socket on iface of network namespace ns (this process stays where it was)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet = 0x40000000
+    here = os.open("/proc/self/ns/net", os.O_RDONLY)
+    there = os.open(f"/var/run/netns/{ns}", os.O_RDONLY)
+    try:
+        if libc.setns(there, clone_newnet) != 0:
+            sys.exit(f"probe: setns {ns}: {os.strerror(ctypes.get_errno())}")
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        s.bind((iface, 0))
+    finally:
+        libc.setns(here, clone_newnet)
+        os.close(here)
+        os.close(there)
+    return s
+
+
+def reach(a):
+    rx = socket_in_netns(a.sink_ns, a.sink_iface)
+    rx.setblocking(False)
+    tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    tx.bind((a.iface, 0))
+    dst_ip = socket.inet_aton(a.dst_ip)
+    pkt = frame(mac_bytes(a.dst), own_mac(a.iface), dst_ip)
+    interval = a.interval / 1000.0
+    t0 = time.monotonic()
+    k = 0
+    while time.monotonic() - t0 < a.timeout:
+        tx.send(pkt)
+        k += 1
+        deadline = t0 + k * interval
+        while True:
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([rx], [], [], max(left, 0))
+            if not r:
+                break
+            got = rx.recv(2048)
+            if len(got) >= 34 and got[12:14] == b"\x08\x00" and got[30:34] == dst_ip:
+                print(f"reach_ms {(time.monotonic() - t0) * 1000:.1f} frames {k}")
+                return
+    print(f"unreached_ms {a.timeout * 1000:.0f} frames {k}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="verb", required=True)
@@ -124,8 +176,16 @@ def main():
     lat.add_argument("--window", type=float, default=1.0)
     lat.add_argument("--interval", type=float, default=2.0)
     lat.add_argument("--cpus", default="0")
+    r = sub.add_parser("reach")
+    r.add_argument("iface")
+    r.add_argument("dst")
+    r.add_argument("dst_ip")
+    r.add_argument("sink_ns")
+    r.add_argument("sink_iface")
+    r.add_argument("--interval", type=float, default=2.0)
+    r.add_argument("--timeout", type=float, default=60.0)
     a = ap.parse_args()
-    {"hello": hello, "latency": latency}[a.verb](a)
+    {"hello": hello, "latency": latency, "reach": reach}[a.verb](a)
 
 
 if __name__ == "__main__":
