@@ -28,6 +28,7 @@ TESTS=(
 	"switch_openflow_service ovs-ofctl over BR.mgmt: a drop rule stops cached traffic within a second, deleting it restores it; no controller"
 	"switch_packet_out      ovs-ofctl packet-out: output:2, FLOOD, output:TABLE through a rule, NORMAL (learns in_port); frames arrive where they should, no megaflow"
 	"switch_osken_learning  os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone"
+	"switch_tshark_session  a whole controller session captured on lo (os-ken over tcp:, ovs-ofctl over ptcp:) decodes in tshark with no malformed packet or expert warning"
 	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
 )
 
@@ -657,6 +658,87 @@ test_switch_osken_learning() {
 	check_le "misses during 40 warm pings" $(($(dp_stat "$BR" missed) - miss0)) 0 || return 1
 	check_eq "packet-ins during 40 warm pings" $(($(upcall_counter packet_ins) - pins0)) 0 || return 1
 	dp_flows
+}
+
+# A whole session as tshark sees it: os-ken's learning switch on an active connection
+# (HELLO, FEATURES, SET_CONFIG, FLOW_MOD, PACKET_IN, PACKET_OUT, ECHO) and ovs-ofctl on a
+# passive one asking for every statistic and sending requests vswd refuses (ERROR),
+# captured on lo by dumpcap and decoded by tshark's OpenFlow 1.3 dissector.
+test_switch_tshark_session() {
+	command -v osken-manager >/dev/null && command -v dumpcap >/dev/null || {
+		echo "# SKIP: osken-manager or dumpcap missing (scripts/setup installs python3-os-ken and tshark)"
+		return 4
+	}
+	topo_switch 2 || return 1
+	ctl set-fail-mode "$BR" secure || return 1
+	add_ports 2 || return 1
+	local port=$((20000 + RANDOM % 20000)) pcap=$TMPD/session.pcapng i c
+	local pport=$((port + 1))
+	local of="ovs-ofctl -O OpenFlow13" t="tcp:127.0.0.1:$pport"
+	echo "+ (background) dumpcap -i lo -f 'tcp port $port or tcp port $pport' -w $pcap"
+	dumpcap -q -i lo -f "tcp port $port or tcp port $pport" -w "$pcap" 2>"$TMPD/dumpcap.err" &
+	local cap=$!
+	defer kill "$cap"
+	for ((i = 0; i < 100; i++)); do
+		grep -q "File: $pcap" "$TMPD/dumpcap.err" 2>/dev/null && [ -s "$pcap" ] && break
+		sleep 0.1
+	done
+	osken-manager --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port "$port" \
+		"$VSW_TOP/tests/switch/osken_l2.py" >"$TMPD/osken.out" 2>&1 &
+	defer kill $!
+	for ((i = 0; i < 300; i++)); do
+		ss -Htln "sport = :$port" | grep -q . && break
+		sleep 0.1
+	done
+	ctl set-controller "$BR" "tcp:127.0.0.1:$port" "ptcp:$pport:127.0.0.1" || return 1
+	wait_lines "$TMPD/osken.out" 'table-miss rule installed' 1 || { vswd_log; return 1; }
+	ping_ok 1 2 2 && ping_ok 2 1 2 || { echo "FAIL: no ping through os-ken"; return 1; }
+	# Requests of most kinds; refused ones are answered with an ERROR, still a message.
+	for c in dump-flows dump-aggregate dump-tables dump-table-features dump-ports-desc \
+		dump-ports dump-group-features meter-features queue-get-config get-frags; do
+		echo "+ $of $c $t"
+		$of "$c" "$t" >/dev/null 2>&1
+	done
+	run $of add-flow "$t" 'priority=7,udp,tp_dst=9,actions=drop' || return 1
+	run $of --strict del-flows "$t" 'priority=7,udp,tp_dst=9' || return 1
+	# Refused (no meters): the ERROR quotes the whole 64-byte request. (Wireshark 4.0 calls a
+	# quoted prefix of a longer message malformed; Open vSwitch also quotes only 64 bytes.)
+	echo "+ $of add-flow $t priority=7,actions=meter:1 (refused: no meters)"
+	$of add-flow "$t" 'priority=7,actions=meter:1' >/dev/null 2>&1
+	run $of packet-out "$t" "in_port=controller packet=$(packet_out_frame 09) actions=output:1" || return 1
+	sleep 1
+	kill -INT "$cap"
+	wait "$cap"
+	# One tshark pass (its start-up alone takes most of a minute under TCG): per frame its
+	# number, OpenFlow message types, and any malformed or expert-warning mark.
+	local fields=$TMPD/session.fields bad types
+	echo "+ tshark -r $pcap (decode both ports as OpenFlow)"
+	# TCP's own notes (sequence analysis: a zero window while ovs-ofctl reads a long reply,
+	# D-SACK) are about the transport, not OpenFlow: analysis off, and the Sequence group
+	# (0x02000000) of expert infos ignored.
+	tshark -r "$pcap" -d "tcp.port==$port,openflow" -d "tcp.port==$pport,openflow" \
+		-o tcp.analyze_sequence_numbers:FALSE -T fields \
+		-E separator=';' -e frame.number -e openflow_v4.type -e _ws.malformed \
+		-e _ws.expert.severity -e _ws.expert.group -e _ws.expert.message >"$fields" \
+		2>"$TMPD/tshark.err" || {
+		cat "$TMPD/tshark.err"
+		return 1
+	}
+	# Bad: a malformed mark, or an expert info of severity warning (0x600000) or error
+	# (0x800000) outside the Sequence group.
+	bad=$(awk -F';' '$3 != "" { print; next }
+		{ n = split($4, sev, ","); split($5, grp, ",")
+		  for (i = 1; i <= n; i++) if (sev[i] >= 6291456 && grp[i] != 33554432) { print; next } }' "$fields")
+	[ -z "$bad" ] || { echo "FAIL: tshark flags these frames:"; echo "$bad" | head -20; return 1; }
+	echo "ok: no malformed frame or expert warning in $(awk -F';' '$2 != ""' "$fields" | wc -l) OpenFlow frames"
+	types=$(cut -d';' -f2 "$fields" | tr ',' '\n' | grep . | sort -un | tr '\n' ' ')
+	echo "message types seen: $types"
+	# HELLO, ERROR, FEATURES_REQUEST/REPLY, GET_CONFIG_REQUEST/REPLY, PACKET_IN,
+	# PACKET_OUT, FLOW_MOD, MULTIPART_REQUEST/REPLY, BARRIER_REQUEST/REPLY.
+	for c in 0 1 5 6 7 8 10 13 14 18 19 20 21; do
+		grep -qw "$c" <<<"$types" || { echo "FAIL: no message of type $c in the capture"; return 1; }
+	done
+	echo "ok: every expected message type is in the capture"
 }
 
 # packet_out_frame SRC-LAST-BYTE: a broadcast frame of the local experimental ethertype
