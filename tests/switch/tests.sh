@@ -28,6 +28,7 @@ TESTS=(
 	"switch_openflow_service ovs-ofctl over BR.mgmt: a drop rule stops cached traffic within a second, deleting it restores it; no controller"
 	"switch_packet_out      ovs-ofctl packet-out: output:2, FLOOD, output:TABLE through a rule, NORMAL (learns in_port); frames arrive where they should, no megaflow"
 	"switch_osken_learning  os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone"
+	"switch_flow_removed    idle_timeout kept alive by cached traffic, expiring ~2 s after it stops; hard_timeout expiring under traffic; ovs-ofctl monitor sees FLOW_REMOVED idle, hard, delete"
 	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
 )
 
@@ -728,5 +729,78 @@ test_switch_packet_out() {
 	# The rule output:TABLE went through counts the packet.
 	run $of dump-flows "$sock" dl_type=0x88b5 | tee "$TMPD/flows"
 	grep -q 'n_packets=1,' "$TMPD/flows" || { echo "FAIL: the rule did not count the packet-out"; return 1; }
+	ping_ok 1 2 1
+}
+
+# icmp_rule: the ICMP rule's line in dump-flows (empty if there is none).
+icmp_rule() { ovs-ofctl -O OpenFlow13 dump-flows "unix:$TMPD/$BR.mgmt" icmp | grep 'priority=100'; }
+
+test_switch_flow_removed() {
+	topo_switch 2 || return 1
+	add_ports 2 || return 1
+	ping_ok 1 2 2 || { vswd_log; return 1; }
+	local of="ovs-ofctl -O OpenFlow13" sock="unix:$TMPD/$BR.mgmt" i hit0 t
+	# A monitor on the service socket; its miss_send_len asks for asynchronous messages.
+	echo "+ (background) $of monitor $sock 65535"
+	$of monitor "$sock" 65535 >"$TMPD/monitor.out" 2>&1 &
+	defer kill $!
+	sleep 0.5
+
+	# idle_timeout=2: six seconds of pings (served by the kernel's cache) keep it alive.
+	run $of add-flow "$sock" 'priority=100,icmp,idle_timeout=2,send_flow_rem,actions=NORMAL' || return 1
+	hit0=$(dp_stat "$BR" hit)
+	bg pinger "$(ns_of 1)" ping -c 30 -i 0.2 10.0.0.2
+	for i in 1 2 3; do
+		sleep 1.5
+		icmp_rule | tee "$TMPD/rule"
+		grep -q 'idle_timeout=2' "$TMPD/rule" || {
+			echo "FAIL: the idle rule went while traffic used it"
+			dp_flows
+			ctl upcall/show
+			cat "$TMPD/monitor.out"
+			vswd_log
+			return 1
+		}
+	done
+	bgwait pinger >/dev/null || return 1
+	echo "monitor so far:"
+	cat "$TMPD/monitor.out"
+	icmp_rule | tee "$TMPD/rule"
+	check_ge "ICMP packets counted to the rule" "$(sed -n 's/.*n_packets=\([0-9]*\).*/\1/p' "$TMPD/rule")" 40 || return 1
+	check_ge "kernel hits during the pings" $(($(dp_stat "$BR" hit) - hit0)) 40 || return 1
+	# Traffic stopped: it goes about two seconds later (the check runs every second, the
+	# kernel's last use is read every second).
+	for ((i = 0; i < 60; i++)); do
+		[ -z "$(icmp_rule)" ] && break
+		sleep 0.1
+	done
+	t=$i
+	echo "idle rule gone about $((t / 10)).$((t % 10)) s after the last ping"
+	check_ge "tenths of a second before the idle rule went" "$t" 10 || return 1
+	check_le "tenths of a second before the idle rule went" "$t" 45 || return 1
+	wait_lines "$TMPD/monitor.out" 'OFPT_FLOW_REMOVED.*priority=100,icmp.*reason=idle.*idle2.*pkts[1-9]' 1 || { vswd_log; return 1; }
+
+	# hard_timeout=2 goes after two seconds even under traffic.
+	run $of add-flow "$sock" 'priority=100,icmp,hard_timeout=2,send_flow_rem,actions=NORMAL' || return 1
+	bg pinger "$(ns_of 1)" ping -c 25 -i 0.2 10.0.0.2
+	sleep 1
+	[ -n "$(icmp_rule)" ] || { echo "FAIL: the hard rule went too early"; return 1; }
+	for ((i = 0; i < 40; i++)); do
+		[ -z "$(icmp_rule)" ] && break
+		sleep 0.1
+	done
+	[ -z "$(icmp_rule)" ] || { echo "FAIL: the hard rule is still there after 5 s"; return 1; }
+	kill -0 "$PID_pinger" 2>/dev/null || { echo "FAIL: the pings ended before the rule went"; return 1; }
+	bgwait pinger >/dev/null || return 1
+	wait_lines "$TMPD/monitor.out" 'OFPT_FLOW_REMOVED.*priority=100,icmp.*reason=hard.*hard2.*pkts[1-9]' 1 || { vswd_log; return 1; }
+
+	# A delete says so; a rule without send_flow_rem goes silently.
+	run $of add-flow "$sock" 'priority=100,icmp,cookie=0x77,send_flow_rem,actions=NORMAL' || return 1
+	run $of add-flow "$sock" 'priority=90,icmp,cookie=0x78,actions=NORMAL' || return 1
+	run $of del-flows "$sock" icmp || return 1
+	wait_lines "$TMPD/monitor.out" 'OFPT_FLOW_REMOVED.*reason=delete.*cookie:0x77' 1 || { vswd_log; return 1; }
+	sleep 1
+	cat "$TMPD/monitor.out"
+	check_eq "FLOW_REMOVED messages" "$(grep -c OFPT_FLOW_REMOVED "$TMPD/monitor.out")" 3 || return 1
 	ping_ok 1 2 1
 }

@@ -254,9 +254,8 @@ std::size_t Tables::expire(std::int64_t now_ms) {
     for (const auto& [key, r] : map) {
       if (r->hard_timeout && now_ms > r->modified_ms + std::int64_t{r->hard_timeout} * 1000) {
         expired.emplace_back(r, RemovedReason::kHardTimeout);
-      } else if (r->idle_timeout &&
-                 now_ms > r->counters->used_ms.load(std::memory_order_relaxed) +
-                              std::int64_t{r->idle_timeout} * 1000) {
+      } else if (r->idle_timeout && now_ms > r->counters->used_ms.load(std::memory_order_relaxed) +
+                                                 std::int64_t{r->idle_timeout} * 1000) {
         expired.emplace_back(r, RemovedReason::kIdleTimeout);
       }
     }

@@ -63,7 +63,7 @@ class ConnMgr {
     openflow::ConnectionOptions connection;
     openflow::Backoff backoff;
     std::chrono::milliseconds flush_delay{10};
-    std::chrono::milliseconds expire_every{1000};   // 0: no timer (tests call expire())
+    std::chrono::milliseconds expire_every{1000};  // 0: no timer (tests call expire())
     std::chrono::milliseconds removed_delay{100};  // 0: no timer (tests call send_removed())
   };
   using ControllerFn = std::function<void(bool any_connected)>;

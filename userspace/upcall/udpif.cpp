@@ -185,6 +185,12 @@ void Udpif::Handler::process(bool from_peer) {
     const std::uint64_t seq = u_.changes_.seq();
     changed_.clear();
     ofproto::XlateResult x = u_.ofp_.translate(up.key, true, &changed_);
+    // The missed packet counts to its rules (and is their last use), as later ones in the
+    // kernel's cache will through the dump.
+    if (!x.rules.empty()) {
+      const std::int64_t now = u_.ofp_.tables().now();
+      for (const ofproto::RuleId& rule : x.rules) rule->credit(1, up.packet.size(), now);
+    }
     // What this translation learned does not make it stale; a change by anyone else to
     // what it read does.
     const std::uint64_t own = changed_.empty() ? 0 : u_.note_changed(changed_);
@@ -611,7 +617,8 @@ void Udpif::revalidate_ukeys(dpif::Dpif& dp, std::span<const UkeyPtr> dirty) {
   if (!r) log::warn("%s: revalidation failed: %s", dp_.c_str(), r.error().to_string().c_str());
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (!ops[i].error) {
-      if (const auto* del = std::get_if<dpif::FlowDelOp>(&ops[i].op)) credit_final(*op_ukeys[i], *del);
+      if (const auto* del = std::get_if<dpif::FlowDelOp>(&ops[i].op))
+        credit_final(*op_ukeys[i], *del);
       continue;
     }
     if (std::holds_alternative<dpif::FlowPutOp>(ops[i].op)) {
@@ -627,7 +634,7 @@ void Udpif::credit_final(Ukey& uk, const dpif::FlowDelOp& del) {
   const std::uint64_t dby = del.stats->bytes >= uk.bytes ? del.stats->bytes - uk.bytes : 0;
   uk.packets = del.stats->packets;
   uk.bytes = del.stats->bytes;
-  const std::int64_t now = ofp_.macs().now_ms();
+  const std::int64_t now = ofp_.tables().now();
   const std::int64_t used =
       del.stats->used_ms
           ? now - static_cast<std::int64_t>(std::min<std::uint64_t>(*del.stats->used_ms, 1U << 30))
@@ -672,7 +679,7 @@ void Udpif::dump_flows(DumpPass& pass, std::span<const dpif::FlowEntry> flows,
     uk->bytes = f.bytes;
     if (dpk) {
       // The rules' idle timeouts count from the kernel's last use of the megaflow.
-      const std::int64_t now = ofp_.macs().now_ms();
+      const std::int64_t now = ofp_.tables().now();
       const std::int64_t used =
           f.used_ms ? now - static_cast<std::int64_t>(std::min<std::uint64_t>(*f.used_ms, 1U << 30))
                     : now;

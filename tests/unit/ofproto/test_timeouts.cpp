@@ -130,8 +130,9 @@ TEST_CASE("hard timeout ignores traffic and restarts at a modify, which keeps th
   CHECK(removed[1].at_ms - removed[1].rule->created_ms == 5001);
 }
 
-TEST_CASE("a modify with RESET_COUNTS restarts the idle time; an add replacing a rule is no removal",
-          "[ofproto][timeouts]") {
+TEST_CASE(
+    "a modify with RESET_COUNTS restarts the idle time; an add replacing a rule is no removal",
+    "[ofproto][timeouts]") {
   Fixture f;
   const std::int64_t t0 = *f.now;
   f.apply(f.fm(FlowModCommand::kAdd, 1, /*idle=*/2, 0));

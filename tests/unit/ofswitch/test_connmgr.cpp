@@ -31,8 +31,7 @@ namespace {
 struct Switch {
   asio::io_context io;
   // The tables' clock (rule timeouts): the real one until a test sets it.
-  std::shared_ptr<std::atomic<std::int64_t>> now =
-      std::make_shared<std::atomic<std::int64_t>>(0);
+  std::shared_ptr<std::atomic<std::int64_t>> now = std::make_shared<std::atomic<std::int64_t>>(0);
   ofproto::Ofproto of;
   std::atomic<int> changed{0};
   std::atomic<int> controller_events{0};
