@@ -127,7 +127,7 @@ TEST_CASE(
   const auto barrier = [&] {
     (void)r.send(openflow::Message{openflow::kVersion13, 9, openflow::BarrierRequest{}});
   };
-  CHECK(r.send(rule(0, 2)).empty());  // ADD: eth_dst=a, idle_timeout=2, send_flow_rem
+  CHECK(r.send(rule(0, 3)).empty());  // ADD: eth_dst=a, idle_timeout=3, send_flow_rem
   barrier();
   ofproto::Tables& tables = r.rig.ofp.tables();
   REQUIRE(tables.size() == 2);  // with the standalone NORMAL rule
@@ -137,17 +137,18 @@ TEST_CASE(
   r.rig.miss(2, b, a);
   const dpif::Match to_a = r.rig.megaflow(2, b, a);
   REQUIRE(eventually([&] { return r.rig.dp->flow(to_a).has_value(); }));
-  // 2.5 s of packets from the cache, expiry checked every 50 ms (the ConnMgr's timer does
-  // it every second): the revalidators' credits keep the idle rule alive.
+  // 4.5 s of packets from the cache, expiry checked every 50 ms (the ConnMgr's timer does
+  // it every second): the revalidators' credits keep the idle rule alive. (Idle 3 s, not
+  // less: a loaded host may delay a dump well past its second.)
   std::uint64_t hits = 1;  // the missed packet counts too
-  const auto until = std::chrono::steady_clock::now() + 2500ms;
+  const auto until = std::chrono::steady_clock::now() + 4500ms;
   while (std::chrono::steady_clock::now() < until) {
     REQUIRE(r.rig.dp->hit(to_a));
     ++hits;
     std::this_thread::sleep_for(50ms);
     REQUIRE(tables.expire(ofproto::steady_ms()) == 0);
   }
-  CHECK(ofproto::steady_ms() - id->counters->used_ms.load() < 1500);  // the dump's last-use time
+  CHECK(ofproto::steady_ms() - id->counters->used_ms.load() < 2500);  // the dump's last-use time
   CHECK(id->counters->packets.load() >= hits - 25);                   // up to the last dump
 
   // A few more packets, then the rule is deleted at once: the revalidator deletes the
@@ -180,7 +181,7 @@ TEST_CASE(
   REQUIRE(gone);
   INFO("expired " << gone - last << " ms after the last packet");
   CHECK(gone - last > 990);
-  CHECK(gone - last < 1500);
+  CHECK(gone - last < 2500);
   const auto expired = tables.take_removed();
   REQUIRE(expired.size() == 1);
   CHECK(expired[0].reason == ofproto::RemovedReason::kIdleTimeout);
