@@ -29,6 +29,7 @@ TESTS=(
 	"switch_packet_out      ovs-ofctl packet-out: output:2, FLOOD, output:TABLE through a rule, NORMAL (learns in_port); frames arrive where they should, no megaflow"
 	"switch_osken_learning  os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone"
 	"switch_tshark_session  a whole controller session captured on lo (os-ken over tcp:, ovs-ofctl over ptcp:) decodes in tshark with no malformed packet or expert warning"
+	"switch_flow_removed    idle_timeout kept alive by cached traffic, expiring ~2 s after it stops; hard_timeout expiring under traffic; ovs-ofctl monitor sees FLOW_REMOVED idle, hard, delete"
 	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
 )
 
@@ -810,5 +811,87 @@ test_switch_packet_out() {
 	# The rule output:TABLE went through counts the packet.
 	run $of dump-flows "$sock" dl_type=0x88b5 | tee "$TMPD/flows"
 	grep -q 'n_packets=1,' "$TMPD/flows" || { echo "FAIL: the rule did not count the packet-out"; return 1; }
+	ping_ok 1 2 1
+}
+
+# icmp_rule: the ICMP rule's line in dump-flows (empty if there is none).
+icmp_rule() { ovs-ofctl -O OpenFlow13 dump-flows "unix:$TMPD/$BR.mgmt" icmp | grep 'priority=100'; }
+
+test_switch_flow_removed() {
+	topo_switch 2 || return 1
+	add_ports 2 || return 1
+	ping_ok 1 2 2 || { vswd_log; return 1; }
+	local of="ovs-ofctl -O OpenFlow13" sock="unix:$TMPD/$BR.mgmt" i hit0 t0 ms
+	# A monitor on the service socket; its miss_send_len asks for asynchronous messages.
+	echo "+ (background) $of monitor $sock 65535"
+	$of --unixctl="$TMPD/ofctl.ctl" monitor "$sock" 65535 >"$TMPD/monitor.out" 2>&1 &
+	defer kill $!
+	sleep 0.5
+
+	# idle_timeout=2, added while pings run: ten seconds of them (served by the kernel's
+	# cache after the first miss) keep it alive. (A dump that finds it gone counts only if
+	# the pings still ran after it: the emulated VM may be slow.)
+	hit0=$(dp_stat "$BR" hit)
+	bg pinger "$(ns_of 1)" ping -c 50 -i 0.2 10.0.0.2
+	sleep 1
+	run $of add-flow "$sock" 'priority=100,icmp,idle_timeout=2,send_flow_rem,actions=NORMAL' || return 1
+	local alive=0
+	while kill -0 "$PID_pinger" 2>/dev/null; do
+		sleep 1
+		icmp_rule >"$TMPD/rule"
+		kill -0 "$PID_pinger" 2>/dev/null || break
+		cat "$TMPD/rule"
+		cp "$TMPD/rule" "$TMPD/rule.alive"
+		alive=$((alive + 1))
+		grep -q 'idle_timeout=2' "$TMPD/rule" || {
+			echo "FAIL: the idle rule went while traffic used it"
+			dp_flows
+			ctl upcall/show
+			cat "$TMPD/monitor.out"
+			vswd_log
+			return 1
+		}
+	done
+	bgwait pinger >/dev/null || return 1
+	t0=$(date +%s%N)
+	check_ge "dumps that found the idle rule during the pings" "$alive" 1 || return 1
+	# The last of them saw it alive well past its idle timeout.
+	check_ge "the idle rule's age at the last dump during the pings (s)" \
+		"$(sed -n 's/.*duration=\([0-9]*\)[.].*/\1/p' "$TMPD/rule.alive")" 3 || return 1
+	check_ge "ICMP packets counted to the rule by the last of them" "$(sed -n 's/.*n_packets=\([0-9]*\).*/\1/p' "$TMPD/rule.alive")" 20 || return 1
+	check_ge "kernel hits during the pings" $(($(dp_stat "$BR" hit) - hit0)) 60 || return 1
+	# Traffic stopped: it goes two to three seconds later (idle_timeout from the kernel's
+	# last use of its megaflow; the expiry check runs every second).
+	for ((i = 0; i < 60; i++)); do
+		[ -z "$(icmp_rule)" ] && break
+		sleep 0.1
+	done
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "idle rule gone within $ms ms after the last ping"
+	check_ge "ms before the idle rule went" "$ms" 1500 || return 1
+	check_le "ms before the idle rule went" "$ms" 5000 || return 1
+	wait_lines "$TMPD/monitor.out" 'OFPT_FLOW_REMOVED.*priority=100,icmp.*reason=idle.*idle2.*pkts[1-9]' 1 || { vswd_log; return 1; }
+
+	# hard_timeout=2 goes after two seconds even under traffic.
+	bg pinger "$(ns_of 1)" ping -c 60 -i 0.2 10.0.0.2
+	sleep 1
+	run $of add-flow "$sock" 'priority=100,icmp,hard_timeout=2,send_flow_rem,actions=NORMAL' || return 1
+	for ((i = 0; i < 40; i++)); do
+		[ -z "$(icmp_rule)" ] && break
+		sleep 0.1
+	done
+	[ -z "$(icmp_rule)" ] || { echo "FAIL: the hard rule is still there after 5 s"; return 1; }
+	kill -0 "$PID_pinger" 2>/dev/null || { echo "FAIL: the pings ended before the rule went"; return 1; }
+	kill "$PID_pinger"
+	wait_lines "$TMPD/monitor.out" 'OFPT_FLOW_REMOVED.*priority=100,icmp.*reason=hard.*duration[23][.].*hard2.*pkts[1-9]' 1 || { vswd_log; return 1; }
+
+	# A delete says so; a rule without send_flow_rem goes silently.
+	run $of add-flow "$sock" 'priority=100,icmp,cookie=0x77,send_flow_rem,actions=NORMAL' || return 1
+	run $of add-flow "$sock" 'priority=90,icmp,cookie=0x78,actions=NORMAL' || return 1
+	run $of del-flows "$sock" icmp || return 1
+	wait_lines "$TMPD/monitor.out" 'OFPT_FLOW_REMOVED.*reason=delete.*cookie:0x77' 1 || { vswd_log; return 1; }
+	sleep 1
+	cat "$TMPD/monitor.out"
+	check_eq "FLOW_REMOVED messages" "$(grep -c OFPT_FLOW_REMOVED "$TMPD/monitor.out")" 3 || return 1
 	ping_ok 1 2 1
 }

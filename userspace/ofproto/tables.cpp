@@ -91,10 +91,15 @@ Result<Program> compile(std::uint8_t table_id, const std::vector<Instruction>& i
 
 }  // namespace
 
-void Rule::credit(std::uint64_t n_packets, std::uint64_t n_bytes, std::int64_t now_ms) const {
+void Rule::credit(std::uint64_t n_packets, std::uint64_t n_bytes, std::int64_t used_ms) const {
   counters->packets.fetch_add(n_packets, std::memory_order_relaxed);
   counters->bytes.fetch_add(n_bytes, std::memory_order_relaxed);
-  if (n_packets) counters->used_ms.store(now_ms, std::memory_order_relaxed);
+  if (!n_packets) return;
+  // Revalidator threads credit concurrently, each with its own dump's time: keep the latest.
+  std::int64_t seen = counters->used_ms.load(std::memory_order_relaxed);
+  while (seen < used_ms &&
+         !counters->used_ms.compare_exchange_weak(seen, used_ms, std::memory_order_relaxed)) {
+  }
 }
 
 bool Rule::outputs_to(std::uint32_t port) const {
@@ -135,17 +140,27 @@ Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) const {
   r->hard_timeout = spec.hard_timeout;
   r->flags = spec.flags;
   r->created_ms = clock_();
+  r->modified_ms = r->created_ms;
   r->instructions = std::move(spec.instructions);
   r->oxm = std::move(spec.oxm);
   auto p = compile(r->table_id, r->instructions);
   if (!p) return p.error();
   r->program = *p;
   r->counters = std::make_shared<RuleCounters>();
+  r->counters->used_ms.store(r->created_ms, std::memory_order_relaxed);
   return r;
 }
 
 void Tables::retire(std::shared_ptr<Rule> r) {
   retired_.retire(std::move(r));
+}
+
+void Tables::erase(std::shared_ptr<Rule> r, RemovedReason reason, std::int64_t now_ms) {
+  cls_[r->table_id]->remove(r->match, r->priority);
+  rules_[r->table_id].erase(RuleKey{r->match, r->priority});
+  staged_.set(r->table_id);
+  if (r->flags & kFlagSendFlowRem) removed_.push_back(RemovedRule{r, reason, now_ms});
+  retire(std::move(r));
 }
 
 Result<RuleId> Tables::add(RuleSpec spec) {
@@ -221,17 +236,32 @@ Result<std::size_t> Tables::modify(const RuleFilter& filter,
   return fresh.size();
 }
 
-std::size_t Tables::remove(const RuleFilter& filter, std::vector<RuleId>* removed) {
+std::size_t Tables::remove(const RuleFilter& filter, std::vector<RuleId>* removed,
+                           RemovedReason reason) {
   std::vector<std::shared_ptr<Rule>> selected;
   for_selected(filter, [&](const std::shared_ptr<Rule>& r) { selected.push_back(r); });
+  const std::int64_t now = selected.empty() ? 0 : clock_();
   for (auto& r : selected) {
-    cls_[r->table_id]->remove(r->match, r->priority);
-    rules_[r->table_id].erase(RuleKey{r->match, r->priority});
-    staged_.set(r->table_id);
     if (removed) removed->push_back(r);
-    retire(std::move(r));
+    erase(std::move(r), reason, now);
   }
   return selected.size();
+}
+
+std::size_t Tables::expire(std::int64_t now_ms) {
+  std::vector<std::pair<std::shared_ptr<Rule>, RemovedReason>> expired;
+  for (const RuleMap& map : rules_) {
+    for (const auto& [key, r] : map) {
+      if (r->hard_timeout && now_ms > r->modified_ms + std::int64_t{r->hard_timeout} * 1000) {
+        expired.emplace_back(r, RemovedReason::kHardTimeout);
+      } else if (r->idle_timeout && now_ms > r->counters->used_ms.load(std::memory_order_relaxed) +
+                                                 std::int64_t{r->idle_timeout} * 1000) {
+        expired.emplace_back(r, RemovedReason::kIdleTimeout);
+      }
+    }
+  }
+  for (auto& [r, reason] : expired) erase(std::move(r), reason, now_ms);
+  return expired.size();
 }
 
 Result<void> Tables::apply(const openflow::FlowMod& fm, std::vector<RuleId>* removed) {

@@ -24,6 +24,20 @@
 // Modify keeps a rule's counters (a new Rule object shares the old one's RuleCounters)
 // unless OFPFF_RESET_COUNTS; add of an existing match and priority replaces the rule, also
 // keeping counters unless OFPFF_RESET_COUNTS.
+//
+// Timeouts (as Open vSwitch 3.1). A rule with hard_timeout H is removed once more than H
+// seconds passed since it was added or last modified (modified_ms: a MODIFY restarts it, and
+// keeps created_ms, from which durations count); one with idle_timeout I once more than I
+// seconds passed since its last packet (RuleCounters::used_ms, which starts at the rule's
+// creation and is advanced by credit(): the revalidators credit traffic served from the
+// kernel's cache with the time the kernel last used the megaflow). expire() does this, on
+// the writer thread, about once a second (ofswitch::ConnMgr's timer); the removal is staged
+// like a FLOW_MOD delete's, so the caller publishes it.
+//
+// Removal log. Rules that carry OFPFF_SEND_FLOW_REM and leave the tables through remove()
+// (a FLOW_MOD delete: reason DELETE, or the reason given) or expire() (IDLE_TIMEOUT,
+// HARD_TIMEOUT) are logged with their reason and time; take_removed() hands the log to
+// whoever sends FLOW_REMOVED. A rule replaced by an add or a modify is not removed.
 #pragma once
 
 #include <atomic>
@@ -31,6 +45,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "classifier/classifier.h"
@@ -45,13 +60,23 @@ namespace vsw::ofproto {
 
 inline constexpr unsigned kNumTables = 255;                 // table ids 0..254
 inline constexpr std::uint8_t kAllTables = 0xff;            // OFPTT_ALL
+inline constexpr std::uint16_t kFlagSendFlowRem = 1 << 0;   // OFPFF_SEND_FLOW_REM
 inline constexpr std::uint16_t kFlagCheckOverlap = 1 << 1;  // OFPFF_CHECK_OVERLAP
 inline constexpr std::uint16_t kFlagResetCounts = 1 << 2;   // OFPFF_RESET_COUNTS
 
 struct RuleCounters {
   std::atomic<std::uint64_t> packets{0};
   std::atomic<std::uint64_t> bytes{0};
-  std::atomic<std::int64_t> used_ms{0};  // the last credit() (Tables' clock); 0 = never
+  // The last packet credit() reported (Tables' clock), or when the counters were made.
+  std::atomic<std::int64_t> used_ms{0};
+};
+
+// Why a rule left the tables (ofp_flow_removed_reason).
+enum class RemovedReason : std::uint8_t {
+  kIdleTimeout = 0,
+  kHardTimeout = 1,
+  kDelete = 2,
+  kGroupDelete = 3,
 };
 
 // What a rule's instructions do, decoded once at insertion (OpenFlow runs them in this
@@ -72,19 +97,28 @@ class Rule : public std::enable_shared_from_this<Rule> {
   std::int32_t priority = 0;
   std::uint64_t cookie = 0;
   std::uint16_t idle_timeout = 0, hard_timeout = 0, flags = 0;
-  std::int64_t created_ms = 0;  // Tables' clock at add
+  std::int64_t created_ms = 0;   // Tables' clock at add (durations count from here)
+  std::int64_t modified_ms = 0;  // at add or the last modify (the hard timeout's start)
   std::vector<openflow::Instruction> instructions;
   Program program;                         // points into instructions
   std::shared_ptr<RuleCounters> counters;  // shared by the versions of a modified rule
   openflow::Match oxm{};  // the match as the controller sent it (FLOW stats); empty: match all
 
-  // Adds datapath stats to the counters (any thread).
-  void credit(std::uint64_t packets, std::uint64_t bytes, std::int64_t now_ms) const;
+  // Adds datapath stats to the counters (any thread); used_ms: when the last of these
+  // packets was seen (Tables' clock; used_ms only moves forward).
+  void credit(std::uint64_t packets, std::uint64_t bytes, std::int64_t used_ms) const;
   // Whether an apply/write action list outputs to port (OFPP_ANY: always true).
   [[nodiscard]] bool outputs_to(std::uint32_t port) const;
   [[nodiscard]] bool uses_group(std::uint32_t group) const;
 };
 using RuleId = std::shared_ptr<const Rule>;
+
+// A rule with OFPFF_SEND_FLOW_REM that left the tables (the removal log, see above).
+struct RemovedRule {
+  RuleId rule;
+  RemovedReason reason = RemovedReason::kDelete;
+  std::int64_t at_ms = 0;  // Tables' clock at removal
+};
 
 struct RuleSpec {
   std::uint8_t table_id = 0;
@@ -126,8 +160,18 @@ class Tables {
   Result<std::size_t> modify(const RuleFilter& filter,
                              const std::vector<openflow::Instruction>& instructions,
                              bool reset_counts = false);
-  // Removes every selected rule; appends them to *removed when given.
-  std::size_t remove(const RuleFilter& filter, std::vector<RuleId>* removed = nullptr);
+  // Removes every selected rule; appends them to *removed when given. Those with
+  // OFPFF_SEND_FLOW_REM go to the removal log with `reason`.
+  std::size_t remove(const RuleFilter& filter, std::vector<RuleId>* removed = nullptr,
+                     RemovedReason reason = RemovedReason::kDelete);
+  // Removes every rule whose hard or idle timeout has passed at now_ms (see above; hard
+  // first, as Open vSwitch); returns how many. Staged: publish() afterwards.
+  std::size_t expire(std::int64_t now_ms);
+  // Hands over the removal log (oldest first) and empties it.
+  std::vector<RemovedRule> take_removed() { return std::exchange(removed_, {}); }
+  [[nodiscard]] bool has_removed() const { return !removed_.empty(); }
+  // The tables' clock (monotonic ms).
+  [[nodiscard]] std::int64_t now() const { return clock_(); }
   // An OpenFlow flow_mod (add, modify[_strict], delete[_strict]); removed as above.
   Result<void> apply(const openflow::FlowMod& fm, std::vector<RuleId>* removed = nullptr);
   // Makes every staged change visible to lookups at once and returns the new version.
@@ -176,12 +220,14 @@ class Tables {
   template <class F>
   void for_selected(const RuleFilter& filter, F&& f) const;
   void retire(std::shared_ptr<Rule> r);
+  void erase(std::shared_ptr<Rule> r, RemovedReason reason, std::int64_t now_ms);
 
   Clock clock_;
   std::vector<std::unique_ptr<classifier::Classifier>> cls_;  // kNumTables
   std::vector<RuleMap> rules_;                                // kNumTables, writer only
   std::bitset<kNumTables> staged_;                            // tables with staged changes
   RetireList retired_;                                        // freed after a grace period
+  std::vector<RemovedRule> removed_;                          // the removal log
   std::atomic<std::uint64_t> seq_{2};                         // odd while publishing
 };
 

@@ -64,10 +64,11 @@ struct Session {
   // messages only after it asked with a nonzero miss_send_len (starts at 0).
   bool service = false;
   // Open vSwitch's defaults for OpenFlow 1.3: NO_MATCH and ACTION packet-ins, every port
-  // status, IDLE/HARD/DELETE flow-removed, to master/equal; port status only to slaves.
+  // status, IDLE/HARD/DELETE/GROUP_DELETE flow-removed, to master/equal; port status only
+  // to slaves.
   std::array<std::uint32_t, 2> packet_in_mask{0x3, 0};
   std::array<std::uint32_t, 2> port_status_mask{0x7, 0x7};
-  std::array<std::uint32_t, 2> flow_removed_mask{0x7, 0};
+  std::array<std::uint32_t, 2> flow_removed_mask{0xf, 0};
 
   static Session for_service() {
     Session s;
@@ -99,6 +100,7 @@ class Agent {
   void set_want_flush(std::function<void()> fn) { hooks_.want_flush = std::move(fn); }
   [[nodiscard]] std::uint64_t datapath_id() const { return dpid_; }
   [[nodiscard]] const std::string& name() const { return name_; }
+  ofproto::Tables& tables() { return ofproto_.tables(); }
 
   void handle(Session& session, const openflow::Message& m, const SendFn& send);
   // The OFPT_PACKET_IN this session gets for p (xid 0), or nothing when it does not want it:

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "ofswitch/flow_removed.h"
 #include "util/log.h"
 
 namespace vsw::ofswitch {
@@ -14,8 +15,11 @@ ConnMgr::ConnMgr(asio::io_context& io, Agent& agent, Options options, Controller
       agent_(agent),
       options_(options),
       on_change_(std::move(on_change)),
-      flush_timer_(io) {
+      flush_timer_(io),
+      expire_timer_(io),
+      removed_timer_(io) {
   agent_.set_want_flush([this] { schedule_flush(); });
+  schedule_expire();
 }
 
 ConnMgr::~ConnMgr() {
@@ -24,6 +28,8 @@ ConnMgr::~ConnMgr() {
   try {
     stopping_ = true;  // connections closed now do not report a controller change
     flush_timer_.cancel();
+    expire_timer_.cancel();
+    removed_timer_.cancel();
     for (auto& [t, e] : entries_) stop(*e);
     entries_.clear();
     if (service_) stop(*service_);
@@ -40,7 +46,58 @@ void ConnMgr::schedule_flush() {
   flush_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive) return;
     agent_.flush();
+    note_removed();
   });
+}
+
+void ConnMgr::schedule_expire() {
+  if (options_.expire_every.count() <= 0) return;
+  expire_timer_.expires_after(options_.expire_every);
+  expire_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    expire();
+    schedule_expire();
+  });
+}
+
+std::size_t ConnMgr::expire() {
+  ofproto::Tables& tables = agent_.tables();
+  const std::size_t n = tables.expire(tables.now());
+  if (n) agent_.flush();  // the revalidators delete the rules' megaflows now
+  note_removed();
+  return n;
+}
+
+void ConnMgr::note_removed() {
+  if (removed_armed_ || options_.removed_delay.count() <= 0 || !agent_.tables().has_removed())
+    return;
+  removed_armed_ = true;
+  removed_timer_.expires_after(options_.removed_delay);
+  removed_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (!*alive) return;
+    removed_armed_ = false;
+    if (!ec) send_removed();
+  });
+}
+
+std::size_t ConnMgr::send_removed() {
+  agent_.flush();  // a removal still staged is published before it is reported
+  std::size_t sent = 0;
+  for (const ofproto::RemovedRule& r : agent_.tables().take_removed()) {
+    const auto to = [&](Entry& e) {
+      for (auto& [c, peer] : e.peers) {
+        if (!peer.conn->negotiated()) continue;
+        auto bytes = flow_removed(peer.session, r);
+        if (!bytes) continue;
+        peer.conn->send_bytes(std::move(*bytes));
+        ++sent;
+      }
+    };
+    for (auto& [t, e] : entries_) to(*e);
+    if (service_) to(*service_);
+  }
+  flow_removed_sent_ += sent;
+  return sent;
 }
 
 void ConnMgr::set_targets(const std::vector<std::string>& targets) {
@@ -137,6 +194,7 @@ std::shared_ptr<openflow::Connection> ConnMgr::make_connection(Entry& e, openflo
     auto it = ep->peers.find(&c);
     if (it == ep->peers.end()) return;
     agent_.handle(it->second.session, m, [&c](openflow::Bytes b) { c.send_bytes(std::move(b)); });
+    note_removed();  // a FLOW_MOD delete may have logged removals
   };
   auto on_close = [this, ep, alive = alive_](openflow::Connection& c) {
     if (*alive) closed(*ep, c);

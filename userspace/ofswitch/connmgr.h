@@ -24,6 +24,15 @@
 // packet_in() fans a packet for the controllers out to the connections that want it. The
 // agent's batched publication is flushed by a 10 ms timer (and on barriers and stats).
 //
+// Rule timeouts and FLOW_REMOVED. Every Options::expire_every (1 s, as Open vSwitch's
+// ofproto_run) expire() removes the rules whose idle or hard timeout passed
+// (ofproto::Tables::expire()) and publishes at once (Agent::flush(): the revalidators then
+// delete the rules' megaflows). Rules with OFPFF_SEND_FLOW_REM removed that way or by a
+// FLOW_MOD delete sit in the tables' removal log; Options::removed_delay (100 ms) after one
+// is seen there, send_removed() sends their FLOW_REMOVED to every negotiated connection
+// that wants it (flow_removed.h). The delay lets the revalidators, woken by the
+// publication, credit the deleted megaflows' last counters to the rules first.
+//
 // Single-threaded: everything runs on the io_context's thread (the tables' writer).
 #pragma once
 
@@ -54,6 +63,8 @@ class ConnMgr {
     openflow::ConnectionOptions connection;
     openflow::Backoff backoff;
     std::chrono::milliseconds flush_delay{10};
+    std::chrono::milliseconds expire_every{1000};  // 0: no timer (tests call expire())
+    std::chrono::milliseconds removed_delay{100};  // 0: no timer (tests call send_removed())
   };
   using ControllerFn = std::function<void(bool any_connected)>;
 
@@ -80,6 +91,13 @@ class ConnMgr {
   // slow controller cannot make the daemon's memory grow without bound.
   void packet_in(const ofproto::ControllerPacket& p);
   static constexpr std::size_t kPacketInBacklog = 100;
+  // Removes and publishes the rules whose timeouts passed (the timer calls this); returns
+  // how many.
+  std::size_t expire();
+  // Sends FLOW_REMOVED for every entry of the tables' removal log (publishing first);
+  // returns how many messages went out.
+  std::size_t send_removed();
+  [[nodiscard]] std::uint64_t flow_removed_sent() const { return flow_removed_sent_; }
   [[nodiscard]] std::uint64_t packet_ins_congested() const { return packet_ins_congested_; }
 
  private:
@@ -102,6 +120,9 @@ class ConnMgr {
   std::shared_ptr<openflow::Connection> make_connection(Entry& e, openflow::Socket socket);
   void closed(Entry& e, openflow::Connection& c);
   void schedule_flush();
+  void schedule_expire();
+  // Arms the removed_delay timer if the removal log has entries.
+  void note_removed();
 
   boost::asio::io_context& io_;
   Agent& agent_;
@@ -113,7 +134,11 @@ class ConnMgr {
   unsigned n_controllers_ = 0;
   std::uint64_t packet_ins_congested_ = 0;
   bool stopping_ = false;
+  std::uint64_t flow_removed_sent_ = 0;
   boost::asio::steady_timer flush_timer_;
+  boost::asio::steady_timer expire_timer_;
+  boost::asio::steady_timer removed_timer_;
+  bool removed_armed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -185,6 +185,12 @@ void Udpif::Handler::process(bool from_peer) {
     const std::uint64_t seq = u_.changes_.seq();
     changed_.clear();
     ofproto::XlateResult x = u_.ofp_.translate(up.key, true, &changed_);
+    // The missed packet counts to its rules (and is their last use), as later ones in the
+    // kernel's cache will through the dump.
+    if (!x.rules.empty()) {
+      const std::int64_t now = u_.ofp_.tables().now();
+      for (const ofproto::RuleId& rule : x.rules) rule->credit(1, up.packet.size(), now);
+    }
     // What this translation learned does not make it stale; a change by anyone else to
     // what it read does.
     const std::uint64_t own = changed_.empty() ? 0 : u_.note_changed(changed_);
@@ -610,12 +616,30 @@ void Udpif::revalidate_ukeys(dpif::Dpif& dp, std::span<const UkeyPtr> dirty) {
   auto r = dp.operate(dp_, ops);
   if (!r) log::warn("%s: revalidation failed: %s", dp_.c_str(), r.error().to_string().c_str());
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (!ops[i].error) continue;
+    if (!ops[i].error) {
+      if (const auto* del = std::get_if<dpif::FlowDelOp>(&ops[i].op))
+        credit_final(*op_ukeys[i], *del);
+      continue;
+    }
     if (std::holds_alternative<dpif::FlowPutOp>(ops[i].op)) {
       // The flow is gone (deleted by someone else): forget it too.
       ukeys_.erase(*op_ukeys[i]);
     }
   }
+}
+
+void Udpif::credit_final(Ukey& uk, const dpif::FlowDelOp& del) {
+  if (!del.stats || del.stats->packets <= uk.packets) return;
+  const std::uint64_t dpk = del.stats->packets - uk.packets;
+  const std::uint64_t dby = del.stats->bytes >= uk.bytes ? del.stats->bytes - uk.bytes : 0;
+  uk.packets = del.stats->packets;
+  uk.bytes = del.stats->bytes;
+  const std::int64_t now = ofp_.tables().now();
+  const std::int64_t used =
+      del.stats->used_ms
+          ? now - static_cast<std::int64_t>(std::min<std::uint64_t>(*del.stats->used_ms, 1U << 30))
+          : now;
+  for (const ofproto::RuleId& rule : uk.rules()) rule->credit(dpk, dby, used);
 }
 
 // One dump pass's shared facts; the batches' tasks read them and file unknown flows here.
@@ -653,8 +677,14 @@ void Udpif::dump_flows(DumpPass& pass, std::span<const dpif::FlowEntry> flows,
     const std::uint64_t dby = f.bytes >= uk->bytes ? f.bytes - uk->bytes : f.bytes;
     uk->packets = f.packets;
     uk->bytes = f.bytes;
-    if (dpk)
-      for (const ofproto::RuleId& rule : uk->rules()) rule->credit(dpk, dby, ofp_.macs().now_ms());
+    if (dpk) {
+      // The rules' idle timeouts count from the kernel's last use of the megaflow.
+      const std::int64_t now = ofp_.tables().now();
+      const std::int64_t used =
+          f.used_ms ? now - static_cast<std::int64_t>(std::min<std::uint64_t>(*f.used_ms, 1U << 30))
+                    : now;
+      for (const ofproto::RuleId& rule : uk->rules()) rule->credit(dpk, dby, used);
+    }
     const std::uint32_t idle = n_flows > pass.limit ? kOverLimitIdleMs : idle_ms_.load();
     // A ukey a handler created after the dump began is new, not 2^64 ms old.
     const std::uint64_t age = pass.start > uk->created_ms ? pass.start - uk->created_ms : 0;

@@ -31,10 +31,12 @@
 // and helpers. The leader wakes when forwarding state changes (tags or everything marked dirty) and
 // at least every 500 ms. Dirty ukeys are re-translated (without learning) and their
 // kernel flows modified or deleted when the answer changed; this keeps the "within one
-// second" promise. Every second it dumps the kernel's flows: it credits stats to rules,
-// re-learns the source MAC of flows that saw packets (so busy MACs do not age out while
-// their traffic stays in the kernel), deletes flows idle longer than the idle timeout (or
-// 100 ms when above the flow limit), adopts flows it has no ukey for (left by an earlier
+// second" promise (a flow deleted this way credits its last counters to its old rules).
+// Every second it dumps the kernel's flows: it credits stats to rules (with the kernel's
+// last-use time, from which the rules' idle timeouts count), re-learns the source MAC of
+// flows that saw packets (so busy MACs do not age out while their traffic stays in the
+// kernel), deletes flows idle longer than the idle timeout (or 100 ms when above the flow
+// limit), adopts flows it has no ukey for (left by an earlier
 // vswd) when their re-translation agrees and deletes them otherwise, and adapts the
 // flow limit to how long the dump took, as Open vSwitch does. The helpers share the work:
 // the leader hands them the dirty ukeys in chunks and the dumped flows in batches as the
@@ -162,6 +164,9 @@ class Udpif {
   void finish_tasks(dpif::Dpif& dp);
   void revalidate_dirty(dpif::Dpif& dp);
   void revalidate_ukeys(dpif::Dpif& dp, std::span<const UkeyPtr> dirty);
+  // A deleted flow's last counters (what the delete reported beyond the last dump) go to
+  // its rules, so a removed rule's FLOW_REMOVED counts its cached traffic to the end.
+  void credit_final(Ukey& uk, const dpif::FlowDelOp& del);
   void dump_pass(dpif::Dpif& dp);
   void dump_flows(DumpPass& pass, std::span<const dpif::FlowEntry> flows, std::uint64_t n_before,
                   std::vector<dpif::Op>& dels);

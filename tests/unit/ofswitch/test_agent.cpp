@@ -472,7 +472,7 @@ TEST_CASE("ofswitch: SET_ASYNC filters packet-ins per connection; GET_ASYNC repo
   auto a = std::get<GetAsyncReply>(r[0].body);
   CHECK(a.packet_in_mask == std::array<uint32_t, 2>{3, 0});
   CHECK(a.port_status_mask == std::array<uint32_t, 2>{7, 7});
-  CHECK(a.flow_removed_mask == std::array<uint32_t, 2>{7, 0});
+  CHECK(a.flow_removed_mask == std::array<uint32_t, 2>{0xf, 0});
 
   REQUIRE(rig.send(add(0, {}, {Instruction::apply({Action::output(port::kController)})})).empty());
   REQUIRE(rig.send(add(5, {OxmField::exact(OxmId::kInPort, 1)},

@@ -4,11 +4,13 @@
 // answered with an OFPT_ERROR on a connection that keeps working; an active tcp: target
 // connecting to a test controller (fail mode follows it, reconnect after the controller
 // hangs up); targets reconciled when the list changes; packet-ins fanned out to controllers,
-// to a service connection only after it set a miss_send_len.
+// to a service connection only after it set a miss_send_len; FLOW_REMOVED for expired and
+// deleted rules, by the ConnMgr's own timers, to the connections whose async config wants it.
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
@@ -28,6 +30,8 @@ namespace {
 
 struct Switch {
   asio::io_context io;
+  // The tables' clock (rule timeouts): the real one until a test sets it.
+  std::shared_ptr<std::atomic<std::int64_t>> now = std::make_shared<std::atomic<std::int64_t>>(0);
   ofproto::Ofproto of;
   std::atomic<int> changed{0};
   std::atomic<int> controller_events{0};
@@ -37,7 +41,7 @@ struct Switch {
   std::thread thread;
 
   explicit Switch(ofproto::FailMode mode = ofproto::FailMode::kSecure)
-      : of(options(mode)), agent(of, "br0", hooks()) {
+      : of(options(mode, now)), agent(of, "br0", hooks()) {
     std::vector<ofproto::PortInfo> ports(3);
     ports[0].ofport = port::kLocal;
     ports[0].name = "br0";
@@ -66,9 +70,11 @@ struct Switch {
     io.stop();
     thread.join();
   }
-  static ofproto::Ofproto::Options options(ofproto::FailMode mode) {
+  static ofproto::Ofproto::Options options(ofproto::FailMode mode,
+                                           std::shared_ptr<std::atomic<std::int64_t>> now) {
     ofproto::Ofproto::Options o;
     o.fail_mode = mode;
+    o.clock = [now] { return *now ? now->load() : ofproto::steady_ms(); };
     return o;
   }
   ofswitch::Agent::Hooks hooks() {
@@ -410,4 +416,132 @@ TEST_CASE("ofswitch: packet-ins go to controller connections, to the service onl
   }
   CHECK(sw.on_io([&] { return sw.agent.packet_ins_sent(); }) == 3);
   CHECK(sw.on_io([&] { return sw.mgr->packet_ins_congested(); }) == 0);
+}
+
+namespace {
+
+// Negotiates (HELLO, then a barrier round trip).
+void negotiate(RawPeer& p) {
+  REQUIRE(p.read());  // HELLO
+  p.write(encode(make_hello(1)));
+  p.write(encode(Message{kVersion13, 2, BarrierRequest{}}));
+  auto b = p.read();
+  REQUIRE(b);
+  CHECK(b->type() == MsgType::kBarrierReply);
+}
+
+// A barrier round trip: everything p sent before is handled.
+void sync(RawPeer& p, uint32_t xid) {
+  p.write(encode(Message{kVersion13, xid, BarrierRequest{}}));
+  auto b = p.read();
+  REQUIRE(b);
+  REQUIRE(b->type() == MsgType::kBarrierReply);
+}
+
+FlowMod timed_rule(uint32_t in_port, uint16_t idle, uint16_t hard, uint16_t flags) {
+  FlowMod f;
+  f.command = uint8_t(FlowModCommand::kAdd);
+  f.priority = 100;
+  f.cookie = 0x1000 + in_port;
+  f.idle_timeout = idle;
+  f.hard_timeout = hard;
+  f.flags = flags;
+  f.match.fields = {OxmField::exact(OxmId::kInPort, in_port)};
+  f.instructions = {Instruction::apply({Action::output(2)})};
+  return f;
+}
+
+// The next message p gets must be a FLOW_REMOVED.
+FlowRemoved next_removed(RawPeer& p) {
+  auto m = p.read();
+  REQUIRE(m);
+  REQUIRE(m->type() == MsgType::kFlowRemoved);
+  return std::get<FlowRemoved>(m->body);
+}
+
+// p has nothing queued: its next message is the answer to an echo.
+void nothing_for(RawPeer& p, uint32_t xid) {
+  p.write(encode(Message{kVersion13, xid, EchoRequest{{9}}}));
+  auto e = p.read();
+  REQUIRE(e);
+  CHECK(e->type() == MsgType::kEchoReply);
+}
+
+}  // namespace
+
+TEST_CASE("ofswitch: rules expire on the ConnMgr's timer; FLOW_REMOVED goes where it is wanted",
+          "[ofswitch][timeouts]") {
+  Switch sw;
+  const std::int64_t t0 = 5'000'000;
+  *sw.now = t0;
+  const std::string ctl = tmp_sock("fr-ctl"), svc = tmp_sock("fr-svc");
+  sw.on_io([&] { sw.mgr->set_targets({"punix:" + ctl}); });
+  REQUIRE(!sw.on_io([&] { return sw.mgr->set_service(svc); }));
+  RawPeer controller(ctl), only_deletes(ctl), tool(svc);
+  for (RawPeer* p : {&controller, &only_deletes, &tool}) negotiate(*p);
+  // One controller wants DELETE only (master/equal mask), the tool never asked for
+  // asynchronous messages.
+  SetAsync a;
+  a.packet_in_mask = {0x3, 0};
+  a.port_status_mask = {0x7, 0x7};
+  a.flow_removed_mask = {1U << 2, 0};
+  only_deletes.write(encode(Message{kVersion13, 3, a}));
+  sync(only_deletes, 4);
+
+  constexpr uint16_t kSendFlowRem = 1;
+  controller.write(encode(Message{kVersion13, 10, timed_rule(1, 2, 0, kSendFlowRem)}));
+  controller.write(encode(Message{kVersion13, 11, timed_rule(2, 0, 3, kSendFlowRem)}));
+  controller.write(encode(Message{kVersion13, 12, timed_rule(3, 1, 0, 0)}));  // no SEND_FLOW_REM
+  controller.write(encode(Message{kVersion13, 13, timed_rule(4, 0, 0, kSendFlowRem)}));
+  sync(controller, 14);
+  REQUIRE(sw.rules() == 4);
+  // Traffic from the kernel's cache, as the revalidators credit it: 3 packets, last at 1.5 s.
+  sw.on_io([&] {
+    for (const auto& r : sw.of.tables().rules())
+      if (r->cookie == 0x1001) r->credit(3, 180, t0 + 1500);
+  });
+
+  // 2.5 s: rule 3 (idle 1 s, no traffic) goes, silently; rule 1 saw traffic at 1.5 s.
+  *sw.now = t0 + 2500;
+  CHECK(sw.wait([&] { return sw.rules() == 3; }));
+  // 3.6 s: rule 1's idle timeout and rule 2's hard timeout have passed; the timer removes
+  // them and, a little later, reports them.
+  const int changed_before = sw.changed;
+  *sw.now = t0 + 3600;
+  CHECK(sw.wait([&] { return sw.rules() == 1; }));
+  CHECK(sw.changed > changed_before);  // published: the revalidators were told
+  std::vector<FlowRemoved> got = {next_removed(controller), next_removed(controller)};
+  std::sort(got.begin(), got.end(),
+            [](const FlowRemoved& x, const FlowRemoved& y) { return x.cookie < y.cookie; });
+  CHECK(got[0].cookie == 0x1001);
+  CHECK(got[0].reason == 0);  // IDLE_TIMEOUT
+  CHECK(got[0].priority == 100);
+  CHECK(got[0].table_id == 0);
+  CHECK(got[0].idle_timeout == 2);
+  CHECK(got[0].hard_timeout == 0);
+  CHECK(got[0].packet_count == 3);
+  CHECK(got[0].byte_count == 180);
+  CHECK(got[0].duration_sec == 3);  // removed at 3.6 s (the timer's check), added at 0
+  CHECK(got[0].duration_nsec == 600'000'000U);
+  CHECK(got[0].match == timed_rule(1, 0, 0, 0).match);
+  CHECK(got[1].cookie == 0x1002);
+  CHECK(got[1].reason == 1);  // HARD_TIMEOUT
+  CHECK(got[1].hard_timeout == 3);
+  CHECK(got[1].packet_count == 0);
+
+  // A FLOW_MOD delete: reason DELETE, to both controllers (also the one that deleted).
+  FlowMod del;
+  del.command = uint8_t(FlowModCommand::kDeleteStrict);
+  del.priority = 100;
+  del.match.fields = {OxmField::exact(OxmId::kInPort, 4)};
+  controller.write(encode(Message{kVersion13, 20, del}));
+  for (RawPeer* p : {&only_deletes, &controller}) {
+    const FlowRemoved fr = next_removed(*p);
+    CHECK(fr.cookie == 0x1004);
+    CHECK(fr.reason == 2);  // DELETE
+  }
+  CHECK(sw.rules() == 0);
+  // The service tool got nothing, nor did the DELETE-only controller before the delete.
+  nothing_for(tool, 30);
+  CHECK(sw.on_io([&] { return sw.mgr->flow_removed_sent(); }) == 4);
 }

@@ -4,6 +4,7 @@
 // bridge removes its NORMAL rule, so cached NORMAL megaflows stop forwarding.
 #include <catch2/catch_test_macros.hpp>
 #include <cstring>
+#include <thread>
 
 #include "harness.h"
 #include "ofswitch/agent.h"
@@ -104,4 +105,84 @@ TEST_CASE("a FLOW_MOD changes the cached megaflows it affects within a second",
   const auto kept = r.rig.dp->flow(to_a);
   if (kept) CHECK(kept->actions == outputs({3}));
   CHECK(r.rig.megaflow(2, b, a) == to_a);
+}
+
+TEST_CASE(
+    "traffic served from the kernel's cache keeps an idle rule alive and is counted to the end",
+    "[upcall][revalidator][openflow][timeouts]") {
+  AgentRig r;
+  const Mac a = host(0xa), b = host(0xb);
+  r.rig.learn(a, 1);
+  r.rig.learn(b, 2);
+  r.rig.start();
+  auto rule = [&](std::uint8_t command, std::uint16_t idle) {
+    openflow::Message m = flow_mod(a, 1);
+    auto& f = std::get<openflow::FlowMod>(m.body);
+    f.command = command;
+    f.idle_timeout = idle;
+    f.flags = ofproto::kFlagSendFlowRem;
+    f.cookie = 0xa1;
+    return m;
+  };
+  const auto barrier = [&] {
+    (void)r.send(openflow::Message{openflow::kVersion13, 9, openflow::BarrierRequest{}});
+  };
+  CHECK(r.send(rule(0, 3)).empty());  // ADD: eth_dst=a, idle_timeout=3, send_flow_rem
+  barrier();
+  ofproto::Tables& tables = r.rig.ofp.tables();
+  REQUIRE(tables.size() == 2);  // with the standalone NORMAL rule
+  const ofproto::RuleId id = tables.rules(0)[0];
+  REQUIRE(id->cookie == 0xa1);
+
+  r.rig.miss(2, b, a);
+  const dpif::Match to_a = r.rig.megaflow(2, b, a);
+  REQUIRE(eventually([&] { return r.rig.dp->flow(to_a).has_value(); }));
+  // 4.5 s of packets from the cache, expiry checked every 50 ms (the ConnMgr's timer does
+  // it every second): the revalidators' credits keep the idle rule alive. (Idle 3 s, not
+  // less: a loaded host may delay a dump well past its second.)
+  std::uint64_t hits = 1;  // the missed packet counts too
+  const auto until = std::chrono::steady_clock::now() + 4500ms;
+  while (std::chrono::steady_clock::now() < until) {
+    REQUIRE(r.rig.dp->hit(to_a));
+    ++hits;
+    std::this_thread::sleep_for(50ms);
+    REQUIRE(tables.expire(ofproto::steady_ms()) == 0);
+  }
+  CHECK(ofproto::steady_ms() - id->counters->used_ms.load() < 2500);  // the dump's last-use time
+  CHECK(id->counters->packets.load() >= hits - 25);                   // up to the last dump
+
+  // A few more packets, then the rule is deleted at once: the revalidator deletes the
+  // megaflow and credits what the kernel counted since the last dump.
+  for (int i = 0; i < 5; ++i, ++hits) REQUIRE(r.rig.dp->hit(to_a));
+  CHECK(r.send(rule(3, 0)).empty());  // DELETE
+  barrier();
+  REQUIRE(eventually([&] { return !r.rig.dp->flow(to_a); }, 1000ms));
+  CHECK(id->counters->packets.load() == hits);
+  CHECK(id->counters->bytes.load() == hits * 60);
+  const auto removed = tables.take_removed();
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].reason == ofproto::RemovedReason::kDelete);
+
+  // Added again with idle_timeout=1 and used once, then left alone: once the dump credited
+  // the packet, the rule expires a second after it (the kernel's last-use time).
+  CHECK(r.send(rule(0, 1)).empty());
+  barrier();
+  const ofproto::RuleId again = tables.rules(0)[0];
+  r.rig.miss(2, b, a);
+  REQUIRE(eventually([&] { return r.rig.dp->flow(to_a).has_value(); }));
+  REQUIRE(r.rig.dp->hit(to_a));
+  const std::int64_t last = ofproto::steady_ms();
+  REQUIRE(eventually([&] { return again->counters->packets.load() == 2; }, 3000ms));  // miss, hit
+  std::int64_t gone = 0;
+  while (ofproto::steady_ms() - last < 5000 && !gone) {
+    std::this_thread::sleep_for(20ms);
+    if (tables.expire(ofproto::steady_ms())) gone = ofproto::steady_ms();
+  }
+  REQUIRE(gone);
+  INFO("expired " << gone - last << " ms after the last packet");
+  CHECK(gone - last > 990);
+  CHECK(gone - last < 2500);
+  const auto expired = tables.take_removed();
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].reason == ofproto::RemovedReason::kIdleTimeout);
 }
