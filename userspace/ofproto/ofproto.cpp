@@ -111,9 +111,9 @@ XlateResult Ofproto::consistent(bool may_learn, std::vector<MacTag>* changed,
     {
       classifier::Epoch::ReadGuard guard;
       const PortTable* ports = ports_.load(std::memory_order_acquire);
-      const XlateContext ctx{
-          tables_,           *ports, macs_, may_learn, changed ? &learned : nullptr, observer,
-          groups_.snapshot()};
+      const GroupSnapshot* groups = groups_.snapshot();
+      const XlateContext ctx{tables_,  *ports, macs_, may_learn, changed ? &learned : nullptr,
+                             observer, groups};
       r = run(ctx);
     }
     if (tables_.read_valid(seq)) break;
