@@ -581,13 +581,21 @@ print(" ".join(str(len(s)) for s in sets), total, len(shared))
 EOF
 }
 
-# capture_on NAME I SECONDS: capture the IPv4 frames arriving on namespace I's eth0 for
-# SECONDS (background; bgwait NAME, output in $TMPD/NAME.out).
+# capture_on NAME I: capture the IPv4 frames arriving on namespace I's eth0 (background,
+# at most 60 s) until capture_stop NAME; the frames are in $TMPD/NAME.out.
 capture_on() {
 	rm -f "$TMPD/$1.ready"
-	bg "$1" "$(ns_of "$2")" $PKT capture eth0 100000 --timeout "$3" --ethertype 0x0800 \
+	bg "$1" "$(ns_of "$2")" $PKT capture eth0 100000 --timeout 60 --ethertype 0x0800 \
 		--ready-file "$TMPD/$1.ready"
 	wait_for "$TMPD/$1.ready"
+}
+capture_stop() {
+	local pid
+	sleep 0.5 # the last frames' way through the switch
+	pid=$(eval "echo \$PID_$1")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
 }
 # udp_to DPORT FILE: datagrams to DPORT in a capture output.
 udp_to() { grep -c "\"dport\": $1\\b" "$2"; }
@@ -607,22 +615,33 @@ test_switch_groups() {
 	run $of dump-groups "$sock" || return 1
 
 	# SELECT: 64 flows (source ports 30000..30063), 4 datagrams each, sent round-robin.
-	capture_on cap2 2 5 && capture_on cap3 3 5 || return 1
+	capture_on cap2 2 && capture_on cap3 3 || return 1
 	in_ns "$(ns_of 1)" $PKT udp-send 10.0.0.2 6000 256 --sport-base 30000 --sport-spread 64 --gap 0.002 || return 1
-	bgwait cap2 >/dev/null
-	bgwait cap3 >/dev/null
+	capture_stop cap2
+	capture_stop cap3
 	got=$(group_flows 6000 "$TMPD/cap2.out" "$TMPD/cap3.out")
 	echo "select: flows on port 2, flows on port 3, datagrams, flows on both: $got"
 	read -r n2 n3 total shared <<<"$got"
-	[ "$n2" -gt 0 ] && [ "$n3" -gt 0 ] || { echo "FAIL: the select group did not use both ports"; vswd_log; return 1; }
+	[ "$n2" -gt 0 ] && [ "$n3" -gt 0 ] || {
+		echo "FAIL: the select group did not use both ports"
+		run $of dump-ports-desc "$sock"
+		run $of dump-group-stats "$sock"
+		dp_flows
+		head -3 "$TMPD/cap2.out" "$TMPD/cap3.out"
+		vswd_log
+		return 1
+	}
 	[ "$shared" = 0 ] || { echo "FAIL: $shared flows went out of both ports"; return 1; }
 	[ $((n2 + n3)) = 64 ] && [ "$total" -ge 250 ] || { echo "FAIL: flows or datagrams missing"; return 1; }
-	echo "megaflows of the select group: $(dp_flows | grep -c 'dst=6000')"
-	# The group's stats include the traffic the kernel forwarded (credited by the revalidators).
+	dp_flows >"$TMPD/dpflows"
+	echo "megaflows of the select group: $(grep -c 'dst=6000' "$TMPD/dpflows")"
+	# The group's stats count the traffic the kernel forwarded from the cached megaflows
+	# (credited by the revalidators, like rule counters: all but each flow's first packet,
+	# which userspace executed).
 	sleep 1.5
-	run $of dump-group-stats "$sock" 1 | tee "$TMPD/gstats"
+	run $of dump-group-stats "$sock" group_id=1 | tee "$TMPD/gstats"
 	got=$(sed -n 's/.*ref_count=1,packet_count=\([0-9]*\),.*/\1/p' "$TMPD/gstats")
-	[ "${got:-0}" -ge 250 ] || { echo "FAIL: group 1 counted ${got:-0} packets, want >= 250"; return 1; }
+	[ "${got:-0}" -ge 128 ] || { echo "FAIL: group 1 counted ${got:-0} packets, want >= 128"; return 1; }
 
 	# FAST_FAILOVER: port 2 while its link is up, port 3 once it is down (the cached megaflow
 	# is re-translated), port 2 again when it comes back.
@@ -630,10 +649,10 @@ test_switch_groups() {
 	for phase in up down up; do
 		if [ "$phase" = down ]; then run ip link set "$P2" down; else run ip link set "$P2" up; fi
 		sleep 1
-		capture_on cap2 2 3 && capture_on cap3 3 3 || return 1
+		capture_on cap2 2 && capture_on cap3 3 || return 1
 		in_ns "$(ns_of 1)" $PKT udp-send 10.0.0.2 7000 20 --sport-base 31000 --sport-spread 1 --gap 0.01 || return 1
-		bgwait cap2 >/dev/null
-		bgwait cap3 >/dev/null
+		capture_stop cap2
+		capture_stop cap3
 		echo "fast failover, port 2 $phase: datagrams on port 2: $(udp_to 7000 "$TMPD/cap2.out"), on port 3: $(udp_to 7000 "$TMPD/cap3.out")"
 		want=cap2 other=cap3
 		[ "$phase" = down ] && want=cap3 other=cap2
