@@ -30,6 +30,7 @@ TESTS=(
 	"switch_osken_learning  os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone"
 	"switch_tshark_session  a whole controller session captured on lo (os-ken over tcp:, ovs-ofctl over ptcp:) decodes in tshark with no malformed packet or expert warning"
 	"switch_flow_removed    idle_timeout kept alive by cached traffic, expiring ~2 s after it stops; hard_timeout expiring under traffic; ovs-ofctl monitor sees FLOW_REMOVED idle, hard, delete"
+	"switch_groups          ovs-ofctl add-group: a select group spreads 64 UDP flows over two ports, each flow on one; a fast-failover group follows its watched port's link down and up; group stats count cached traffic; del-groups takes the group's rules"
 	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
 )
 
@@ -556,6 +557,119 @@ test_switch_openflow_service() {
 		return 1
 	fi
 	ping_ok 1 2 1
+}
+
+# group_flows DPORT FILE...: from capture outputs (one per port), the number of UDP flows
+# (source ports) seen with destination port DPORT on each, then the datagrams in all and the
+# flows seen on more than one: "N1 N2 ... TOTAL SHARED".
+group_flows() {
+	python3 - "$@" <<'EOF'
+import json, sys
+dport, files = int(sys.argv[1]), sys.argv[2:]
+sets, total = [], 0
+for f in files:
+    s = set()
+    for line in open(f):
+        try:
+            fr = json.loads(line)
+        except ValueError:
+            continue
+        if fr.get("dport") == dport:
+            s.add(fr["sport"])
+            total += 1
+    sets.append(s)
+shared = set.intersection(*sets) if sets else set()
+print(" ".join(str(len(s)) for s in sets), total, len(shared))
+EOF
+}
+
+# capture_on NAME I: capture the IPv4 frames arriving on namespace I's eth0 (background,
+# at most 60 s) until capture_stop NAME; the frames are in $TMPD/NAME.out.
+capture_on() {
+	rm -f "$TMPD/$1.ready"
+	bg "$1" "$(ns_of "$2")" $PKT capture eth0 100000 --timeout 60 --ethertype 0x0800 \
+		--ready-file "$TMPD/$1.ready"
+	wait_for "$TMPD/$1.ready"
+}
+capture_stop() {
+	local pid
+	sleep 0.5 # the last frames' way through the switch
+	pid=$(eval "echo \$PID_$1")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+# udp_to DPORT FILE: datagrams to DPORT in a capture output.
+udp_to() { grep -c "\"dport\": $1\\b" "$2"; }
+
+test_switch_groups() {
+	topo_switch 3 || return 1
+	ctl set-fail-mode "$BR" secure || return 1
+	add_ports 3 || return 1
+	local of="ovs-ofctl -O OpenFlow13" sock="unix:$TMPD/$BR.mgmt" got n2 n3 total shared
+	# ns1 sends to 10.0.0.2's MAC; the groups decide whether port 2 or 3 gets it (ns3 sees the
+	# frames on its eth0 even though they are not for its address).
+	run ip -n "$(ns_of 1)" neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent
+	run $of add-group "$sock" 'group_id=1,type=select,bucket=output:2,bucket=output:3' || { vswd_log; return 1; }
+	run $of add-group "$sock" 'group_id=2,type=ff,bucket=watch_port:2,output:2,bucket=watch_port:3,output:3' || return 1
+	run $of add-flow "$sock" 'priority=10,udp,in_port=1,tp_dst=6000,actions=group:1' || return 1
+	run $of add-flow "$sock" 'priority=10,udp,in_port=1,tp_dst=7000,actions=group:2' || return 1
+	run $of dump-groups "$sock" || return 1
+
+	# SELECT: 64 flows (source ports 30000..30063), 4 datagrams each, sent round-robin.
+	capture_on cap2 2 && capture_on cap3 3 || return 1
+	in_ns "$(ns_of 1)" $PKT udp-send 10.0.0.2 6000 256 --sport-base 30000 --sport-spread 64 --gap 0.002 || return 1
+	capture_stop cap2
+	capture_stop cap3
+	got=$(group_flows 6000 "$TMPD/cap2.out" "$TMPD/cap3.out")
+	echo "select: flows on port 2, flows on port 3, datagrams, flows on both: $got"
+	read -r n2 n3 total shared <<<"$got"
+	[ "$n2" -gt 0 ] && [ "$n3" -gt 0 ] || {
+		echo "FAIL: the select group did not use both ports"
+		run $of dump-ports-desc "$sock"
+		run $of dump-group-stats "$sock"
+		dp_flows
+		head -3 "$TMPD/cap2.out" "$TMPD/cap3.out"
+		vswd_log
+		return 1
+	}
+	[ "$shared" = 0 ] || { echo "FAIL: $shared flows went out of both ports"; return 1; }
+	[ $((n2 + n3)) = 64 ] && [ "$total" -ge 250 ] || { echo "FAIL: flows or datagrams missing"; return 1; }
+	dp_flows >"$TMPD/dpflows"
+	echo "megaflows of the select group: $(grep -c 'dst=6000' "$TMPD/dpflows")"
+	# The group's stats count the traffic the kernel forwarded from the cached megaflows
+	# (credited by the revalidators, like rule counters: all but each flow's first packet,
+	# which userspace executed).
+	sleep 1.5
+	run $of dump-group-stats "$sock" group_id=1 | tee "$TMPD/gstats"
+	got=$(sed -n 's/.*ref_count=1,packet_count=\([0-9]*\),.*/\1/p' "$TMPD/gstats")
+	[ "${got:-0}" -ge 128 ] || { echo "FAIL: group 1 counted ${got:-0} packets, want >= 128"; return 1; }
+
+	# FAST_FAILOVER: port 2 while its link is up, port 3 once it is down (the cached megaflow
+	# is re-translated), port 2 again when it comes back.
+	local phase want other
+	for phase in up down up; do
+		if [ "$phase" = down ]; then run ip link set "$P2" down; else run ip link set "$P2" up; fi
+		sleep 1
+		capture_on cap2 2 && capture_on cap3 3 || return 1
+		in_ns "$(ns_of 1)" $PKT udp-send 10.0.0.2 7000 20 --sport-base 31000 --sport-spread 1 --gap 0.01 || return 1
+		capture_stop cap2
+		capture_stop cap3
+		echo "fast failover, port 2 $phase: datagrams on port 2: $(udp_to 7000 "$TMPD/cap2.out"), on port 3: $(udp_to 7000 "$TMPD/cap3.out")"
+		want=cap2 other=cap3
+		[ "$phase" = down ] && want=cap3 other=cap2
+		[ "$(udp_to 7000 "$TMPD/$want.out")" -ge 19 ] && [ "$(udp_to 7000 "$TMPD/$other.out")" = 0 ] || {
+			echo "FAIL: with port 2 $phase the traffic did not all go to $want"
+			dp_flows
+			vswd_log
+			return 1
+		}
+	done
+	# Deleting a group deletes the rules that use it.
+	run $of del-groups "$sock" group_id=1 || return 1
+	run $of dump-flows "$sock" | tee "$TMPD/flows"
+	! grep -q 'group:1' "$TMPD/flows" || { echo "FAIL: the rule of group 1 is still there"; return 1; }
+	grep -q 'group:2' "$TMPD/flows" || { echo "FAIL: the rule of group 2 went too"; return 1; }
 }
 
 # wait_lines FILE REGEX N: wait up to 10 s until FILE has N lines matching REGEX.

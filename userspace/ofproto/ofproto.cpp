@@ -25,7 +25,8 @@ bool same_role(const PortInfo& a, const PortInfo& b) {
 
 Ofproto::Ofproto(const Options& o)
     : tables_(o.classifier, o.clock),
-      macs_(MacLearning::Options{o.mac_table_size, o.mac_aging_s, o.clock}) {
+      macs_(MacLearning::Options{o.mac_table_size, o.mac_aging_s, o.clock}),
+      groups_(o.clock) {
   auto empty = PortTable::build({});
   ports_owned_ = std::make_shared<const PortTable>(std::move(*empty));
   ports_.store(ports_owned_.get());
@@ -110,8 +111,9 @@ XlateResult Ofproto::consistent(bool may_learn, std::vector<MacTag>* changed,
     {
       classifier::Epoch::ReadGuard guard;
       const PortTable* ports = ports_.load(std::memory_order_acquire);
-      const XlateContext ctx{tables_, *ports, macs_, may_learn, changed ? &learned : nullptr,
-                             observer};
+      const GroupSnapshot* groups = groups_.snapshot();
+      const XlateContext ctx{tables_,  *ports, macs_, may_learn, changed ? &learned : nullptr,
+                             observer, groups};
       r = run(ctx);
     }
     if (tables_.read_valid(seq)) break;
@@ -133,6 +135,7 @@ XlateResult Ofproto::consistent(bool may_learn, std::vector<MacTag>* changed,
 void Ofproto::reclaim() {
   tables_.reclaim();
   ports_retired_.reclaim();
+  groups_.reclaim();
 }
 
 Ofproto::Stats Ofproto::stats() const {

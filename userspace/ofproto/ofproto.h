@@ -30,6 +30,7 @@
 
 #include "classifier/classifier.h"
 #include "ofproto/clock.h"
+#include "ofproto/groups.h"
 #include "ofproto/mac_learning.h"
 #include "ofproto/ports.h"
 #include "ofproto/retire.h"
@@ -88,6 +89,9 @@ class Ofproto {
   Tables& tables() { return tables_; }
   [[nodiscard]] const Tables& tables() const { return tables_; }
   MacLearning& macs() { return macs_; }
+  // The group table (groups.h): change, then groups().publish().
+  GroupTable& groups() { return groups_; }
+  [[nodiscard]] const GroupTable& groups() const { return groups_; }
   [[nodiscard]] const MacLearning& macs() const { return macs_; }
 
   // ---- Any thread. ----
@@ -108,6 +112,7 @@ class Ofproto {
  private:
   Tables tables_;
   MacLearning macs_;
+  GroupTable groups_;
   void update_implied_rule();
   // The retry loop of translate(): run(ctx) until it saw one version of every table.
   template <class Run>

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -20,7 +21,7 @@ using openflow::ActionType;
 using openflow::OxmId;
 
 constexpr std::uint16_t kEthIpv4 = 0x0800, kEthIpv6 = 0x86dd, kEthVlan = 0x8100;
-constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17;
+constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17, kProtoSctp = 132;
 constexpr std::uint16_t kNoBufferLen = 0xffff;  // OFPCML_NO_BUFFER: the whole packet
 constexpr std::uint16_t kTagPresent = VSW_VLAN_TAG_PRESENT;
 
@@ -104,7 +105,7 @@ enum Dirty : unsigned {
 class Xlator {
  public:
   Xlator(const XlateContext& ctx, const vsw_flow_key& key)
-      : ctx_(ctx), in_(key), flow_(key), ckey_(to_classifier(key)) {
+      : ctx_(ctx), in_(key), flow_(key), ckey_(to_classifier(key)), dp_(key) {
     base_tci_ = flow_.vlan_tci;
     CONSULT(in_port);
     if (ctx_.observer) ctx_.observer->begin(key);
@@ -213,6 +214,9 @@ class Xlator {
         case ActionType::kDecNwTtl:
           set_ttl(a);
           break;
+        case ActionType::kGroup:
+          if (!group(a.arg)) return;  // no such group: the rest of this list is skipped
+          break;
         default:
           fail(std::string("action ") + openflow::action_name(a.type) + " is not supported");
           break;
@@ -300,6 +304,183 @@ class Xlator {
     if (auto r = set_oxm(flow_, f); !r) return fail(r.error().message);
     dirty_ |= dirty;
     ckey_stale_ = true;
+  }
+
+  // ---- groups ----
+  static constexpr unsigned kMaxGroupDepth = 32;
+
+  [[nodiscard]] const Group* find_group(std::uint32_t id) const {
+    return ctx_.groups ? ctx_.groups->find(id) : nullptr;
+  }
+
+  // Runs group `id`; false if it does not exist.
+  bool group(std::uint32_t id) {
+    const Group* g = find_group(id);
+    if (!g) {
+      note_ = "group " + std::to_string(id) + " does not exist";
+      return false;
+    }
+    if (group_depth_ >= kMaxGroupDepth) {
+      fail("group chaining deeper than " + std::to_string(kMaxGroupDepth) + " groups");
+      return true;
+    }
+    ++group_depth_;
+    switch (g->type) {
+      case GroupType::kAll:
+      case GroupType::kIndirect:
+        result_.rules.push_back(g->counter);
+        for (const GroupBucket& b : g->buckets) {
+          if (failed()) break;
+          bucket(b);
+        }
+        break;
+      case GroupType::kSelect:
+      case GroupType::kFastFailover: {
+        const GroupBucket* b =
+            g->type == GroupType::kSelect ? select_bucket(*g) : first_live(*g, 0);
+        if (b) {
+          result_.rules.push_back(g->counter);
+          bucket(*b);
+        } else {
+          note_ = "group " + std::to_string(id) + " has no live bucket";
+        }
+        break;
+      }
+    }
+    --group_depth_;
+    return true;
+  }
+
+  // One bucket on a copy of the packet: afterwards the packet is as before the bucket, and
+  // the fields the bucket rewrote in the datapath are marked for rewriting back.
+  void bucket(const GroupBucket& b) {
+    result_.rules.push_back(b.counter);
+    const vsw_flow_key flow = flow_;
+    const classifier::FlowKey ckey = ckey_;
+    const bool stale = ckey_stale_;
+    const unsigned dirty = dirty_, outer_committed = committed_;
+    committed_ = 0;
+    execute(b.actions);
+    const unsigned rewritten = committed_;
+    flow_ = flow;
+    ckey_ = ckey;
+    ckey_stale_ = stale;
+    dirty_ = still_dirty(dirty | rewritten);
+    committed_ = outer_committed | rewritten;
+    stop_ = false;  // a TTL that ran out in a bucket ends only that bucket
+  }
+
+  // Of `bits`, those whose field differs between the packet and the datapath's packet (the
+  // bits of fields not listed here stay set: at worst a redundant SET).
+  [[nodiscard]] unsigned still_dirty(unsigned bits) const {
+    struct Field {
+      unsigned bit;
+      std::size_t offset, size;
+    };
+    static constexpr Field kFields[] = {
+        {kDirtyEthSrc, offsetof(vsw_flow_key, eth_src), 6},
+        {kDirtyEthDst, offsetof(vsw_flow_key, eth_dst), 6},
+        {kDirtyIpv4Src, offsetof(vsw_flow_key, ipv4_src), 4},
+        {kDirtyIpv4Dst, offsetof(vsw_flow_key, ipv4_dst), 4},
+        {kDirtyTos, offsetof(vsw_flow_key, ip_tos), 1},
+        {kDirtyTtl, offsetof(vsw_flow_key, ip_ttl), 1},
+        {kDirtyL4Src, offsetof(vsw_flow_key, tp_src), 2},
+        {kDirtyL4Dst, offsetof(vsw_flow_key, tp_dst), 2},
+    };
+    const auto* a = reinterpret_cast<const std::uint8_t*>(&flow_);
+    const auto* b = reinterpret_cast<const std::uint8_t*>(&dp_);
+    for (const Field& f : kFields)
+      if ((bits & f.bit) && std::memcmp(a + f.offset, b + f.offset, f.size) == 0) bits &= ~f.bit;
+    return bits;
+  }
+
+  [[nodiscard]] bool port_live(std::uint32_t ofport) const {
+    namespace P = openflow::port;
+    if (ofport == P::kController) return true;  // not tracked: taken as live
+    const PortTable::Port* p = ctx_.ports.by_ofport(ofport);
+    return p && p->info.up;
+  }
+
+  [[nodiscard]] bool bucket_live(const Group& g, const GroupBucket& b, unsigned depth) const {
+    if (depth >= kMaxGroupDepth) return false;
+    if (g.type == GroupType::kSelect && b.weight == 0) return false;
+    const bool watch_port = b.watch_port != openflow::port::kAny;
+    const bool watch_group = b.watch_group != openflow::kGroupAny;
+    if (!watch_port && !watch_group) return true;
+    if (watch_port && port_live(b.watch_port)) return true;
+    if (watch_group) {
+      const Group* w = find_group(b.watch_group);
+      if (w && first_live(*w, depth + 1)) return true;
+    }
+    return false;
+  }
+
+  [[nodiscard]] const GroupBucket* first_live(const Group& g, unsigned depth) const {
+    for (const GroupBucket& b : g.buckets)
+      if (bucket_live(g, b, depth)) return &b;
+    return nullptr;
+  }
+
+  static std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 29);
+  }
+  static std::uint64_t mix_bytes(std::uint64_t h, const std::uint8_t* p, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) h = mix(h, p[i]);
+    return h;
+  }
+
+  // The flow's hash for SELECT (Open vSwitch's default fields); every field read goes
+  // into the megaflow.
+  std::uint64_t flow_hash() {
+    CONSULT(eth_src);
+    CONSULT(eth_dst);
+    std::uint64_t h = mix_bytes(0, flow_.eth_src, sizeof flow_.eth_src);
+    h = mix_bytes(h, flow_.eth_dst, sizeof flow_.eth_dst);
+    const std::uint16_t type = eth_type();
+    h = mix(h, type);
+    h = mix(h, vlan_tci() & (VSW_VLAN_VID_MASK | kTagPresent));
+    std::uint8_t proto = 0;
+    if (type == kEthIpv4) {
+      CONSULT(ipv4_src);
+      CONSULT(ipv4_dst);
+      h = mix(mix(h, flow_.ipv4_src), flow_.ipv4_dst);
+      proto = ip_proto();
+    } else if (type == kEthIpv6) {
+      CONSULT(ipv6_src);
+      CONSULT(ipv6_dst);
+      h = mix_bytes(h, flow_.ipv6_src, sizeof flow_.ipv6_src);
+      h = mix_bytes(h, flow_.ipv6_dst, sizeof flow_.ipv6_dst);
+      proto = ip_proto();
+    }
+    h = mix(h, proto);
+    if (proto == kProtoTcp || proto == kProtoUdp || proto == kProtoSctp) {
+      CONSULT(tp_src);
+      CONSULT(tp_dst);
+      h = mix(mix(h, flow_.tp_src), flow_.tp_dst);
+    }
+    return h;
+  }
+
+  // Rendezvous hashing, as Open vSwitch's default select method: every live bucket scores
+  // a 16-bit hash of (flow hash, bucket index) times its weight; the highest wins (the last
+  // on a tie). Removing a bucket moves only the flows it had.
+  const GroupBucket* select_bucket(const Group& g) {
+    const std::uint64_t basis = flow_hash();
+    const GroupBucket* best = nullptr;
+    std::uint64_t best_score = 0;
+    for (std::size_t i = 0; i < g.buckets.size(); ++i) {
+      const GroupBucket& b = g.buckets[i];
+      if (!bucket_live(g, b, 0)) continue;
+      const std::uint64_t score = (mix(basis, i) & 0xffff) * b.weight;
+      if (score >= best_score) {
+        best = &b;
+        best_score = score;
+      }
+    }
+    return best;
   }
 
   // ---- outputs ----
@@ -405,7 +586,9 @@ class Xlator {
       if (dirty_ & kDirtyL4Src) s.l4_src = ntohs(flow_.tp_src);
       if (dirty_ & kDirtyL4Dst) s.l4_dst = ntohs(flow_.tp_dst);
       result_.actions.emplace_back(s);
+      committed_ |= dirty_;
       dirty_ = 0;
+      dp_ = flow_;  // every rewritable field now agrees (the tag: base_tci_)
     }
     if (flow_.vlan_tci != base_tci_) {
       CONSULT(vlan_tci);  // whether a pop is needed depends on the received tag
@@ -449,6 +632,9 @@ class Xlator {
   vsw_flow_key mask_{};       // other consulted bits
   __be16 base_tci_ = 0;       // the datapath packet's tag after the actions emitted so far
   unsigned dirty_ = 0;        // Dirty bits not yet committed
+  unsigned committed_ = 0;    // Dirty bits committed inside the current group bucket
+  vsw_flow_key dp_;           // the datapath's packet as of the last SET (groups' undo)
+  unsigned group_depth_ = 0;  // groups being run (chaining)
   ActionSet set_;
   const Rule* rule_ = nullptr;  // the rule whose actions run (the last one matched)
   bool failed_ = false;         // an unsupported action: drop, result_.reason says why

@@ -16,8 +16,18 @@
 // ipv4_dst, ip_dscp, ip_ecn (IPv4), tcp/udp ports, vlan_vid, vlan_pcp; set_nw_ttl and
 // dec_nw_ttl (IPv4; a packet whose TTL runs out goes no further, but to the controllers
 // with reason INVALID_TTL). A set_field whose
-// header the packet lacks does nothing (as in Open vSwitch). Anything else (groups,
-// queues, MPLS, ...) drops the packet, with a reason.
+// header the packet lacks does nothing (as in Open vSwitch). group (groups.h): ALL and
+// INDIRECT run every bucket, SELECT the live bucket of highest weighted score for a hash of
+// the flow (Open vSwitch's default selection: rendezvous hashing of eth_src, eth_dst,
+// eth_type, vlan_tci, IPv4/IPv6 addresses, ip_proto and TCP/UDP/SCTP ports, all of which
+// go into the megaflow; the choice is stable while the bucket set is), FAST_FAILOVER the
+// first live bucket (watch_port up, or watch_group with a live bucket). Each bucket runs on
+// a copy of the packet as it was before the group, and the actions after the group see
+// that packet again (the bucket's rewrites are undone in the datapath where it committed
+// them). A group that does not exist ends that action list (as in Open vSwitch); chains
+// deeper than 32 groups drop. Liveness reads only the port table and groups, no key bits:
+// a port or group change revalidates every megaflow. Anything else (queues, MPLS, ...)
+// drops the packet, with a reason.
 // output:TABLE is valid only in a PACKET_OUT's action list (xlate_actions()).
 //
 // The megaflow. Every decision adds the key bits it read to the mask: each lookup's
@@ -41,6 +51,7 @@
 #include <vector>
 
 #include "dpif/flow.h"
+#include "ofproto/groups.h"
 #include "ofproto/mac_learning.h"
 #include "ofproto/ports.h"
 #include "ofproto/tables.h"
@@ -85,6 +96,7 @@ struct XlateContext {
   bool may_learn = true;
   std::vector<MacTag>* changed = nullptr;  // MAC entries learned new/moved/evicted
   XlateObserver* observer = nullptr;       // null except when tracing
+  const GroupSnapshot* groups = nullptr;   // the published group table (null: no groups)
 };
 
 // One pass over the pipeline. Call inside a classifier::Epoch::ReadGuard, bracketed by

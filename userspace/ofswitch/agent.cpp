@@ -7,6 +7,7 @@
 #include "dpif/packet_key.h"
 #include "ofproto/key_map.h"
 #include "ofswitch/flow_mod.h"
+#include "ofswitch/group_mod.h"
 #include "ofswitch/no_qos.h"
 #include "ofswitch/table_features.h"
 #include "util/log.h"
@@ -21,7 +22,7 @@ using openflow::MsgType;
 constexpr std::uint16_t kBrcBadType = 1, kBrcBadMultipart = 2, kBrcBufferUnknown = 8,
                         kBrcBadPort = 11, kBrcBadPacket = 12, kTffcEperm = 5;
 constexpr std::size_t kEthHlen = 14;
-constexpr std::uint32_t kCapFlowStats = 1 << 0, kCapTableStats = 1 << 1;
+constexpr std::uint32_t kCapFlowStats = 1 << 0, kCapTableStats = 1 << 1, kCapGroupStats = 1 << 3;
 constexpr std::uint32_t kPortStateLinkDown = 1 << 0;
 constexpr std::uint16_t kFragMask = 3;  // OFPC_FRAG_MASK
 // The reasons OpenFlow 1.3 defines, per asynchronous message (SET_ASYNC keeps only these).
@@ -87,7 +88,7 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
       f.datapath_id = dpid_;
       f.n_buffers = 0;
       f.n_tables = static_cast<std::uint8_t>(ofproto::kNumTables);
-      f.capabilities = kCapFlowStats | kCapTableStats;
+      f.capabilities = kCapFlowStats | kCapTableStats | kCapGroupStats;
       reply(f);
       return;
     }
@@ -122,6 +123,15 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
     case MsgType::kPacketOut:
       packet_out(m, send);
       return;
+    case MsgType::kGroupMod: {  // group_mod.h; the groups publish at once, then the tables
+      if (auto e = apply_group_mod(ofproto_, std::get<openflow::GroupMod>(m.body)))
+        return error(m, *e, send);
+      ofproto_.groups().publish();
+      const bool staged = ofproto_.tables().has_staged();  // rules of deleted groups
+      flush();
+      if (!staged && hooks_.rules_changed) hooks_.rules_changed();
+      return;
+    }
     case MsgType::kTableMod:  // nothing to configure: see no_qos.h
       if (auto e = check_table_mod(std::get<openflow::TableMod>(m.body))) error(m, *e, send);
       return;
@@ -180,7 +190,8 @@ std::optional<openflow::Bytes> Agent::packet_in(const Session& session,
 
 void Agent::flow_mod(const Message& m, const SendFn& send) {
   ++flow_mods_;
-  if (auto e = apply_flow_mod(ofproto_.tables(), std::get<openflow::FlowMod>(m.body))) {
+  if (auto e = apply_flow_mod(ofproto_.tables(), std::get<openflow::FlowMod>(m.body),
+                              &ofproto_.groups())) {
     error(m, *e, send);
     return;
   }
@@ -209,7 +220,8 @@ void Agent::packet_out(const Message& m, const SendFn& send) {
   }
   if (po.buffer_id != openflow::kNoBuffer)
     return error(m, openflow::make_error(ErrType::kBadRequest, kBrcBufferUnknown), send);
-  if (auto e = check_actions(po.actions, /*packet_out=*/true)) return error(m, *e, send);
+  if (auto e = check_actions(po.actions, /*packet_out=*/true, &ofproto_.groups()))
+    return error(m, *e, send);
   if (po.data.size() < kEthHlen)
     return error(m, openflow::make_error(ErrType::kBadRequest, kBrcBadPacket), send);
 
@@ -299,6 +311,12 @@ void Agent::multipart(const Message& m, const SendFn& send) {
       return error(m, openflow::make_error(ErrType::kTableFeaturesFailed, kTffcEperm), send);
     return reply(table_features());
   }
+  if (const auto* r = std::get_if<openflow::GroupStatsRequest>(&req.body))
+    return reply(group_stats(ofproto_, r->id));
+  if (std::holds_alternative<openflow::GroupDescRequest>(req.body))
+    return reply(group_desc(ofproto_.groups()));
+  if (std::holds_alternative<openflow::GroupFeaturesRequest>(req.body))
+    return reply(group_features());
   if (std::holds_alternative<openflow::MeterFeaturesRequest>(req.body))
     return reply(openflow::MeterFeaturesReply{});  // all 0: no meters
   if (const auto* r = std::get_if<openflow::MeterStatsRequest>(&req.body)) {

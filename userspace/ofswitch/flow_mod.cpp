@@ -39,15 +39,16 @@ bool valid_output_port(std::uint32_t p, bool packet_out) {
 
 }  // namespace
 
-std::optional<OfError> check_actions(const std::vector<openflow::Action>& actions,
-                                     bool packet_out) {
+std::optional<OfError> check_actions(const std::vector<openflow::Action>& actions, bool packet_out,
+                                     const ofproto::GroupTable* groups) {
   for (const openflow::Action& a : actions) {
     switch (a.type) {
       case ActionType::kOutput:
         if (!valid_output_port(a.arg, packet_out)) return err(ErrType::kBadAction, kBacBadOutPort);
         break;
-      case ActionType::kGroup:  // no group exists yet
-        return err(ErrType::kBadAction, kBacBadOutGroup);
+      case ActionType::kGroup:
+        if (!groups || !groups->contains(a.arg)) return err(ErrType::kBadAction, kBacBadOutGroup);
+        break;
       case ActionType::kExperimenter:
         return err(ErrType::kBadAction, kBacBadExperimenter);
       default:
@@ -60,7 +61,8 @@ std::optional<OfError> check_actions(const std::vector<openflow::Action>& action
 namespace {
 
 std::optional<OfError> check_instructions(std::uint8_t table_id,
-                                          const std::vector<openflow::Instruction>& ins) {
+                                          const std::vector<openflow::Instruction>& ins,
+                                          const ofproto::GroupTable* groups) {
   unsigned seen = 0;
   for (const openflow::Instruction& i : ins) {
     const unsigned bit = 1U << (static_cast<unsigned>(i.type) & 15);
@@ -74,7 +76,7 @@ std::optional<OfError> check_instructions(std::uint8_t table_id,
         break;
       case InstructionType::kWriteActions:
       case InstructionType::kApplyActions:
-        if (auto e = check_actions(i.actions, false)) return e;
+        if (auto e = check_actions(i.actions, false, groups)) return e;
         break;
       case InstructionType::kWriteMetadata:
       case InstructionType::kClearActions:
@@ -124,7 +126,8 @@ void fill_duration(openflow::FlowStats& s, std::int64_t age_ms) {
 
 }  // namespace
 
-std::optional<OfError> apply_flow_mod(ofproto::Tables& tables, const openflow::FlowMod& fm) {
+std::optional<OfError> apply_flow_mod(ofproto::Tables& tables, const openflow::FlowMod& fm,
+                                      const ofproto::GroupTable* groups) {
   using Cmd = openflow::FlowModCommand;
   if (fm.command > static_cast<std::uint8_t>(Cmd::kDeleteStrict))
     return err(ErrType::kFlowModFailed, kFmfcBadCommand);
@@ -137,7 +140,7 @@ std::optional<OfError> apply_flow_mod(ofproto::Tables& tables, const openflow::F
     return err(ErrType::kBadRequest, kBrcBufferUnknown);  // no packet buffering
   if (auto e = check_match(fm.match)) return e;
   if (!is_delete) {
-    if (auto e = check_instructions(fm.table_id, fm.instructions)) return e;
+    if (auto e = check_instructions(fm.table_id, fm.instructions, groups)) return e;
   }
   if (auto r = tables.apply(fm); !r) {
     switch (r.error().code.value()) {

@@ -5,8 +5,8 @@
 // OFPT_ERROR): command, table id, flags and buffer id (FLOW_MOD_FAILED / BAD_REQUEST), the
 // match (BAD_MATCH: the codec's own checks, then fields the classifier cannot match), the
 // instructions (BAD_INSTRUCTION: duplicates, goto_table not forward, meters) and their
-// actions (BAD_ACTION: output ports the datapath cannot have, groups, which do not exist
-// yet). Only then does it stage the change in the tables (Tables::apply); a refused
+// actions (BAD_ACTION: output ports the datapath cannot have, groups that do not
+// exist). Only then does it stage the change in the tables (Tables::apply); a refused
 // FLOW_MOD changes nothing. Publishing is the caller's business (Agent batches it).
 //
 // flow_stats()/aggregate_stats() select rules like a non-strict delete (table, match,
@@ -17,6 +17,7 @@
 #include <optional>
 #include <vector>
 
+#include "ofproto/groups.h"
 #include "ofproto/tables.h"
 #include "openflow/errors.h"
 #include "openflow/messages.h"
@@ -27,13 +28,17 @@ namespace vsw::ofswitch {
 inline constexpr std::uint32_t kMaxPort = 1023;
 
 // The BAD_ACTION checks of an action list (FLOW_MOD instructions, PACKET_OUT): output ports
-// the datapath cannot have (TABLE only in a PACKET_OUT), groups, experimenter actions.
+// the datapath cannot have (TABLE only in a PACKET_OUT), groups not in `groups` (the
+// writer's view; null: every group action is refused), experimenter actions.
 std::optional<openflow::OfError> check_actions(const std::vector<openflow::Action>& actions,
-                                               bool packet_out);
+                                               bool packet_out,
+                                               const ofproto::GroupTable* groups = nullptr);
 
-// Stages fm in tables; nullopt when done, else the error to send (data not filled).
+// Stages fm in tables; nullopt when done, else the error to send (data not filled). Group
+// actions must name a group of `groups` (BAD_ACTION/BAD_OUT_GROUP otherwise).
 std::optional<openflow::OfError> apply_flow_mod(ofproto::Tables& tables,
-                                                const openflow::FlowMod& fm);
+                                                const openflow::FlowMod& fm,
+                                                const ofproto::GroupTable* groups = nullptr);
 
 // Rule durations are measured against now_ms on the tables' clock.
 std::vector<openflow::FlowStats> flow_stats(const ofproto::Tables& tables,

@@ -17,9 +17,9 @@ constexpr std::uint16_t kInstructions = 0, kNextTables = 2, kWriteActions = 4, k
                         kMatch = 8, kWildcards = 10, kWriteSetfield = 12, kApplySetfield = 14;
 
 // The actions xlate performs (others are accepted by FLOW_MOD but drop the packet).
-constexpr ActionType kActions[] = {ActionType::kOutput,   ActionType::kPushVlan,
-                                   ActionType::kPopVlan,  ActionType::kSetNwTtl,
-                                   ActionType::kDecNwTtl, ActionType::kSetField};
+constexpr ActionType kActions[] = {
+    ActionType::kOutput,   ActionType::kPushVlan, ActionType::kPopVlan, ActionType::kGroup,
+    ActionType::kSetNwTtl, ActionType::kDecNwTtl, ActionType::kSetField};
 // The fields set_field rewrites in the datapath (xlate.cpp).
 constexpr OxmId kSetFields[] = {OxmId::kEthDst, OxmId::kEthSrc, OxmId::kVlanVid, OxmId::kVlanPcp,
                                 OxmId::kIpDscp, OxmId::kIpEcn,  OxmId::kIpv4Src, OxmId::kIpv4Dst,
