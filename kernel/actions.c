@@ -7,7 +7,9 @@
  * checked against vsw_action_policy by the netlink layer (types, lengths,
  * ranges, nested field policies). vsw_actions_validate() adds what a policy
  * cannot say: the count and size limits, required nested fields, and that SET
- * fields only rewrite headers the flow's match guarantees are present.
+ * fields only rewrite headers the flow's match guarantees are present (a VLAN
+ * tag may also come from an earlier PUSH_VLAN). Setters fix the checksums that
+ * cover what they change, like openvswitch.ko's, and CHECKSUM_COMPLETE sums.
  *
  * Execution keeps skb->data at the Ethernet header. The last OUTPUT sends the
  * skb itself; earlier ones send clones, emitted before any later action that
@@ -16,6 +18,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/etherdevice.h>
+#include <linux/icmpv6.h>
+#include <linux/if_arp.h>
 #include <linux/if_vlan.h>
 #include <linux/ip.h>
 #include <linux/tcp.h>
@@ -23,6 +27,7 @@
 #include <net/checksum.h>
 #include <net/dsfield.h>
 #include <net/genetlink.h>
+#include <net/ipv6.h>
 
 #include "flow.h"
 #include "vport.h"
@@ -32,42 +37,51 @@ static bool exact16(__be16 key, __be16 mask, u16 want)
 	return mask == htons(0xffff) && key == htons(want);
 }
 
+/* What each SET field needs the flow's match (or earlier actions) to guarantee. */
+enum { NEED_NONE, NEED_IPV4, NEED_IPV6, NEED_ARP, NEED_L4, NEED_TAG, NEED_MAX };
+
+static const u8 set_needs[VSW_SET_ATTR_MAX + 1] = {
+	[VSW_SET_ATTR_IPV4_SRC ... VSW_SET_ATTR_IPV4_TTL] = NEED_IPV4,
+	[VSW_SET_ATTR_L4_SRC ... VSW_SET_ATTR_L4_DST] = NEED_L4,
+	[VSW_SET_ATTR_VLAN_VID ... VSW_SET_ATTR_VLAN_PCP] = NEED_TAG,
+	[VSW_SET_ATTR_IPV6_SRC ... VSW_SET_ATTR_IPV6_HLIMIT] = NEED_IPV6,
+	[VSW_SET_ATTR_ARP_OP ... VSW_SET_ATTR_ARP_TPA] = NEED_ARP,
+};
+
+static const char * const set_needs_msg[NEED_MAX] = {
+	[NEED_IPV4] = "set(ipv4) needs the flow to match eth_type(0x0800)",
+	[NEED_IPV6] = "set(ipv6) needs the flow to match eth_type(0x86dd)",
+	[NEED_ARP] = "set(arp) needs the flow to match eth_type(0x0806)",
+	[NEED_L4] = "set(l4) needs the flow to match IPv4/IPv6 and proto TCP or UDP",
+	[NEED_TAG] = "set(vlan) needs the flow to match a VLAN tag or a push_vlan before it",
+};
+
 static int validate_set(const struct nlattr *a, const struct vsw_flow_key *key,
-			const struct vsw_flow_key *mask, struct netlink_ext_ack *extack)
+			const struct vsw_flow_key *mask, bool tagged,
+			struct netlink_ext_ack *extack)
 {
 	bool ipv4 = exact16(key->eth_type, mask->eth_type, ETH_P_IP);
 	bool ipv6 = exact16(key->eth_type, mask->eth_type, ETH_P_IPV6);
 	bool l4 = (ipv4 || ipv6) && mask->ip_proto == 0xff &&
 		  (key->ip_proto == IPPROTO_TCP || key->ip_proto == IPPROTO_UDP);
+	bool arp = exact16(key->eth_type, mask->eth_type, ETH_P_ARP);
+	const bool ok[NEED_MAX] = { true, ipv4, ipv6, arp, l4, tagged };
 	const struct nlattr *f;
-	int rem, n = 0;
+	int rem;
 
-	nla_for_each_nested(f, a, rem) {
-		n++;
-		switch (nla_type(f)) {
-		case VSW_SET_ATTR_IPV4_SRC:
-		case VSW_SET_ATTR_IPV4_DST:
-		case VSW_SET_ATTR_IPV4_TOS:
-		case VSW_SET_ATTR_IPV4_TTL:
-			if (!ipv4) {
-				NL_SET_ERR_MSG_ATTR(extack, f,
-						    "set(ipv4) needs the flow to match eth_type(0x0800)");
-				return -EINVAL;
-			}
-			break;
-		case VSW_SET_ATTR_L4_SRC:
-		case VSW_SET_ATTR_L4_DST:
-			if (!l4) {
-				NL_SET_ERR_MSG_ATTR(extack, f,
-						    "set(l4) needs the flow to match IPv4/IPv6 and proto TCP or UDP");
-				return -EINVAL;
-			}
-			break;
-		}
-	}
-	if (!n) {
+	if (!nla_len(a)) {
 		NL_SET_ERR_MSG_ATTR(extack, a, "set() with no field");
 		return -EINVAL;
+	}
+	nla_for_each_nested(f, a, rem) {
+		u8 need = nla_type(f) <= VSW_SET_ATTR_MAX ? set_needs[nla_type(f)] : NEED_NONE;
+
+		if (!ok[need]) {
+			NL_SET_BAD_ATTR(extack, f);
+			if (extack)
+				extack->_msg = set_needs_msg[need];
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -75,7 +89,8 @@ static int validate_set(const struct nlattr *a, const struct vsw_flow_key *key,
 int vsw_actions_validate(const struct nlattr *acts, const struct vsw_flow_key *key,
 			 const struct vsw_flow_key *mask, struct netlink_ext_ack *extack)
 {
-	const struct nlattr *a, *f;
+	bool tagged = ntohs(key->vlan_tci & mask->vlan_tci) & VSW_VLAN_TAG_PRESENT;
+	const struct nlattr *a;
 	int rem, n = 0, err;
 
 	/* Nested fields may repeat: bound the bytes, so every reply fits. */
@@ -90,17 +105,18 @@ int vsw_actions_validate(const struct nlattr *acts, const struct vsw_flow_key *k
 		}
 		switch (nla_type(a)) {
 		case VSW_ACTION_ATTR_OUTPUT:
+			break;
 		case VSW_ACTION_ATTR_POP_VLAN:
+			tagged = false; /* an inner tag may or may not follow */
 			break;
 		case VSW_ACTION_ATTR_USERSPACE:
-			f = nla_find_nested(a, VSW_USERSPACE_ATTR_PID);
-			if (!f) {
+			if (!nla_find_nested(a, VSW_USERSPACE_ATTR_PID)) {
 				NL_SET_ERR_MSG_ATTR(extack, a, "userspace action needs a pid");
 				return -EINVAL;
 			}
 			break;
 		case VSW_ACTION_ATTR_SET:
-			err = validate_set(a, key, mask, extack);
+			err = validate_set(a, key, mask, tagged, extack);
 			if (err)
 				return err;
 			break;
@@ -109,6 +125,7 @@ int vsw_actions_validate(const struct nlattr *acts, const struct vsw_flow_key *k
 				NL_SET_ERR_MSG_ATTR(extack, a, "push_vlan needs a vid");
 				return -EINVAL;
 			}
+			tagged = true;
 			break;
 		default:
 			NL_SET_ERR_MSG_ATTR(extack, a, "unknown action");
@@ -177,50 +194,56 @@ static void *l4_writable(struct sk_buff *skb, const struct vsw_flow_key *key, in
 	return skb_transport_header(skb);
 }
 
-static void l4_csum_replace(struct sk_buff *skb, const struct vsw_flow_key *key, __be32 from,
-			    __be32 to, bool addr)
+/*
+ * The L4 checksum covering the pseudo header, writable, or NULL if there is
+ * none: not TCP, UDP or (in IPv6) ICMPv6, no L4 header, or UDP without one.
+ * Finish with l4_check_done().
+ */
+static __sum16 *l4_check(struct sk_buff *skb, const struct vsw_flow_key *key)
 {
-	struct tcphdr *th;
-	struct udphdr *uh;
+	__sum16 *check;
+	u8 *l4;
+	int off;
 
-	if (key->ip_proto == IPPROTO_TCP) {
-		th = l4_writable(skb, key, sizeof(*th));
-		if (th && addr)
-			inet_proto_csum_replace4(&th->check, skb, from, to, true);
-		else if (th)
-			inet_proto_csum_replace2(&th->check, skb, (__force __be16)from,
-						 (__force __be16)to, false);
-	} else if (key->ip_proto == IPPROTO_UDP) {
-		uh = l4_writable(skb, key, sizeof(*uh));
-		if (!uh || (!uh->check && skb->ip_summed != CHECKSUM_PARTIAL))
-			return;
-		if (addr)
-			inet_proto_csum_replace4(&uh->check, skb, from, to, true);
-		else
-			inet_proto_csum_replace2(&uh->check, skb, (__force __be16)from,
-						 (__force __be16)to, false);
-		if (!uh->check)
-			uh->check = CSUM_MANGLED_0;
-	}
+	if (key->ip_proto == IPPROTO_TCP)
+		off = offsetof(struct tcphdr, check);
+	else if (key->ip_proto == IPPROTO_UDP)
+		off = offsetof(struct udphdr, check);
+	else if (key->ip_proto == IPPROTO_ICMPV6 && key->eth_type == htons(ETH_P_IPV6))
+		off = offsetof(struct icmp6hdr, icmp6_cksum);
+	else
+		return NULL;
+	l4 = l4_writable(skb, key, off + sizeof(*check));
+	if (!l4)
+		return NULL;
+	check = (__sum16 *)(l4 + off);
+	if (key->ip_proto == IPPROTO_UDP && !*check && skb->ip_summed != CHECKSUM_PARTIAL)
+		return NULL;
+	return check;
+}
+
+static void l4_check_done(const struct vsw_flow_key *key, __sum16 *check)
+{
+	if (key->ip_proto == IPPROTO_UDP && !*check)
+		*check = CSUM_MANGLED_0;
 }
 
 static void set_l4_port(struct sk_buff *skb, struct vsw_flow_key *key, bool src, __be16 port)
 {
+	__sum16 *check;
 	__be16 *p;
 
 	/* Ports are the first two 16-bit words of both TCP and UDP. */
-	p = l4_writable(skb, key, key->ip_proto == IPPROTO_TCP ? sizeof(struct tcphdr) :
-					 sizeof(struct udphdr));
-	if (!p)
+	if (!l4_writable(skb, key, 2 * sizeof(*p)))
 		return;
-	p += src ? 0 : 1;
-	l4_csum_replace(skb, key, (__force __be32)*p, (__force __be32)port, false);
+	check = l4_check(skb, key);
 	p = (__be16 *)skb_transport_header(skb) + (src ? 0 : 1);
+	if (check) {
+		inet_proto_csum_replace2(check, skb, *p, port, false);
+		l4_check_done(key, check);
+	}
 	*p = port;
-	if (src)
-		key->tp_src = port;
-	else
-		key->tp_dst = port;
+	*(src ? &key->tp_src : &key->tp_dst) = port;
 }
 
 static struct iphdr *ipv4_writable(struct sk_buff *skb, const struct vsw_flow_key *key)
@@ -237,31 +260,136 @@ static struct iphdr *ipv4_writable(struct sk_buff *skb, const struct vsw_flow_ke
 static void set_ipv4_addr(struct sk_buff *skb, struct vsw_flow_key *key, bool src, __be32 addr)
 {
 	struct iphdr *iph = ipv4_writable(skb, key);
-	__be32 old;
+	__sum16 *check;
+	__be32 *p;
 
 	if (!iph)
 		return;
-	old = src ? iph->saddr : iph->daddr;
-	l4_csum_replace(skb, key, old, addr, true);
+	check = l4_check(skb, key);
 	iph = ip_hdr(skb); /* the head may have moved */
-	csum_replace4(&iph->check, old, addr);
-	if (src)
-		iph->saddr = addr;
-	else
-		iph->daddr = addr;
-	if (src)
-		key->ipv4_src = addr;
-	else
-		key->ipv4_dst = addr;
+	p = src ? &iph->saddr : &iph->daddr;
+	if (check) {
+		inet_proto_csum_replace4(check, skb, *p, addr, true);
+		l4_check_done(key, check);
+	}
+	csum_replace4(&iph->check, *p, addr);
+	*p = addr;
+	*(src ? &key->ipv4_src : &key->ipv4_dst) = addr;
+}
+
+static struct ipv6hdr *ipv6_writable(struct sk_buff *skb, const struct vsw_flow_key *key)
+{
+	if (key->eth_type != htons(ETH_P_IPV6) ||
+	    skb_ensure_writable(skb, skb_network_offset(skb) + sizeof(struct ipv6hdr)))
+		return NULL;
+	return ipv6_hdr(skb)->version == 6 ? ipv6_hdr(skb) : NULL;
+}
+
+static void set_ipv6_addr(struct sk_buff *skb, struct vsw_flow_key *key, bool src,
+			  const struct nlattr *f)
+{
+	struct ipv6hdr *ip6 = ipv6_writable(skb, key);
+	unsigned int off = 0;
+	__sum16 *check = NULL;
+	struct in6_addr *p;
+
+	if (!ip6)
+		return;
+	/* Past a routing header the pseudo header holds the final destination. */
+	if (src || ipv6_find_hdr(skb, &off, NEXTHDR_ROUTING, NULL, NULL) != NEXTHDR_ROUTING)
+		check = l4_check(skb, key);
+	ip6 = ipv6_hdr(skb);
+	p = src ? &ip6->saddr : &ip6->daddr;
+	if (check) {
+		inet_proto_csum_replace16(check, skb, p->s6_addr32, nla_data(f), true);
+		l4_check_done(key, check);
+	}
+	memcpy(p, nla_data(f), sizeof(*p));
+	memcpy(src ? key->ipv6_src : key->ipv6_dst, nla_data(f), sizeof(*p));
+}
+
+/* Traffic class, flow label, hop limit: in the first 8 bytes, outside any checksum. */
+static void set_ipv6_field(struct sk_buff *skb, struct vsw_flow_key *key, const struct nlattr *f)
+{
+	struct ipv6hdr *ip6 = ipv6_writable(skb, key);
+
+	if (!ip6)
+		return;
+	skb_postpull_rcsum(skb, ip6, 8);
+	if (nla_type(f) == VSW_SET_ATTR_IPV6_TCLASS) {
+		key->ip_tos = nla_get_u8(f);
+		ipv6_change_dsfield(ip6, 0, key->ip_tos);
+	} else if (nla_type(f) == VSW_SET_ATTR_IPV6_LABEL) {
+		key->ipv6_label = nla_get_be32(f);
+		*(__be32 *)ip6 = (*(__be32 *)ip6 & ~htonl(0xfffff)) | key->ipv6_label;
+	} else {
+		key->ip_ttl = nla_get_u8(f);
+		ip6->hop_limit = key->ip_ttl;
+	}
+	skb_postpush_rcsum(skb, ip6, 8);
+}
+
+/* Rewrite @len bytes at @p of a writable packet, keeping CHECKSUM_COMPLETE right. */
+static void rewrite(struct sk_buff *skb, void *p, const void *data, int len)
+{
+	skb_postpull_rcsum(skb, p, len);
+	memcpy(p, data, len);
+	skb_postpush_rcsum(skb, p, len);
+}
+
+/* An Ethernet/IPv4 ARP header's fields, by VSW_SET_ATTR_ARP_OP..ARP_TPA. */
+static const struct {
+	u8 off, len, key_off;
+} arp_fields[] = {
+	{ 6, 2, offsetof(struct vsw_flow_key, arp_op) },
+	{ 8, ETH_ALEN, offsetof(struct vsw_flow_key, arp_sha) },
+	{ 18, ETH_ALEN, offsetof(struct vsw_flow_key, arp_tha) },
+	{ 14, 4, offsetof(struct vsw_flow_key, arp_spa) },
+	{ 24, 4, offsetof(struct vsw_flow_key, arp_tpa) },
+};
+
+static void set_arp(struct sk_buff *skb, struct vsw_flow_key *key, const struct nlattr *f)
+{
+	typeof(arp_fields[0]) *af = &arp_fields[nla_type(f) - VSW_SET_ATTR_ARP_OP];
+	struct arphdr *arp;
+
+	if (key->eth_type != htons(ETH_P_ARP) ||
+	    skb_ensure_writable(skb, skb_network_offset(skb) + 28))
+		return;
+	arp = arp_hdr(skb);
+	if (arp->ar_hrd != htons(ARPHRD_ETHER) || arp->ar_pro != htons(ETH_P_IP) ||
+	    arp->ar_hln != ETH_ALEN || arp->ar_pln != 4)
+		return;
+	rewrite(skb, (u8 *)arp + af->off, nla_data(f), af->len);
+	memcpy((u8 *)key + af->key_off, nla_data(f), af->len);
+}
+
+/* Set the bits @mask of the outer tag's TCI to @val (DEI is never in @mask). */
+static void set_vlan(struct sk_buff *skb, struct vsw_flow_key *key, u16 val, u16 mask)
+{
+	struct vlan_hdr *vh;
+	__be16 tci;
+
+	if (skb_vlan_tag_present(skb)) {
+		__vlan_hwaccel_put_tag(skb, skb->vlan_proto, (skb_vlan_tag_get(skb) & ~mask) | val);
+		tci = htons(skb_vlan_tag_get(skb));
+	} else if (((struct ethhdr *)skb->data)->h_proto == htons(ETH_P_8021Q) &&
+		   !skb_ensure_writable(skb, VLAN_ETH_HLEN)) {
+		vh = (struct vlan_hdr *)(skb->data + ETH_HLEN);
+		tci = htons((ntohs(vh->h_vlan_TCI) & ~mask) | val);
+		rewrite(skb, &vh->h_vlan_TCI, &tci, sizeof(tci));
+	} else {
+		return;
+	}
+	vsw_key_set_tag(key, ntohs(tci));
 }
 
 static void set_fields(struct sk_buff *skb, struct vsw_flow_key *key, const struct nlattr *a)
 {
 	const struct nlattr *f;
 	struct iphdr *iph;
-	struct ethhdr *eth;
 	int rem;
-	u8 v;
+	bool src;
 
 	nla_for_each_nested(f, a, rem) {
 		switch (nla_type(f)) {
@@ -269,16 +397,10 @@ static void set_fields(struct sk_buff *skb, struct vsw_flow_key *key, const stru
 		case VSW_SET_ATTR_ETH_DST:
 			if (skb_ensure_writable(skb, ETH_HLEN))
 				break;
-			eth = eth_hdr(skb);
-			skb_postpull_rcsum(skb, eth, 2 * ETH_ALEN);
-			if (nla_type(f) == VSW_SET_ATTR_ETH_SRC) {
-				ether_addr_copy(eth->h_source, nla_data(f));
-				ether_addr_copy(key->eth_src, nla_data(f));
-			} else {
-				ether_addr_copy(eth->h_dest, nla_data(f));
-				ether_addr_copy(key->eth_dst, nla_data(f));
-			}
-			skb_postpush_rcsum(skb, eth, 2 * ETH_ALEN);
+			src = nla_type(f) == VSW_SET_ATTR_ETH_SRC;
+			rewrite(skb, src ? eth_hdr(skb)->h_source : eth_hdr(skb)->h_dest,
+				nla_data(f), ETH_ALEN);
+			ether_addr_copy(src ? key->eth_src : key->eth_dst, nla_data(f));
 			break;
 		case VSW_SET_ATTR_IPV4_SRC:
 		case VSW_SET_ATTR_IPV4_DST:
@@ -295,15 +417,30 @@ static void set_fields(struct sk_buff *skb, struct vsw_flow_key *key, const stru
 		case VSW_SET_ATTR_IPV4_TTL:
 			iph = ipv4_writable(skb, key);
 			if (iph) {
-				v = nla_get_u8(f);
-				csum_replace2(&iph->check, htons(iph->ttl << 8), htons(v << 8));
-				iph->ttl = v;
-				key->ip_ttl = v;
+				key->ip_ttl = nla_get_u8(f);
+				csum_replace2(&iph->check, htons(iph->ttl << 8), htons(key->ip_ttl << 8));
+				iph->ttl = key->ip_ttl;
 			}
 			break;
 		case VSW_SET_ATTR_L4_SRC:
 		case VSW_SET_ATTR_L4_DST:
 			set_l4_port(skb, key, nla_type(f) == VSW_SET_ATTR_L4_SRC, nla_get_be16(f));
+			break;
+		case VSW_SET_ATTR_VLAN_VID:
+			set_vlan(skb, key, nla_get_u16(f), VLAN_VID_MASK);
+			break;
+		case VSW_SET_ATTR_VLAN_PCP:
+			set_vlan(skb, key, nla_get_u8(f) << VLAN_PRIO_SHIFT, VLAN_PRIO_MASK);
+			break;
+		case VSW_SET_ATTR_IPV6_SRC:
+		case VSW_SET_ATTR_IPV6_DST:
+			set_ipv6_addr(skb, key, nla_type(f) == VSW_SET_ATTR_IPV6_SRC, f);
+			break;
+		case VSW_SET_ATTR_IPV6_TCLASS ... VSW_SET_ATTR_IPV6_HLIMIT:
+			set_ipv6_field(skb, key, f);
+			break;
+		case VSW_SET_ATTR_ARP_OP ... VSW_SET_ATTR_ARP_TPA:
+			set_arp(skb, key, f);
 			break;
 		}
 	}
@@ -316,7 +453,7 @@ static int push_vlan(struct sk_buff *skb, struct vsw_flow_key *key, const struct
 
 	if (pcp)
 		tci |= nla_get_u8(pcp) << VLAN_PRIO_SHIFT;
-	key->vlan_tci = htons(tci | VSW_VLAN_TAG_PRESENT);
+	vsw_key_set_tag(key, tci);
 	return skb_vlan_push(skb, htons(ETH_P_8021Q), tci);
 }
 
@@ -324,10 +461,10 @@ static int pop_vlan(struct sk_buff *skb, struct vsw_flow_key *key)
 {
 	int err = skb_vlan_pop(skb);
 
+	key->vlan_tci = 0;
+	key->vlan_dei = 0;
 	if (skb_vlan_tag_present(skb))
-		key->vlan_tci = htons(skb_vlan_tag_get(skb) | VSW_VLAN_TAG_PRESENT);
-	else
-		key->vlan_tci = 0;
+		vsw_key_set_tag(key, skb_vlan_tag_get(skb));
 	return err;
 }
 

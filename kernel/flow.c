@@ -209,14 +209,14 @@ static noinline void extract_slow(struct sk_buff *skb, u32 in_port, struct vsw_f
 	ether_addr_copy(key->eth_dst, eth->h_dest);
 	proto = eth->h_proto;
 	if (skb_vlan_tag_present(skb)) {
-		key->vlan_tci = htons(skb_vlan_tag_get(skb) | VSW_VLAN_TAG_PRESENT);
+		vsw_key_set_tag(key, skb_vlan_tag_get(skb));
 	} else if (proto == htons(ETH_P_8021Q)) {
 		vh = hdr(skb, off, sizeof(*vh), &vbuf);
 		if (!vh) {
 			key->eth_type = proto;
 			return;
 		}
-		key->vlan_tci = vh->h_vlan_TCI | htons(VSW_VLAN_TAG_PRESENT);
+		vsw_key_set_tag(key, ntohs(vh->h_vlan_TCI));
 		proto = vh->h_vlan_encapsulated_proto;
 		off += sizeof(*vh);
 	}
@@ -265,8 +265,6 @@ static __always_inline bool extract_fast(struct sk_buff *skb, u32 in_port,
 	ether_addr_copy(key->eth_src, eth->h_source);
 	ether_addr_copy(key->eth_dst, eth->h_dest);
 	key->eth_type = eth->h_proto;
-	key->vlan_tci = skb_vlan_tag_present(skb) ?
-			htons(skb_vlan_tag_get(skb) | VSW_VLAN_TAG_PRESENT) : 0;
 	key->ip_proto = iph->protocol;
 	key->ip_tos = iph->tos;
 	key->ip_ttl = iph->ttl;
@@ -281,6 +279,9 @@ static __always_inline bool extract_fast(struct sk_buff *skb, u32 in_port,
 	key->icmp_type = 0;
 	key->icmp_code = 0;
 	memset_startat(key, 0, arp_spa);
+	key->vlan_tci = 0;
+	if (skb_vlan_tag_present(skb))
+		vsw_key_set_tag(key, skb_vlan_tag_get(skb));
 	skb_reset_mac_header(skb);
 	skb_set_network_header(skb, ETH_HLEN);
 	skb_reset_mac_len(skb);

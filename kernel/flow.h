@@ -5,6 +5,7 @@
 #ifndef VSW_FLOW_H
 #define VSW_FLOW_H
 
+#include <linux/if_vlan.h>
 #include <linux/skbuff.h>
 #include <linux/u64_stats_sync.h>
 
@@ -44,6 +45,13 @@ struct vsw_flow {
 	u32 gen;
 	struct rcu_head rcu;
 };
+
+/* The key's view of an outer tag: present bit in the DEI place, DEI apart. */
+static inline void vsw_key_set_tag(struct vsw_flow_key *key, u16 tci)
+{
+	key->vlan_tci = htons(tci | VSW_VLAN_TAG_PRESENT);
+	key->vlan_dei = !!(tci & VLAN_CFI_MASK);
+}
 
 void vsw_flow_extract(struct sk_buff *skb, u32 in_port, struct vsw_flow_key *key);
 struct vsw_flow *vsw_flow_alloc(void);

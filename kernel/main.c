@@ -52,7 +52,7 @@ static int __init vsw_mod_init(void)
 
 	BUILD_BUG_ON(sizeof(struct vsw_flow_key) % sizeof(u64));
 	BUILD_BUG_ON(sizeof(struct vsw_flow_key) != 104);
-	BUILD_BUG_ON(offsetof(struct vsw_flow_key, pad) != 102);
+	BUILD_BUG_ON(offsetof(struct vsw_flow_key, pad) != 103);
 
 	err = register_pernet_device(&vsw_net_ops);
 	if (err)

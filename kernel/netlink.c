@@ -44,6 +44,18 @@ static const struct nla_policy set_policy[VSW_SET_ATTR_MAX + 1] = {
 	[VSW_SET_ATTR_IPV4_TTL] = NLA_POLICY_MIN(NLA_U8, 1),
 	[VSW_SET_ATTR_L4_SRC] = { .type = NLA_BE16 },
 	[VSW_SET_ATTR_L4_DST] = { .type = NLA_BE16 },
+	[VSW_SET_ATTR_VLAN_VID] = NLA_POLICY_MAX(NLA_U16, VSW_VLAN_VID_MASK),
+	[VSW_SET_ATTR_VLAN_PCP] = NLA_POLICY_MAX(NLA_U8, 7),
+	[VSW_SET_ATTR_IPV6_SRC] = NLA_POLICY_EXACT_LEN(16),
+	[VSW_SET_ATTR_IPV6_DST] = NLA_POLICY_EXACT_LEN(16),
+	[VSW_SET_ATTR_IPV6_TCLASS] = { .type = NLA_U8 },
+	[VSW_SET_ATTR_IPV6_LABEL] = NLA_POLICY_MASK(NLA_BE32, 0xfffff),
+	[VSW_SET_ATTR_IPV6_HLIMIT] = NLA_POLICY_MIN(NLA_U8, 1),
+	[VSW_SET_ATTR_ARP_OP] = { .type = NLA_BE16 },
+	[VSW_SET_ATTR_ARP_SHA] = NLA_POLICY_ETH_ADDR,
+	[VSW_SET_ATTR_ARP_THA] = NLA_POLICY_ETH_ADDR,
+	[VSW_SET_ATTR_ARP_SPA] = { .type = NLA_BE32 },
+	[VSW_SET_ATTR_ARP_TPA] = { .type = NLA_BE32 },
 };
 
 static const struct nla_policy vlan_policy[VSW_VLAN_ATTR_MAX + 1] = {
@@ -219,7 +231,8 @@ static int dp_fill(struct vsw_dp *dp, struct sk_buff *skb, u32 portid, u32 seq, 
 	    nla_put(skb, VSW_DP_ATTR_STATS, sizeof(st), &st) ||
 	    nla_put_u32(skb, VSW_DP_ATTR_VERSION, VSW_PROTO_VERSION) ||
 	    nla_put_u32(skb, VSW_DP_ATTR_KEY_SIZE, sizeof(struct vsw_flow_key)) ||
-	    nla_put_u32(skb, VSW_DP_ATTR_FEATURES, VSW_DP_F_PER_CPU_UPCALLS) ||
+	    nla_put_u32(skb, VSW_DP_ATTR_FEATURES,
+			VSW_DP_F_PER_CPU_UPCALLS | VSW_DP_F_SET_EXT) ||
 	    nla_put_u32(skb, VSW_DP_ATTR_MAX_FLOWS, VSW_DP_MAX_FLOWS) ||
 	    nla_put_u32(skb, VSW_DP_ATTR_MAX_MASKS, VSW_DP_MAX_MASKS) ||
 	    (pids && nla_put(skb, VSW_DP_ATTR_PER_CPU_PIDS, pids->n * sizeof(u32), pids->pid))) {
@@ -604,7 +617,7 @@ static int flow_key_mask(struct genl_info *info, struct vsw_flow_key *key,
 	nla_memcpy(key, info->attrs[VSW_FLOW_ATTR_KEY], sizeof(*key));
 	if (m) {
 		nla_memcpy(mask, m, sizeof(*mask));
-		if (mask->pad[0] || mask->pad[1]) {
+		if (mask->pad[0]) {
 			NL_SET_ERR_MSG_ATTR(info->extack, m, "mask padding must be zero");
 			return -EINVAL;
 		}

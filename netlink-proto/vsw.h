@@ -136,10 +136,17 @@
  *                             upcall of command VSW_PACKET_CMD_ACTION.
  *   VSW_ACTION_ATTR_SET       nested enum vsw_set_attr, one or more fields to
  *                             rewrite. ETH_* needs nothing; IPV4_* needs the
- *                             flow to match eth_type 0x0800 exactly; L4_*
+ *                             flow to match eth_type 0x0800 exactly, IPV6_*
+ *                             0x86dd and ARP_* 0x0806 (an ARP frame for
+ *                             Ethernet and IPv4); VLAN_* needs the flow to
+ *                             match VSW_VLAN_TAG_PRESENT set, or an earlier
+ *                             PUSH_VLAN (after a POP_VLAN it is refused), and
+ *                             keeps the tag's DEI bit; L4_*
  *                             needs an exact match on eth_type IPv4 or IPv6
  *                             and on ip_proto TCP or UDP. Checksums (IPv4
- *                             header, TCP/UDP pseudo header) are fixed up.
+ *                             header, TCP/UDP/ICMPv6 pseudo header, not for a
+ *                             new IPv6 destination past a routing header) are
+ *                             fixed up.
  *   VSW_ACTION_ATTR_PUSH_VLAN nested enum vsw_vlan_attr: VID (u16, 0..4095),
  *                             optional PCP (u8, 0..7); pushes an 802.1Q tag.
  *   VSW_ACTION_ATTR_POP_VLAN  flag; removes the outer 802.1Q tag if any.
@@ -225,6 +232,8 @@ enum vsw_datapath_attr {
 
 /* VSW_DP_ATTR_FEATURES bits. */
 #define VSW_DP_F_PER_CPU_UPCALLS (1U << 0) /* VSW_DP_ATTR_PER_CPU_PIDS understood */
+/* SET of VLAN_TCI, IPV6_*, ARP_* understood; key byte 102 is vlan_dei. */
+#define VSW_DP_F_SET_EXT (1U << 1)
 
 struct vsw_dp_stats {
 	__u64 n_hit;	       /* packets that matched a flow */
@@ -345,9 +354,16 @@ struct vsw_flow_key {
 	__u8 arp_sha[6];    /* 88 */
 	__u8 arp_tha[6];    /* 94 */
 	__be16 arp_op;	    /* 100 */
-	__u8 pad[2];	    /* 102: must be zero in key and mask */
+	__u8 vlan_dei;	    /* 102: the tag's DEI bit (0 or 1); 0 untagged */
+	__u8 pad[1];	    /* 103: must be zero in key and mask */
 };			    /* 104 bytes */
 
+/*
+ * As in openvswitch.ko, bit 12 of vlan_tci (the DEI bit's place, 0x1000 in host
+ * order) says "tagged": a tag's own DEI bit is reported in vlan_dei instead.
+ * Byte 102 was padding before (VSW_DP_F_SET_EXT kernels fill it): masks from
+ * older userspace have it zero, so DEI stays wildcarded for them.
+ */
 #define VSW_VLAN_TAG_PRESENT 0x1000 /* in host order of vlan_tci */
 #define VSW_VLAN_VID_MASK 0x0fff
 #define VSW_VLAN_PCP_SHIFT 13
@@ -391,6 +407,19 @@ enum vsw_set_attr {
 	VSW_SET_ATTR_IPV4_TTL, /* u8, 1..255 */
 	VSW_SET_ATTR_L4_SRC,   /* __be16 TCP/UDP source port */
 	VSW_SET_ATTR_L4_DST,   /* __be16 TCP/UDP destination port */
+	/* Since VSW_DP_F_SET_EXT: */
+	VSW_SET_ATTR_VLAN_VID,	  /* u16, 0..4095: VID of the outer tag */
+	VSW_SET_ATTR_VLAN_PCP,	  /* u8, 0..7: PCP of the outer tag */
+	VSW_SET_ATTR_IPV6_SRC,	  /* 16 bytes */
+	VSW_SET_ATTR_IPV6_DST,	  /* 16 bytes */
+	VSW_SET_ATTR_IPV6_TCLASS, /* u8 (DSCP and ECN) */
+	VSW_SET_ATTR_IPV6_LABEL,  /* __be32, 0..0xfffff */
+	VSW_SET_ATTR_IPV6_HLIMIT, /* u8, 1..255 */
+	VSW_SET_ATTR_ARP_OP,	  /* __be16 */
+	VSW_SET_ATTR_ARP_SHA,	  /* 6 bytes */
+	VSW_SET_ATTR_ARP_THA,	  /* 6 bytes */
+	VSW_SET_ATTR_ARP_SPA,	  /* __be32 */
+	VSW_SET_ATTR_ARP_TPA,	  /* __be32 */
 	__VSW_SET_ATTR_MAX
 };
 #define VSW_SET_ATTR_MAX (__VSW_SET_ATTR_MAX - 1)

@@ -10,7 +10,11 @@
   tcp-send DST PORT BYTES          connect and send BYTES
   capture IFACE COUNT [--timeout S] [--ethertype 0xNNNN]
                                   print one JSON line per captured frame: src, dst, ethertype,
-                                  vlan (from the tag in the frame or the kernel's aux data)
+                                  vlan (from the tag in the frame or the kernel's aux data),
+                                  IPv4/IPv6/ARP fields, and for TCP/UDP/ICMPv6 in IPv6
+                                  whether the L4 checksum verifies ("l4_csum_ok")
+  send-tagged IFACE TCI COUNT     send COUNT 802.1Q-tagged IPv4/UDP frames 02:..:01 ->
+                                  02:..:02 with tag TCI (DEI included), raw
   key-frames IFACE [--gap S]      send crafted frames of every kind the datapath's key
                                   extraction distinguishes (VLAN/802.1ad, ARP, IPv4 options
                                   and fragments, IPv6 extension headers and fragments,
@@ -141,7 +145,8 @@ def capture(a):
         frame = {"src": ":".join("%02x" % b for b in data[6:12]),
                  "dst": ":".join("%02x" % b for b in data[0:6]), "ethertype": "0x%04x" % et,
                  "vlan_vid": (vlan & 0xFFF) if vlan is not None else None,
-                 "vlan_pcp": (vlan >> 13) if vlan is not None else None}
+                 "vlan_pcp": (vlan >> 13) if vlan is not None else None,
+                 "vlan_dei": (vlan >> 12 & 1) if vlan is not None else None}
         off = 14 + (4 if data[12:14] == b"\x81\x00" else 0)
         if et == 0x0800 and len(data) >= off + 20:
             ip = data[off:off + 20]
@@ -150,9 +155,55 @@ def capture(a):
             ihl = (ip[0] & 15) * 4
             if ip[9] in (6, 17) and len(data) >= off + ihl + 4:
                 frame["sport"], frame["dport"] = struct.unpack("!HH", data[off + ihl:off + ihl + 4])
+        elif et == 0x86DD and len(data) >= off + 40:
+            frame.update(ipv6_fields(data[off:]))
+        elif et == 0x0806 and len(data) >= off + 28:
+            arp = data[off:off + 28]
+            frame.update({"arp_op": struct.unpack("!H", arp[6:8])[0],
+                          "arp_sha": ":".join("%02x" % b for b in arp[8:14]),
+                          "arp_spa": socket.inet_ntoa(arp[14:18]),
+                          "arp_tha": ":".join("%02x" % b for b in arp[18:24]),
+                          "arp_tpa": socket.inet_ntoa(arp[24:28])})
         print(json.dumps(frame), flush=True)
         n += 1
     return 0 if n >= a.count else 1
+
+
+def csum16(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def ipv6_fields(ip):
+    """IPv6 header fields and, for TCP/UDP/ICMPv6 right after it, the checksum check."""
+    word, plen, nxt, hlim = struct.unpack("!IHBB", ip[:8])
+    f = {"ip6_src": socket.inet_ntop(socket.AF_INET6, ip[8:24]),
+         "ip6_dst": socket.inet_ntop(socket.AF_INET6, ip[24:40]),
+         "tclass": word >> 20 & 0xFF, "label": word & 0xFFFFF, "hlimit": hlim, "proto": nxt}
+    l4 = ip[40:40 + plen]
+    if nxt in (6, 17, 58) and len(l4) == plen and plen >= 8:
+        pseudo = ip[8:40] + struct.pack("!IxxxB", plen, nxt)
+        f["l4_csum_ok"] = csum16(pseudo + l4) == 0xFFFF
+        if nxt != 58:
+            f["sport"], f["dport"] = struct.unpack("!HH", l4[:4])
+    return f
+
+
+def send_tagged(a):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((a.iface, 0))
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0, bytes([10, 0, 0, 1]),
+                     bytes([10, 0, 0, 2]))
+    frame = (bytes.fromhex("020000000002020000000001") + struct.pack("!HHH", 0x8100, int(a.tci, 0),
+             0x0800) + ip + struct.pack("!HHHH", 1234, 5000, 8, 0))
+    for _ in range(a.count):
+        s.send(frame)
+        time.sleep(0.05)
+    print("sent %d" % a.count)
 
 
 def key_frames():
@@ -246,6 +297,8 @@ def main():
     p = sub.add_parser("capture"); p.add_argument("iface"); p.add_argument("count", type=int)
     p.add_argument("--timeout", type=float, default=10); p.add_argument("--ethertype")
     p.add_argument("--ready-file"); p.set_defaults(f=capture)
+    p = sub.add_parser("send-tagged"); p.add_argument("iface"); p.add_argument("tci")
+    p.add_argument("count", type=int); p.set_defaults(f=send_tagged)
     p = sub.add_parser("key-frames"); p.add_argument("iface")
     p.add_argument("--gap", type=float, default=0.002); p.set_defaults(f=send_key_frames)
     a = ap.parse_args()

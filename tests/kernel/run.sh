@@ -9,7 +9,8 @@
 # "ok N name # SKIP why", diagnostics on "# " lines). Each test runs in its own bash
 # process under a time limit; its cleanup (see `defer` in lib.sh) runs when it ends. After
 # each test the kernel log written since the test began is searched for
-# BUG|WARNING|Oops|leak, and a hit fails the test. Exit status: 0 when every test passed,
+# the words BUG, WARNING or Oops (whole words: a DEBUG line is no BUG report), leak, UBSAN,
+# KASAN, lockdep and stack-protector, and a hit fails the test. Exit status: 0 when every test passed,
 # 1 when any failed, 4 when all were skipped (kselftest conventions).
 # VSW_DEBUG_KERNEL=1 (on a kernel from scripts/debug-kernel) adds two results after the
 # selftests: kernel_log_clean (the whole log since boot) and kmemleak_clean (debug.sh).
@@ -100,7 +101,7 @@ for name in "${selected[@]}"; do
 		rc=$?
 	fi
 	[ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "FAIL: timed out after ${TEST_TIMEOUT}s" >>"$log"
-	bad=$(dmesg_since_mark "$name" | grep -E 'BUG|WARNING|Oops|leak|UBSAN|KASAN|lockdep|stack-protector' | head -n 20)
+	bad=$(dmesg_since_mark "$name" | grep -E '\<(BUG|WARNING|Oops)\>|leak|UBSAN|KASAN|lockdep|stack-protector' | head -n 20)
 	if [ -n "$bad" ]; then
 		{
 			echo "FAIL: the kernel logged during this test:"

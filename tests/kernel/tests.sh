@@ -33,6 +33,10 @@ TESTS=(
 	"microflow_multi_mask   with three masks the microflow cache serves repeated UDP; a deleted flow is no longer served"
 	"action_set_fields      set(eth/ipv4/l4) rewrites fields seen on the wire"
 	"action_vlan            push_vlan tags on the wire, pop_vlan untags; VLAN ping works"
+	"action_set_ipv6        set(ipv6) rewrites addresses, tclass, label, hop limit on the wire; UDP and ICMPv6 checksums verify"
+	"action_set_arp         set(arp) rewrites op, sha, spa, tha, tpa of an ARP request on the wire"
+	"action_set_vlan        set(vlan) rewrites VID/PCP of a pushed tag and of a received tag, keeping its DEI bit"
+	"set_ext_refused        set(ipv6/arp/vlan) on flows that do not guarantee the header is refused with an extack message"
 	"action_multi_output    one flow outputs to two ports; drop drops"
 	"upcall_miss_key        a python listener gets MISS upcalls with the right key"
 	"upcall_userspace_action userspace(pid,cookie) sends ACTION upcalls with the cookie"
@@ -472,6 +476,110 @@ test_action_vlan() {
 		return 1
 	}
 	check_ge "pop_vlan flow packets" "$(flow_packets "$DP" "in_port(2),vlan(vid=10)")" 3 || return 1
+}
+
+# field_check FILE LINE-FILTER WANT...: the first line of FILE with LINE-FILTER has every WANT.
+field_check() {
+	local line want
+	line=$(grep -F "$2" "$1" | head -n1)
+	echo "frame: $line"
+	for want in "${@:3}"; do
+		grep -qF "$want" <<<"$line" || {
+			echo "FAIL: no $want in the captured frame"
+			return 1
+		}
+	done
+}
+
+test_action_set_ipv6() {
+	have_tools ethtool || return 4
+	topo_three 2 || return 1
+	# No checksum offload on the sender: the wire carries complete checksums, which the
+	# rewrite must keep right (the receiver and the capture verify them).
+	n1 ethtool -K eth0 tx off >/dev/null || return 1
+	n1 ip neigh add fd00::7 lladdr "$MAC2" dev eth0 nud permanent || return 1
+	dpctl add-flow "$DP" "in_port(1),eth_type(0x86dd),ipv6(proto=17)" \
+		"set(ipv6(src=fd00::9,dst=fd00::2,tclass=0x20,label=0x12345,hlimit=7)),2" || return 1
+	# ICMPv6 echo to fd00::7 reaches ns2 as fd00::2, and the reply returns from fd00::7.
+	dpctl add-flow "$DP" "in_port(1),eth_type(0x86dd),ipv6(proto=58)" \
+		"set(ipv6(dst=fd00::2)),2" || return 1
+	dpctl add-flow "$DP" "in_port(2),eth_type(0x86dd),ipv6(proto=58)" \
+		"set(ipv6(src=fd00::7)),1" || return 1
+	bg cap n2 $PKT capture eth0 3 --timeout 20 --ethertype 0x86dd --ready-file "$TMPD/cap.ready"
+	bg rx n2 $PKT udp-recv 5000 3 --v6 --timeout 20 --ready-file "$TMPD/rx.ready"
+	wait_for "$TMPD/cap.ready" && wait_for "$TMPD/rx.ready" || return 1
+	n1 $PKT udp-send fd00::7 5000 3 || return 1
+	bgwait rx || {
+		echo "FAIL: the datagrams did not arrive at fd00::2 (address or checksum rewrite broken)"
+		return 1
+	}
+	bgwait cap
+	field_check "$TMPD/cap.out" '"proto": 17' '"ip6_src": "fd00::9"' '"ip6_dst": "fd00::2"' \
+		'"tclass": 32' '"label": 74565' '"hlimit": 7' '"l4_csum_ok": true' || return 1
+	n1 ping -6 -c 2 -i 0.3 -W 2 fd00::7 || {
+		echo "FAIL: ICMPv6 echo through set(ipv6) failed (ICMPv6 checksum?)"
+		return 1
+	}
+}
+
+test_action_set_arp() {
+	topo_three 2 || return 1
+	dpctl add-flow "$DP" "in_port(1),eth_type(0x0806)" \
+		"set(arp(op=2,sha=02:00:00:00:00:aa,sip=10.0.0.9,tha=02:00:00:00:00:bb,tip=10.0.0.3)),2" ||
+		return 1
+	bg cap n2 $PKT capture eth0 1 --timeout 20 --ethertype 0x0806 --ready-file "$TMPD/cap.ready"
+	wait_for "$TMPD/cap.ready" || return 1
+	# Without its static entry ns1 asks for 10.0.0.2 (the ping itself gets no answer).
+	n1 ip neigh del 10.0.0.2 dev eth0
+	n1 ping -c 1 -W 1 10.0.0.2
+	bgwait cap || return 1
+	field_check "$TMPD/cap.out" '"ethertype": "0x0806"' '"arp_op": 2' \
+		'"arp_sha": "02:00:00:00:00:aa"' '"arp_spa": "10.0.0.9"' \
+		'"arp_tha": "02:00:00:00:00:bb"' '"arp_tpa": "10.0.0.3"'
+}
+
+test_action_set_vlan() {
+	topo_three 2 || return 1
+	dpctl add-flow "$DP" "in_port(1),vlan(none),eth_type(0x0800)" \
+		"push_vlan(vid=10,pcp=5),set(vlan(vid=20,pcp=3)),2" || return 1
+	dpctl add-flow "$DP" "in_port(1),vlan(vid=30),eth_type(0x0800)" "set(vlan(vid=40)),2" ||
+		return 1
+	bg cap n2 $PKT capture eth0 4 --timeout 20 --ethertype 0x0800 --ready-file "$TMPD/cap.ready"
+	wait_for "$TMPD/cap.ready" || return 1
+	n1 $PKT udp-send 10.0.0.2 5000 2 || return 1
+	# PCP 1, DEI set, VID 30: the rewrite changes the VID only.
+	n1 $PKT send-tagged eth0 0x301e 2 || return 1
+	bgwait cap || return 1
+	field_check "$TMPD/cap.out" '"vlan_vid": 20' '"vlan_pcp": 3, "vlan_dei": 0' || return 1
+	field_check "$TMPD/cap.out" '"vlan_vid": 40' '"vlan_pcp": 1, "vlan_dei": 1'
+}
+
+# refused FLOW ACTIONS MESSAGE: add-flow fails with MESSAGE on stderr.
+refused() {
+	local err rc
+	err=$("$VSW_DPCTL" add-flow "$DP" "$1" "$2" 2>&1)
+	rc=$?
+	echo "add-flow $1 $2: rc=$rc: $err"
+	[ $rc = 1 ] && grep -qF "$3" <<<"$err" || {
+		echo "FAIL: want exit 1 and '$3'"
+		return 1
+	}
+}
+
+test_set_ext_refused() {
+	topo_three 1 || return 1
+	refused "in_port(1),eth_type(0x0800)" "set(ipv6(hlimit=5)),1" \
+		"set(ipv6) needs the flow to match eth_type(0x86dd)" || return 1
+	refused "in_port(1),eth_type(0x0800)" "set(arp(op=2)),1" \
+		"set(arp) needs the flow to match eth_type(0x0806)" || return 1
+	refused "in_port(1)" "set(vlan(vid=5)),1" "set(vlan) needs the flow to match a VLAN tag" ||
+		return 1
+	refused "in_port(1),vlan(vid=5)" "pop_vlan,set(vlan(pcp=1)),1" \
+		"set(vlan) needs the flow to match a VLAN tag" || return 1
+	# Accepted: the tag is matched, or pushed first.
+	dpctl add-flow "$DP" "in_port(1),vlan(vid=5)" "set(vlan(pcp=1)),1" || return 1
+	dpctl add-flow "$DP" "in_port(1),vlan(none)" "push_vlan(vid=6),set(vlan(vid=7)),1" || return 1
+	check_eq "flows" "$(dp_stat "$DP" flows)" 2
 }
 
 test_action_multi_output() {

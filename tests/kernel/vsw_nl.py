@@ -76,6 +76,7 @@ KEY_FIELDS = [
     ("tp_src", "!H", 72), ("tp_dst", "!H", 74), ("tcp_flags", "!H", 76), ("icmp_type", "B", 78),
     ("icmp_code", "B", 79), ("arp_spa", "4s", 80), ("arp_tpa", "4s", 84), ("arp_sha", "6s", 88),
     ("arp_tha", "6s", 94), ("arp_op", "!H", 100),
+    ("vlan_dei", "B", 102),
 ]
 KEY_SIZE = 104
 
@@ -811,6 +812,8 @@ def cmd_key_paths(a):
         ("slow truncated udp", ipv4_frame(17, udp[:4]), dict(ip4, ip_proto=17)),
         ("slow 802.1q tag", ipv4_frame(17, udp, vlan=0x2005),
          dict(ip4, ip_proto=17, vlan_tci=0x3005, **ports)),
+        ("slow 802.1q tag with DEI", ipv4_frame(17, udp, vlan=0x3005),
+         dict(ip4, ip_proto=17, vlan_tci=0x3005, vlan_dei=1, **ports)),
         ("slow ipv6 udp", ipv6_frame(17, udp),
          dict(in_port=1, skb_mark=mark, eth_src=mac("02:00:00:00:00:01"),
               eth_dst=mac("02:00:00:00:00:02"), eth_type=0x86DD, ip_proto=17, ip_ttl=64,
@@ -823,7 +826,7 @@ def cmd_key_paths(a):
         diff = {k: (v, key_unpack(want)[k]) for k, v in key_unpack(got).items()
                 if v != key_unpack(want)[k]}
         if got != want and not diff:
-            diff = {"pad": got[102:].hex()}
+            diff = {"pad": got[103:].hex()}
         bad += bool(diff)
         print("%s %s%s" % ("ok" if not diff else "FAIL", name,
                            "" if not diff else " (got, want): %s" % diff), flush=True)

@@ -25,6 +25,7 @@ namespace vsw::dpif {
 static_assert(sizeof(vsw_flow_key) % 8 == 0, "flow key size must be a multiple of 8");
 
 using Mac = std::array<std::uint8_t, 6>;
+using Ipv6 = std::array<std::uint8_t, 16>;
 
 // A megaflow match. Fields in network byte order are kept as the ABI stores them.
 struct Match {
@@ -58,11 +59,17 @@ struct SetAction {
   std::optional<std::uint32_t> ipv4_src, ipv4_dst;  // network byte order
   std::optional<std::uint8_t> ipv4_tos, ipv4_ttl;
   std::optional<std::uint16_t> l4_src, l4_dst;  // host order
+  // Since VSW_DP_F_SET_EXT:
+  std::optional<std::uint16_t> vlan_vid;  // 0..4095, the outer tag's
+  std::optional<std::uint8_t> vlan_pcp;   // 0..7
+  std::optional<Ipv6> ipv6_src, ipv6_dst;
+  std::optional<std::uint8_t> ipv6_tclass, ipv6_hlimit;
+  std::optional<std::uint32_t> ipv6_label;  // host order, 0..0xfffff
+  std::optional<std::uint16_t> arp_op;      // host order
+  std::optional<Mac> arp_sha, arp_tha;
+  std::optional<std::uint32_t> arp_spa, arp_tpa;  // network byte order
   friend bool operator==(const SetAction&, const SetAction&) = default;
-  [[nodiscard]] bool empty() const {
-    return !eth_src && !eth_dst && !ipv4_src && !ipv4_dst && !ipv4_tos && !ipv4_ttl && !l4_src &&
-           !l4_dst;
-  }
+  [[nodiscard]] bool empty() const { return *this == SetAction{}; }
 };
 
 struct PushVlanAction {

@@ -99,6 +99,7 @@ const Field kTcpFlags[] = {{"", Kind::Be16, OFF(tcp_flags), 0xfff}};
 const Field kEth[] = {{"src", Kind::Mac, OFF(eth_src)}, {"dst", Kind::Mac, OFF(eth_dst)}};
 const Field kVlan[] = {{"vid", Kind::Vid, OFF(vlan_tci), 0xfff},
                        {"pcp", Kind::Pcp, OFF(vlan_tci), 7},
+                       {"dei", Kind::U8, OFF(vlan_dei), 1},
                        {"tci", Kind::Tci, OFF(vlan_tci), 0xffff}};
 const Field kIpShared[] = {{"proto", Kind::U8, OFF(ip_proto), 0xff},
                            {"tos", Kind::U8, OFF(ip_tos), 0xff},
@@ -597,12 +598,13 @@ Result<Match> parse_match(std::string_view text) {
       if (!r) return r.error();
       continue;
     }
-    if (std::string_view(g->name) == "vlan" && args == "none") {
+    const bool vlan = std::string_view(g->name) == "vlan";
+    if (vlan && args == "none") {
       put16(m.key, offsetof(vsw_flow_key, vlan_tci), 0);
       put16(m.mask, offsetof(vsw_flow_key, vlan_tci), 0xffff);
       continue;
     }
-    bool vlan_fields = false;
+    bool vlan_fields = false, raw_tci = false;
     if (!args.empty()) {
       auto parts = split_top(args);
       if (!parts) return parts.error();
@@ -617,10 +619,12 @@ Result<Match> parse_match(std::string_view text) {
         if (!f) return bad("unknown field " + quote(fname) + " in " + quote(item_text));
         auto r = parse_field(*f, part.substr(eq + 1), item_text, m);
         if (!r) return r.error();
-        vlan_fields |= f->kind == Kind::Vid || f->kind == Kind::Pcp;
+        vlan_fields |= f->kind != Kind::Tci;
+        raw_tci |= f->kind == Kind::Tci;
       }
     }
-    if (std::string_view(g->name) == "vlan" && (vlan_fields || args.empty())) {
+    // vid/pcp/dei (or nothing) ask for a tag; the raw tci=V/M form says it all itself.
+    if (vlan && !raw_tci && (vlan_fields || args.empty())) {
       const std::size_t off = offsetof(vsw_flow_key, vlan_tci);
       put16(m.key, off, get16(m.key, off) | VSW_VLAN_TAG_PRESENT);
       put16(m.mask, off, get16(m.mask, off) | VSW_VLAN_TAG_PRESENT);
@@ -645,16 +649,19 @@ std::string format_match(const Match& m) {
   append(out, group_text(*find_group("skb_mark"), m, {}));
   append(out, group_text(*find_group("eth"), m, {}));
 
-  // VLAN: vid/pcp when the tag is required present, else the raw forms.
+  // VLAN: vid/pcp/dei when the tag is required present, else the raw forms.
   const std::uint16_t tci = get16(m.key, offsetof(vsw_flow_key, vlan_tci));
   const std::uint16_t tci_mask = get16(mk, offsetof(vsw_flow_key, vlan_tci));
+  const Group& gv = *find_group("vlan");
   if (tci_mask & tci & VSW_VLAN_TAG_PRESENT) {
-    std::string v = group_text(*find_group("vlan"), m, {"vid", "pcp"});
+    std::string v = group_text(gv, m, {"vid", "pcp", "dei"});
     append(out, v.empty() ? "vlan()" : v);
-  } else if (tci_mask == 0xffff && tci == 0) {
+  } else if (tci_mask == 0xffff && tci == 0 && !mk.vlan_dei) {
     append(out, "vlan(none)");
-  } else if (tci_mask != 0) {
-    append(out, "vlan(tci=" + hex(tci) + "/" + hex(tci_mask) + ")");
+  } else if (tci_mask != 0 || mk.vlan_dei) {
+    const std::string dei = group_text(gv, m, {"dei"});  // "vlan(dei=N)" or empty
+    append(out, "vlan(tci=" + hex(tci) + "/" + hex(tci_mask) +
+                    (dei.empty() ? ")" : "," + dei.substr(5)));
   }
   append(out, group_text(*find_group("eth_type"), m, {}));
 
@@ -737,9 +744,53 @@ Result<void> parse_set_group(std::string_view text, SetAction& set) {
   auto kvs = key_values(*item->args, text);
   if (!kvs) return kvs.error();
   const std::string_view g = item->name;
-  if (g != "eth" && g != "ipv4" && g != "l4" && g != "tcp" && g != "udp")
-    return bad("cannot set " + quote(g) + " in " + quote(text) + " (eth, ipv4, l4 can be set)");
+  const bool l4 = g == "l4" || g == "tcp" || g == "udp";
+  if (g != "eth" && g != "ipv4" && g != "ipv6" && g != "arp" && g != "vlan" && !l4)
+    return bad("cannot set " + quote(g) + " in " + quote(text) +
+               " (eth, vlan, ipv4, ipv6, arp, l4 can be set)");
+  auto num = [&](std::string_view v, std::uint64_t max, auto& into) -> Result<void> {
+    auto n = parse_uint(v, max, text);
+    if (!n) return n.error();
+    into = static_cast<std::remove_reference_t<decltype(*into)>>(*n);
+    return {};
+  };
   for (auto [k, v] : *kvs) {
+    if (g == "vlan" && (k == "vid" || k == "pcp")) {
+      auto r = k == "vid" ? num(v, 4095, set.vlan_vid) : num(v, 7, set.vlan_pcp);
+      if (!r) return r.error();
+      continue;
+    }
+    if (g == "ipv6" && (k == "src" || k == "dst")) {
+      auto a = parse_ipv6(v, text);
+      if (!a) return a.error();
+      (k == "src" ? set.ipv6_src : set.ipv6_dst) = *a;
+      continue;
+    }
+    if (g == "ipv6" && (k == "tclass" || k == "label" || k == "hlimit")) {
+      auto r = k == "tclass"  ? num(v, 255, set.ipv6_tclass)
+               : k == "label" ? num(v, 0xfffff, set.ipv6_label)
+                              : num(v, 255, set.ipv6_hlimit);
+      if (!r) return r.error();
+      if (set.ipv6_hlimit == 0) return bad("hlimit=0 in " + quote(text) + " (want 1..255)");
+      continue;
+    }
+    if (g == "arp" && (k == "op" || k == "sha" || k == "tha")) {
+      if (k == "op") {
+        auto r = num(v, 0xffff, set.arp_op);
+        if (!r) return r.error();
+        continue;
+      }
+      auto mac = parse_mac(v);
+      if (!mac) return bad(mac.error().message + " in " + quote(text));
+      (k == "sha" ? set.arp_sha : set.arp_tha) = *mac;
+      continue;
+    }
+    if (g == "arp" && (k == "sip" || k == "tip")) {
+      auto a = parse_ipv4(v, text);
+      if (!a) return a.error();
+      (k == "sip" ? set.arp_spa : set.arp_tpa) = htonl(*a);
+      continue;
+    }
     if (g == "eth" && (k == "src" || k == "dst")) {
       auto mac = parse_mac(v);
       if (!mac) return bad(mac.error().message + " in " + quote(text));
@@ -752,7 +803,7 @@ Result<void> parse_set_group(std::string_view text, SetAction& set) {
       auto n = parse_uint(v, 255, text);
       if (!n) return n.error();
       (k == "tos" ? set.ipv4_tos : set.ipv4_ttl) = static_cast<std::uint8_t>(*n);
-    } else if (g != "eth" && g != "ipv4" && (k == "src" || k == "dst")) {
+    } else if (l4 && (k == "src" || k == "dst")) {
       auto n = parse_uint(v, 0xffff, text);
       if (!n) return n.error();
       (k == "src" ? set.l4_src : set.l4_dst) = static_cast<std::uint16_t>(*n);
@@ -895,9 +946,25 @@ std::string format_actions(const Actions& actions) {
       if (st->ipv4_ttl) add(ip, "ttl=" + std::to_string(*st->ipv4_ttl));
       if (st->l4_src) add(l4, "src=" + std::to_string(*st->l4_src));
       if (st->l4_dst) add(l4, "dst=" + std::to_string(*st->l4_dst));
+      std::string vlan, ip6, arp;
+      if (st->vlan_vid) add(vlan, "vid=" + std::to_string(*st->vlan_vid));
+      if (st->vlan_pcp) add(vlan, "pcp=" + std::to_string(*st->vlan_pcp));
+      if (st->ipv6_src) add(ip6, "src=" + format_ipv6(st->ipv6_src->data()));
+      if (st->ipv6_dst) add(ip6, "dst=" + format_ipv6(st->ipv6_dst->data()));
+      if (st->ipv6_tclass) add(ip6, "tclass=" + std::to_string(*st->ipv6_tclass));
+      if (st->ipv6_label) add(ip6, "label=" + hex(*st->ipv6_label));
+      if (st->ipv6_hlimit) add(ip6, "hlimit=" + std::to_string(*st->ipv6_hlimit));
+      if (st->arp_op) add(arp, "op=" + std::to_string(*st->arp_op));
+      if (st->arp_sha) add(arp, "sha=" + format_mac(*st->arp_sha));
+      if (st->arp_tha) add(arp, "tha=" + format_mac(*st->arp_tha));
+      if (st->arp_spa) add(arp, "sip=" + format_ipv4(ntohl(*st->arp_spa)));
+      if (st->arp_tpa) add(arp, "tip=" + format_ipv4(ntohl(*st->arp_tpa)));
       std::string inner;
       if (!eth.empty()) add(inner, "eth(" + eth + ")");
+      if (!vlan.empty()) add(inner, "vlan(" + vlan + ")");
       if (!ip.empty()) add(inner, "ipv4(" + ip + ")");
+      if (!ip6.empty()) add(inner, "ipv6(" + ip6 + ")");
+      if (!arp.empty()) add(inner, "arp(" + arp + ")");
       if (!l4.empty()) add(inner, "l4(" + l4 + ")");
       s = "set(" + inner + ")";
     } else if (const auto* p = std::get_if<PushVlanAction>(&a)) {

@@ -27,6 +27,18 @@ void put_actions(Request& req, std::uint16_t type, const Actions& actions) {
       if (s->ipv4_ttl) req.put_u8(VSW_SET_ATTR_IPV4_TTL, *s->ipv4_ttl);
       if (s->l4_src) req.put_u16(VSW_SET_ATTR_L4_SRC, htons(*s->l4_src));
       if (s->l4_dst) req.put_u16(VSW_SET_ATTR_L4_DST, htons(*s->l4_dst));
+      if (s->vlan_vid) req.put_u16(VSW_SET_ATTR_VLAN_VID, *s->vlan_vid);
+      if (s->vlan_pcp) req.put_u8(VSW_SET_ATTR_VLAN_PCP, *s->vlan_pcp);
+      if (s->ipv6_src) req.put(VSW_SET_ATTR_IPV6_SRC, *s->ipv6_src);
+      if (s->ipv6_dst) req.put(VSW_SET_ATTR_IPV6_DST, *s->ipv6_dst);
+      if (s->ipv6_tclass) req.put_u8(VSW_SET_ATTR_IPV6_TCLASS, *s->ipv6_tclass);
+      if (s->ipv6_label) req.put_u32(VSW_SET_ATTR_IPV6_LABEL, htonl(*s->ipv6_label));
+      if (s->ipv6_hlimit) req.put_u8(VSW_SET_ATTR_IPV6_HLIMIT, *s->ipv6_hlimit);
+      if (s->arp_op) req.put_u16(VSW_SET_ATTR_ARP_OP, htons(*s->arp_op));
+      if (s->arp_sha) req.put(VSW_SET_ATTR_ARP_SHA, *s->arp_sha);
+      if (s->arp_tha) req.put(VSW_SET_ATTR_ARP_THA, *s->arp_tha);
+      if (s->arp_spa) req.put_u32(VSW_SET_ATTR_ARP_SPA, *s->arp_spa);
+      if (s->arp_tpa) req.put_u32(VSW_SET_ATTR_ARP_TPA, *s->arp_tpa);
       req.nest_end(n);
     } else if (const auto* p = std::get_if<PushVlanAction>(&a)) {
       const std::size_t n = req.nest_start(VSW_ACTION_ATTR_PUSH_VLAN);
@@ -74,15 +86,54 @@ Result<Actions> parse_actions_attr(const nlattr* list) {
         for (const nlattr* f : nested(a)) {
           const auto len = mnl_attr_get_payload_len(f);
           const void* p = mnl_attr_get_payload(f);
-          switch (mnl_attr_get_type(f)) {
+          const auto type = mnl_attr_get_type(f);
+          switch (type) {
             case VSW_SET_ATTR_ETH_SRC:
-            case VSW_SET_ATTR_ETH_DST: {
-              if (len != 6) return malformed("set eth");
+            case VSW_SET_ATTR_ETH_DST:
+            case VSW_SET_ATTR_ARP_SHA:
+            case VSW_SET_ATTR_ARP_THA: {
+              if (len != 6) return malformed("set mac");
               Mac m;
               std::memcpy(m.data(), p, 6);
-              (mnl_attr_get_type(f) == VSW_SET_ATTR_ETH_SRC ? s.eth_src : s.eth_dst) = m;
+              (type == VSW_SET_ATTR_ETH_SRC   ? s.eth_src
+               : type == VSW_SET_ATTR_ETH_DST ? s.eth_dst
+               : type == VSW_SET_ATTR_ARP_SHA ? s.arp_sha
+                                              : s.arp_tha) = m;
               break;
             }
+            case VSW_SET_ATTR_IPV6_SRC:
+            case VSW_SET_ATTR_IPV6_DST: {
+              if (len != 16) return malformed("set ipv6");
+              Ipv6 a;
+              std::memcpy(a.data(), p, 16);
+              (type == VSW_SET_ATTR_IPV6_SRC ? s.ipv6_src : s.ipv6_dst) = a;
+              break;
+            }
+            case VSW_SET_ATTR_VLAN_VID:
+            case VSW_SET_ATTR_ARP_OP:
+              if (len != 2) return malformed("set");
+              if (type == VSW_SET_ATTR_VLAN_VID)
+                s.vlan_vid = mnl_attr_get_u16(f);
+              else
+                s.arp_op = ntohs(mnl_attr_get_u16(f));
+              break;
+            case VSW_SET_ATTR_VLAN_PCP:
+            case VSW_SET_ATTR_IPV6_TCLASS:
+            case VSW_SET_ATTR_IPV6_HLIMIT:
+              if (len != 1) return malformed("set");
+              (type == VSW_SET_ATTR_VLAN_PCP      ? s.vlan_pcp
+               : type == VSW_SET_ATTR_IPV6_TCLASS ? s.ipv6_tclass
+                                                  : s.ipv6_hlimit) = mnl_attr_get_u8(f);
+              break;
+            case VSW_SET_ATTR_IPV6_LABEL:
+              if (len != 4) return malformed("set ipv6");
+              s.ipv6_label = ntohl(mnl_attr_get_u32(f));
+              break;
+            case VSW_SET_ATTR_ARP_SPA:
+            case VSW_SET_ATTR_ARP_TPA:
+              if (len != 4) return malformed("set arp");
+              (type == VSW_SET_ATTR_ARP_SPA ? s.arp_spa : s.arp_tpa) = mnl_attr_get_u32(f);
+              break;
             case VSW_SET_ATTR_IPV4_SRC:
             case VSW_SET_ATTR_IPV4_DST:
               if (len != 4) return malformed("set ipv4");

@@ -132,6 +132,12 @@ void extract_arp(const Frame& f, std::size_t off, vsw_flow_key& key) {
   std::memcpy(&key.arp_tpa, arp + 24, 4);
 }
 
+// The tag present bit in the DEI place of vlan_tci, DEI in vlan_dei (kernel: vsw_key_set_tag).
+void set_tag(vsw_flow_key& key, std::uint16_t tci) {
+  key.vlan_tci = htons(tci | VSW_VLAN_TAG_PRESENT);
+  key.vlan_dei = (tci & VSW_VLAN_TAG_PRESENT) ? 1 : 0;
+}
+
 }  // namespace
 
 vsw_flow_key extract_key(std::span<const std::uint8_t> frame, std::uint32_t in_port, TagMode mode) {
@@ -147,7 +153,7 @@ vsw_flow_key extract_key(std::span<const std::uint8_t> frame, std::uint32_t in_p
   const std::uint8_t* vh = f.at(off, kVlanHlen);
   if (mode == TagMode::kReceived && (proto == kEth8021q || proto == kEth8021ad) && vh) {
     // The tag the stack took into skb metadata: the kernel sees the frame without it.
-    key.vlan_tci = htons(be16(vh) | VSW_VLAN_TAG_PRESENT);
+    set_tag(key, be16(vh));
     proto = be16(vh + 2);
     off += kVlanHlen;
   } else if (proto == kEth8021q) {
@@ -155,7 +161,7 @@ vsw_flow_key extract_key(std::span<const std::uint8_t> frame, std::uint32_t in_p
       key.eth_type = htons(proto);
       return key;
     }
-    key.vlan_tci = htons(be16(vh) | VSW_VLAN_TAG_PRESENT);
+    set_tag(key, be16(vh));
     proto = be16(vh + 2);
     off += kVlanHlen;
   }

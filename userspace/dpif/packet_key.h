@@ -12,8 +12,8 @@
 //    that is truncated or malformed: the fields before it are set, the rest stay zero.
 //  - VLAN: see TagMode. An in-frame 802.1Q tag whose 4 bytes are missing leaves
 //    eth_type 0x8100 and nothing else. vlan_tci is the tag's TCI with
-//    VSW_VLAN_TAG_PRESENT set (the kernel ORs it into the DEI bit's place). Only one tag is
-//    read: a second tag's type becomes eth_type.
+//    VSW_VLAN_TAG_PRESENT set (the kernel ORs it into the DEI bit's place) and vlan_dei the
+//    tag's DEI bit. Only one tag is read: a second tag's type becomes eth_type.
 //  - eth_type below 0x0600 (an 802.3 length) becomes 0x05ff.
 //  - IPv4: version 4 and IHL >= 5 (else only eth_type); tot_len is not checked, so L4 is
 //    read at IHL*4 wherever that falls. MF or an offset sets VSW_FRAG_ANY; an offset also

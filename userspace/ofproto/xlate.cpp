@@ -20,7 +20,7 @@ using openflow::Action;
 using openflow::ActionType;
 using openflow::OxmId;
 
-constexpr std::uint16_t kEthIpv4 = 0x0800, kEthIpv6 = 0x86dd, kEthVlan = 0x8100;
+constexpr std::uint16_t kEthIpv4 = 0x0800, kEthIpv6 = 0x86dd, kEthVlan = 0x8100, kEthArp = 0x0806;
 constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17, kProtoSctp = 132;
 constexpr std::uint16_t kNoBufferLen = 0xffff;  // OFPCML_NO_BUFFER: the whole packet
 constexpr std::uint16_t kTagPresent = VSW_VLAN_TAG_PRESENT;
@@ -98,6 +98,14 @@ enum Dirty : unsigned {
   kDirtyTtl = 1 << 5,
   kDirtyL4Src = 1 << 6,
   kDirtyL4Dst = 1 << 7,
+  kDirtyIpv6Src = 1 << 8,
+  kDirtyIpv6Dst = 1 << 9,
+  kDirtyLabel = 1 << 10,
+  kDirtyArpOp = 1 << 11,
+  kDirtyArpSha = 1 << 12,
+  kDirtyArpTha = 1 << 13,
+  kDirtyArpSpa = 1 << 14,
+  kDirtyArpTpa = 1 << 15,
 };
 
 #define CONSULT(member) std::memset(&mask_.member, 0xff, sizeof mask_.member)
@@ -224,13 +232,10 @@ class Xlator {
     }
   }
 
+  // IPv4 TTL, or the IPv6 hop limit (as Open vSwitch does).
   void set_ttl(const Action& a) {
     const std::uint16_t t = eth_type();
-    if (t == kEthIpv6) {
-      fail("the datapath cannot rewrite the IPv6 hop limit");
-      return;
-    }
-    if (t != kEthIpv4) return;  // no IP header: nothing to do
+    if (t != kEthIpv4 && t != kEthIpv6) return;  // no IP header: nothing to do
     if (a.type == ActionType::kSetNwTtl) {
       flow_.ip_ttl = static_cast<std::uint8_t>(a.arg);
     } else {
@@ -263,12 +268,33 @@ class Xlator {
         if (eth_type() != kEthIpv4) return;
         dirty = f.id == OxmId::kIpv4Src ? kDirtyIpv4Src : kDirtyIpv4Dst;
         break;
+      case OxmId::kIpv6Src:
+      case OxmId::kIpv6Dst:
+        if (eth_type() != kEthIpv6) return;
+        dirty = f.id == OxmId::kIpv6Src ? kDirtyIpv6Src : kDirtyIpv6Dst;
+        break;
+      case OxmId::kIpv6Flabel:
+        if (eth_type() != kEthIpv6) return;
+        dirty = kDirtyLabel;
+        break;
+      case OxmId::kArpOp:
+      case OxmId::kArpSpa:
+      case OxmId::kArpTpa:
+      case OxmId::kArpSha:
+      case OxmId::kArpTha:
+        if (eth_type() != kEthArp) return;
+        dirty = f.id == OxmId::kArpOp    ? kDirtyArpOp
+                : f.id == OxmId::kArpSpa ? kDirtyArpSpa
+                : f.id == OxmId::kArpTpa ? kDirtyArpTpa
+                : f.id == OxmId::kArpSha ? kDirtyArpSha
+                                         : kDirtyArpTha;
+        break;
       case OxmId::kIpDscp:
       case OxmId::kIpEcn: {
         const std::uint16_t t = eth_type();
-        if (t == kEthIpv6) return fail("the datapath cannot rewrite the IPv6 traffic class");
-        if (t != kEthIpv4) return;
-        // The datapath rewrites the whole TOS byte: the bits kept come from the packet.
+        if (t != kEthIpv4 && t != kEthIpv6) return;
+        // The datapath rewrites the whole TOS / traffic class byte: the bits kept come
+        // from the packet.
         mask_.ip_tos |= f.id == OxmId::kIpDscp ? 0x03 : 0xfc;
         dirty = kDirtyTos;
         break;
@@ -577,22 +603,42 @@ class Xlator {
   void commit() {
     if (dirty_) {
       dpif::SetAction s;
+      const bool v6 = ntohs(flow_.eth_type) == kEthIpv6;
       if (dirty_ & kDirtyEthSrc) s.eth_src = to_dp_mac(flow_.eth_src);
       if (dirty_ & kDirtyEthDst) s.eth_dst = to_dp_mac(flow_.eth_dst);
       if (dirty_ & kDirtyIpv4Src) s.ipv4_src = flow_.ipv4_src;
       if (dirty_ & kDirtyIpv4Dst) s.ipv4_dst = flow_.ipv4_dst;
-      if (dirty_ & kDirtyTos) s.ipv4_tos = flow_.ip_tos;
-      if (dirty_ & kDirtyTtl) s.ipv4_ttl = flow_.ip_ttl;
+      if (dirty_ & kDirtyTos) (v6 ? s.ipv6_tclass : s.ipv4_tos) = flow_.ip_tos;
+      if (dirty_ & kDirtyTtl) (v6 ? s.ipv6_hlimit : s.ipv4_ttl) = flow_.ip_ttl;
       if (dirty_ & kDirtyL4Src) s.l4_src = ntohs(flow_.tp_src);
       if (dirty_ & kDirtyL4Dst) s.l4_dst = ntohs(flow_.tp_dst);
+      if (dirty_ & kDirtyIpv6Src) s.ipv6_src = to_dp_ipv6(flow_.ipv6_src);
+      if (dirty_ & kDirtyIpv6Dst) s.ipv6_dst = to_dp_ipv6(flow_.ipv6_dst);
+      if (dirty_ & kDirtyLabel) s.ipv6_label = ntohl(flow_.ipv6_label);
+      if (dirty_ & kDirtyArpOp) s.arp_op = ntohs(flow_.arp_op);
+      if (dirty_ & kDirtyArpSha) s.arp_sha = to_dp_mac(flow_.arp_sha);
+      if (dirty_ & kDirtyArpTha) s.arp_tha = to_dp_mac(flow_.arp_tha);
+      if (dirty_ & kDirtyArpSpa) s.arp_spa = flow_.arp_spa;
+      if (dirty_ & kDirtyArpTpa) s.arp_tpa = flow_.arp_tpa;
       result_.actions.emplace_back(s);
       committed_ |= dirty_;
       dirty_ = 0;
       dp_ = flow_;  // every rewritable field now agrees (the tag: base_tci_)
     }
+    const std::uint16_t from = ntohs(base_tci_), to = ntohs(flow_.vlan_tci);
+    if ((from & to & kTagPresent) && from != to) {
+      // Tagged before and after: rewrite VID/PCP in place, which keeps the tag's DEI bit
+      // and TPID (a pop and push would clear DEI and make the tag 802.1Q).
+      CONSULT(vlan_tci);
+      dpif::SetAction s;
+      if ((from ^ to) & VSW_VLAN_VID_MASK) s.vlan_vid = to & VSW_VLAN_VID_MASK;
+      if ((from ^ to) >> VSW_VLAN_PCP_SHIFT)
+        s.vlan_pcp = static_cast<std::uint8_t>(to >> VSW_VLAN_PCP_SHIFT);
+      result_.actions.emplace_back(s);
+      base_tci_ = flow_.vlan_tci;
+    }
     if (flow_.vlan_tci != base_tci_) {
       CONSULT(vlan_tci);  // whether a pop is needed depends on the received tag
-      const std::uint16_t from = ntohs(base_tci_), to = ntohs(flow_.vlan_tci);
       if (from & kTagPresent) result_.actions.emplace_back(dpif::PopVlanAction{});
       if (to & kTagPresent) {
         result_.actions.emplace_back(
@@ -607,6 +653,11 @@ class Xlator {
     dpif::Mac m;
     std::memcpy(m.data(), p, m.size());
     return m;
+  }
+  static dpif::Ipv6 to_dp_ipv6(const std::uint8_t* p) {
+    dpif::Ipv6 a;
+    std::memcpy(a.data(), p, a.size());
+    return a;
   }
 
   XlateResult finish() {

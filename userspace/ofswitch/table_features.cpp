@@ -21,9 +21,11 @@ constexpr ActionType kActions[] = {
     ActionType::kOutput,   ActionType::kPushVlan, ActionType::kPopVlan, ActionType::kGroup,
     ActionType::kSetNwTtl, ActionType::kDecNwTtl, ActionType::kSetField};
 // The fields set_field rewrites in the datapath (xlate.cpp).
-constexpr OxmId kSetFields[] = {OxmId::kEthDst, OxmId::kEthSrc, OxmId::kVlanVid, OxmId::kVlanPcp,
-                                OxmId::kIpDscp, OxmId::kIpEcn,  OxmId::kIpv4Src, OxmId::kIpv4Dst,
-                                OxmId::kTcpSrc, OxmId::kTcpDst, OxmId::kUdpSrc,  OxmId::kUdpDst};
+constexpr OxmId kSetFields[] = {
+    OxmId::kEthDst, OxmId::kEthSrc,  OxmId::kVlanVid, OxmId::kVlanPcp, OxmId::kIpDscp,
+    OxmId::kIpEcn,  OxmId::kIpv4Src, OxmId::kIpv4Dst, OxmId::kTcpSrc,  OxmId::kTcpDst,
+    OxmId::kUdpSrc, OxmId::kUdpDst,  OxmId::kArpOp,   OxmId::kArpSpa,  OxmId::kArpTpa,
+    OxmId::kArpSha, OxmId::kArpTha,  OxmId::kIpv6Src, OxmId::kIpv6Dst, OxmId::kIpv6Flabel};
 
 std::uint32_t oxm_header(OxmId id, bool masked) {
   const openflow::OxmInfo& i = openflow::oxm_info(id);

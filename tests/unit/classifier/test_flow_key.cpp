@@ -141,6 +141,7 @@ const std::vector<KernelField>& kernel_fields() {
       KF(arp_sha, 48, Field::kArpSha),
       KF(arp_tha, 48, Field::kArpTha),
       KF(arp_op, 16, Field::kArpOp),
+      KF(vlan_dei, 0),  // OpenFlow has no DEI field: nothing to classify
       KF(pad, 0),
   };
   return v;

@@ -19,9 +19,15 @@ const nlattr* first_attr(const Request& req) {
 }  // namespace
 
 TEST_CASE("actions survive encode then decode", "[codec]") {
-  const char* lists[] = {"drop", "1,2,3", "userspace(pid=7,cookie=0xdeadbeef)",
-                         "set(eth(src=00:00:00:00:00:01),ipv4(ttl=3),l4(dst=80)),2",
-                         "push_vlan(vid=4095,pcp=7),pop_vlan,5"};
+  const char* lists[] = {
+      "drop",
+      "1,2,3",
+      "userspace(pid=7,cookie=0xdeadbeef)",
+      "set(eth(src=00:00:00:00:00:01),ipv4(ttl=3),l4(dst=80)),2",
+      "push_vlan(vid=4095,pcp=7),pop_vlan,5",
+      "set(vlan(vid=9,pcp=1),ipv6(src=fd00::1,dst=fd00::2,tclass=3,label=0xfffff,"
+      "hlimit=1)),set(arp(op=2,sha=02:00:00:00:00:01,tha=02:00:00:00:00:02,"
+      "sip=10.0.0.1,tip=10.0.0.2)),1"};
   for (const char* text : lists) {
     auto acts = parse_actions(text);
     REQUIRE(acts.ok());

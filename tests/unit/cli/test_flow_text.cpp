@@ -34,6 +34,9 @@ TEST_CASE("canonical flows print back exactly as written", "[flow_text]") {
       "vlan()",
       "vlan(none)",
       "vlan(tci=0x5/0xfff)",
+      "vlan(vid=7,pcp=1,dei=1)",
+      "vlan(dei=0)",
+      "vlan(tci=0x0/0x1000,dei=1)",
       "skb_mark(0x1/0xff)",
       "eth_type(0x0800),ipv4(proto=1),icmp(type=8,code=0)",
       "eth_type(0x86dd),ipv6(proto=58),icmpv6(type=135)",
@@ -121,6 +124,10 @@ TEST_CASE("actions round trip and refuse bad input", "[flow_text]") {
       "set(eth(dst=00:00:00:00:00:02),ipv4(src=1.2.3.4,dst=5.6.7.8,tos=4,ttl=9),l4(src=1,dst=2)),3",
       "push_vlan(vid=10,pcp=2),2",
       "pop_vlan,1",
+      "set(vlan(vid=20,pcp=3)),2",
+      "set(ipv6(src=fd00::9,dst=2001:db8::1,tclass=32,label=0x12345,hlimit=7)),2",
+      "set(arp(op=2,sha=02:00:00:00:00:aa,tha=02:00:00:00:00:bb,sip=10.0.0.9,tip=10.0.0.3)),2",
+      "set(eth(src=00:00:00:00:00:01),vlan(pcp=0),ipv6(label=0x0))",
   };
   for (const char* g : good) {
     auto a = parse_actions(g);
@@ -141,7 +148,14 @@ TEST_CASE("actions round trip and refuse bad input", "[flow_text]") {
                        "userspace()x",
                        "userspace(pd=1)",
                        "set(eth(x=1))",
-                       "set(vlan(vid=1))",
+                       "set(vlan(vid=4096))",
+                       "set(vlan(dei=1))",
+                       "set(ipv6(label=0x100000))",
+                       "set(ipv6(hlimit=0))",
+                       "set(ipv6(src=10.0.0.1))",
+                       "set(arp(sip=fd00::1))",
+                       "set(arp(op=65536))",
+                       "set(ip(ttl=1))",
                        "set()",
                        "push_vlan(pcp=1)",
                        "push_vlan(vid=5000)",
@@ -177,6 +191,7 @@ TEST_CASE("random matches survive format then parse", "[flow_text][random]") {
     // Fields with limited width in the ABI.
     m.mask.ipv6_label &= htonl(0xfffff);
     m.mask.tcp_flags &= htons(0xfff);
+    m.mask.vlan_dei &= 1;
     m.normalize();
     std::string text = format_match(m);
     auto back = parse_match(text);

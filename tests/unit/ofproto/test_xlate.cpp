@@ -167,12 +167,59 @@ TEST_CASE("push_vlan, set_field vlan_vid/pcp and pop_vlan") {
   r = p.run(l2_key(1, 1, 2, tagged(5)));
   CHECK(r.actions.empty());
   CHECK(r.reason.find("QinQ") != std::string::npos);
-  // set_field vlan_vid on an existing tag: pop and push the new one.
+  // set_field vlan_vid/pcp on an existing tag: rewritten in place (its DEI bit stays).
   p.add(0, match({OxmField::exact(OxmId::kInPort, 2)}), 1,
         {Instruction::apply({set(OxmId::kVlanVid, 0x1000 | 9), Action::output(4)})});
-  CHECK(text(p.run(l2_key(2, 1, 2, tagged(5, 6))).actions) ==
-        want("pop_vlan,push_vlan(vid=9,pcp=6),4"));
+  r = p.run(l2_key(2, 1, 2, tagged(5, 6)));
+  CHECK(text(r.actions) == want("set(vlan(vid=9)),4"));
+  CHECK(all_ones(&r.megaflow.mask.vlan_tci, 2));             // the kernel needs the tag matched
   CHECK(text(p.run(l2_key(2, 1, 2)).actions) == want("4"));  // untagged: nothing to set
+  p.add(0, match({OxmField::exact(OxmId::kInPort, 3)}), 1,
+        {Instruction::apply({set(OxmId::kVlanPcp, 2), Action::output(4),
+                             set(OxmId::kVlanVid, 0x1000 | 5), Action::output(5)})});
+  CHECK(text(p.run(l2_key(3, 1, 2, tagged(5, 6))).actions) == want("set(vlan(pcp=2)),4,5"));
+}
+
+vsw_flow_key ipv6_key(std::uint32_t in_port, std::uint8_t proto = 17, std::uint8_t hlim = 64) {
+  vsw_flow_key k = l2_key(in_port, 0xa1, 0xb2, 0, 0x86dd);
+  k.ipv6_src[0] = 0xfd;
+  k.ipv6_src[15] = 1;
+  k.ipv6_dst[0] = 0xfd;
+  k.ipv6_dst[15] = 2;
+  k.ip_proto = proto;
+  k.ip_ttl = hlim;
+  k.ip_tos = 0x01;
+  return k;
+}
+
+TEST_CASE("set_field on IPv6 and ARP headers, and the IPv6 hop limit") {
+  Pipeline p;
+  const std::uint8_t a9[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+  p.add(0, match({}), 1,
+        {Instruction::apply({Action::set_field(OxmField::exact_bytes(OxmId::kIpv6Src, {a9, 16})),
+                             Action::set_field(OxmField::exact_bytes(OxmId::kIpv6Dst, {a9, 16})),
+                             set(OxmId::kIpv6Flabel, 0x12345), set(OxmId::kIpDscp, 8),
+                             Action::simple(ActionType::kDecNwTtl), set(OxmId::kArpOp, 2),
+                             set(OxmId::kArpSpa, 0x0a000009), set(OxmId::kArpTpa, 0x0a000003),
+                             set(OxmId::kArpSha, 0xaa), set(OxmId::kArpTha, 0xbb),
+                             Action::output(2)})});
+  auto r = p.run(ipv6_key(1));
+  // DSCP 8 over ECN 1 from the packet: traffic class 0x21; the ECN bits are consulted.
+  CHECK(text(r.actions) ==
+        want("set(ipv6(src=fd00::9,dst=fd00::9,tclass=33,label=0x12345,hlimit=63)),2"));
+  CHECK(all_ones(&r.megaflow.mask.eth_type, 2));
+  CHECK(r.megaflow.mask.ip_ttl == 0xff);
+  CHECK(r.megaflow.mask.ip_tos == 0x03);
+  // The same rule on ARP rewrites the ARP fields only.
+  vsw_flow_key arp = l2_key(1, 0xa1, 0xb2, 0, 0x0806);
+  arp.arp_op = htons(1);
+  r = p.run(arp);
+  CHECK(text(r.actions) == want("set(arp(op=2,sha=00:00:00:00:00:aa,tha=00:00:00:00:00:bb,"
+                                "sip=10.0.0.9,tip=10.0.0.3)),2"));
+  CHECK(all_ones(&r.megaflow.mask.eth_type, 2));
+  // IPv6 hop limit 1: exceeded, as for IPv4.
+  r = p.run(ipv6_key(1, 17, 1));
+  CHECK(r.reason.find("TTL") != std::string::npos);
 }
 
 TEST_CASE("set_field on IP and transport headers checks the header is there") {
@@ -295,10 +342,10 @@ TEST_CASE("unsupported actions drop the packet with a reason") {
   r = p.run(l2_key(1, 1, 2));
   CHECK(r.actions.empty());
   CHECK(r.reason.find("group 1 does not exist") != std::string::npos);
-  p.add(0, match({}), 1, {Instruction::apply({set(OxmId::kArpOp, 2), Action::output(2)})});
+  p.add(0, match({}), 1, {Instruction::apply({set(OxmId::kIcmpv4Type, 3), Action::output(2)})});
   r = p.run(l2_key(1, 1, 2, 0, 0x0806));
   CHECK(r.actions.empty());
-  CHECK(r.reason.find("arp_op") != std::string::npos);
+  CHECK(r.reason.find("icmpv4_type") != std::string::npos);
 }
 
 TEST_CASE("Tables refuse bad instructions") {
