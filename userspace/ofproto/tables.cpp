@@ -112,6 +112,34 @@ bool Rule::uses_group(std::uint32_t group) const {
          actions_use_group(program.write, group);
 }
 
+PackedMatch::PackedMatch(const classifier::Match& m) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < classifier::kWords; ++i) {
+    if (m.mask.w[i] == 0) continue;
+    words_ |= 1U << i;
+    ++n;
+  }
+  if (n == 0) return;
+  data_ = std::make_unique<std::uint64_t[]>(2 * n);
+  std::uint64_t* d = data_.get();
+  for (std::size_t i = 0; i < classifier::kWords; ++i) {
+    if (!(words_ & (1U << i))) continue;
+    *d++ = m.value.w[i] & m.mask.w[i];
+    *d++ = m.mask.w[i];
+  }
+}
+
+classifier::Match PackedMatch::unpack() const {
+  classifier::Match m;
+  const std::uint64_t* d = data_.get();
+  for (std::size_t i = 0; i < classifier::kWords; ++i) {
+    if (!(words_ & (1U << i))) continue;
+    m.value.w[i] = *d++;
+    m.mask.w[i] = *d++;
+  }
+  return m;
+}
+
 std::size_t Tables::RuleKeyHash::operator()(const RuleKey& k) const noexcept {
   const classifier::FlowKeyHash h;
   std::size_t x = h(k.match.value) * 31 + h(k.match.mask);
@@ -132,8 +160,8 @@ Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) const {
     return make_error(EINVAL, "table " + std::to_string(spec.table_id) + " does not exist");
   auto r = std::make_shared<Rule>();
   r->table_id = spec.table_id;
-  r->match = spec.match;
-  r->match.normalize();
+  spec.match.normalize();
+  r->packed = PackedMatch(spec.match);
   r->priority = spec.priority;
   r->cookie = spec.cookie;
   r->idle_timeout = spec.idle_timeout;
@@ -156,8 +184,10 @@ void Tables::retire(std::shared_ptr<Rule> r) {
 }
 
 void Tables::erase(std::shared_ptr<Rule> r, RemovedReason reason, std::int64_t now_ms) {
-  cls_[r->table_id]->remove(r->match, r->priority);
-  rules_[r->table_id].erase(RuleKey{r->match, r->priority});
+  const classifier::Match match = r->match();
+  cls_[r->table_id]->remove(match, r->priority);
+  RuleMap& map = rules_[r->table_id];
+  if (auto it = map.find(RuleKey{match, r->priority}); it != map.end()) map.erase(it);
   staged_.set(r->table_id);
   if (r->flags & kFlagSendFlowRem) removed_.push_back(RemovedRule{r, reason, now_ms});
   retire(std::move(r));
@@ -169,25 +199,26 @@ Result<RuleId> Tables::add(RuleSpec spec) {
   std::shared_ptr<Rule> r = std::move(*made);
   RuleMap& map = rules_[r->table_id];
   classifier::Classifier& cls = *cls_[r->table_id];
+  const classifier::Match match = r->match();
   if (r->flags & kFlagCheckOverlap) {
-    for (const auto& [key, other] : map) {
-      if (other->priority == r->priority && !(other->match == r->match) &&
-          overlaps(other->match, r->match))
+    for (const auto& other : map) {
+      if (other->priority != r->priority) continue;
+      const classifier::Match om = other->match();
+      if (!(om == match) && overlaps(om, match))
         return make_error(
             EEXIST, "an overlapping rule of priority " + std::to_string(r->priority) + " exists");
     }
   }
-  const RuleKey key{r->match, r->priority};
-  if (auto it = map.find(key); it != map.end()) {
-    if (!(r->flags & kFlagResetCounts)) r->counters = it->second->counters;
-    cls.replace(r->match, r->priority, cookie_of(r.get()));
-    retire(std::move(it->second));
-    it->second = r;
+  if (auto it = map.find(RuleKey{match, r->priority}); it != map.end()) {
+    if (!(r->flags & kFlagResetCounts)) r->counters = (*it)->counters;
+    cls.replace(match, r->priority, cookie_of(r.get()));
+    retire(*it);
+    map.erase(it);
   } else {
-    if (const auto ec = cls.insert(r->match, r->priority, cookie_of(r.get())))
+    if (const auto ec = cls.insert(match, r->priority, cookie_of(r.get())))
       return make_error(ec.value(), "classifier refused the rule");
-    map.emplace(key, r);
   }
+  map.insert(r);
   staged_.set(r->table_id);
   return RuleId(r);
 }
@@ -199,10 +230,10 @@ void Tables::for_selected(const RuleFilter& filter, F&& f) const {
   const unsigned first = filter.table_id == kAllTables ? 0 : filter.table_id;
   const unsigned last = filter.table_id == kAllTables ? kNumTables : filter.table_id + 1U;
   for (unsigned t = first; t < last && t < kNumTables; ++t) {
-    for (const auto& [key, r] : rules_[t]) {
-      if (filter.strict ? !(r->match == fm && r->priority == filter.priority)
-                        : !subsumes(fm, r->match))
-        continue;
+    for (const auto& r : rules_[t]) {
+      if (filter.strict && r->priority != filter.priority) continue;
+      const classifier::Match m = r->match();
+      if (filter.strict ? !(m == fm) : !subsumes(fm, m)) continue;
       if ((r->cookie & filter.cookie_mask) != (filter.cookie & filter.cookie_mask)) continue;
       if (!r->outputs_to(filter.out_port) || !r->uses_group(filter.out_group)) continue;
       f(r);
@@ -218,7 +249,7 @@ Result<std::size_t> Tables::modify(const RuleFilter& filter,
   // Build every replacement first, so a refused instruction list changes nothing.
   std::vector<std::shared_ptr<Rule>> fresh;
   for (const auto& old : selected) {
-    RuleSpec spec{old->table_id,     old->match,        old->priority, old->cookie, instructions,
+    RuleSpec spec{old->table_id,     old->match(),      old->priority, old->cookie, instructions,
                   old->idle_timeout, old->hard_timeout, old->flags,    old->oxm};
     auto made = make_rule(std::move(spec));
     if (!made) return made.error();
@@ -228,8 +259,11 @@ Result<std::size_t> Tables::modify(const RuleFilter& filter,
   }
   for (std::size_t i = 0; i < fresh.size(); ++i) {
     const auto& r = fresh[i];
-    cls_[r->table_id]->replace(r->match, r->priority, cookie_of(r.get()));
-    rules_[r->table_id][RuleKey{r->match, r->priority}] = r;
+    const classifier::Match match = r->match();
+    cls_[r->table_id]->replace(match, r->priority, cookie_of(r.get()));
+    RuleMap& map = rules_[r->table_id];
+    if (auto it = map.find(RuleKey{match, r->priority}); it != map.end()) map.erase(it);
+    map.insert(r);
     retire(std::move(selected[i]));
     staged_.set(r->table_id);
   }
@@ -251,7 +285,7 @@ std::size_t Tables::remove(const RuleFilter& filter, std::vector<RuleId>* remove
 std::size_t Tables::expire(std::int64_t now_ms) {
   std::vector<std::pair<std::shared_ptr<Rule>, RemovedReason>> expired;
   for (const RuleMap& map : rules_) {
-    for (const auto& [key, r] : map) {
+    for (const auto& r : map) {
       if (r->hard_timeout && now_ms > r->modified_ms + std::int64_t{r->hard_timeout} * 1000) {
         expired.emplace_back(r, RemovedReason::kHardTimeout);
       } else if (r->idle_timeout && now_ms > r->counters->used_ms.load(std::memory_order_relaxed) +
@@ -321,7 +355,7 @@ std::vector<RuleId> Tables::rules(std::uint8_t table_id) const {
   std::vector<RuleId> out;
   for (unsigned t = 0; t < kNumTables; ++t) {
     if (table_id != kAllTables && t != table_id) continue;
-    for (const auto& [key, r] : rules_[t]) out.push_back(r);
+    for (const auto& r : rules_[t]) out.push_back(r);
   }
   std::sort(out.begin(), out.end(), [](const RuleId& a, const RuleId& b) {
     if (a->table_id != b->table_id) return a->table_id < b->table_id;

@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -90,10 +91,26 @@ struct Program {
   int goto_table = -1;  // -1: end of pipeline
 };
 
+// A rule's classifier match as a rule keeps it: only the words its mask uses, each as a
+// value and a mask (a whole classifier::Match is 352 bytes; a typical rule uses 2 to 4 of
+// its 22 words). unpack() gives the whole Match back.
+class PackedMatch {
+ public:
+  PackedMatch() = default;
+  explicit PackedMatch(const classifier::Match& m);
+  [[nodiscard]] classifier::Match unpack() const;
+  [[nodiscard]] bool matches_all() const { return words_ == 0; }
+
+ private:
+  std::uint32_t words_ = 0;                // bit i: word i has mask bits
+  std::unique_ptr<std::uint64_t[]> data_;  // per such word, in order: value, mask
+};
+static_assert(classifier::kWords <= 32, "PackedMatch keeps a 32-bit word set");
+
 class Rule : public std::enable_shared_from_this<Rule> {
  public:
   std::uint8_t table_id = 0;
-  classifier::Match match;
+  PackedMatch packed;  // the classifier match (normalized): see match()
   std::int32_t priority = 0;
   std::uint64_t cookie = 0;
   std::uint16_t idle_timeout = 0, hard_timeout = 0, flags = 0;
@@ -104,6 +121,7 @@ class Rule : public std::enable_shared_from_this<Rule> {
   std::shared_ptr<RuleCounters> counters;  // shared by the versions of a modified rule
   openflow::Match oxm{};  // the match as the controller sent it (FLOW stats); empty: match all
 
+  [[nodiscard]] classifier::Match match() const { return packed.unpack(); }
   // Adds datapath stats to the counters (any thread); used_ms: when the last of these
   // packets was seen (Tables' clock; used_ms only moves forward).
   void credit(std::uint64_t packets, std::uint64_t bytes, std::int64_t used_ms) const;
@@ -206,15 +224,30 @@ class Tables {
                      classifier::FlowKey* wc) const;
 
  private:
+  // The rules of a table by (match, priority): a set of the rules themselves, looked up
+  // with a RuleKey made for the lookup, so no rule's match is stored twice.
   struct RuleKey {
     classifier::Match match;
     std::int32_t priority;
-    friend bool operator==(const RuleKey&, const RuleKey&) = default;
   };
   struct RuleKeyHash {
+    using is_transparent = void;
     std::size_t operator()(const RuleKey& k) const noexcept;
+    std::size_t operator()(const std::shared_ptr<Rule>& r) const noexcept {
+      return (*this)(RuleKey{r->match(), r->priority});
+    }
   };
-  using RuleMap = std::unordered_map<RuleKey, std::shared_ptr<Rule>, RuleKeyHash>;
+  struct RuleKeyEq {
+    using is_transparent = void;
+    static RuleKey key(const RuleKey& k) { return k; }
+    static RuleKey key(const std::shared_ptr<Rule>& r) { return RuleKey{r->match(), r->priority}; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      const RuleKey x = key(a), y = key(b);
+      return x.priority == y.priority && x.match == y.match;
+    }
+  };
+  using RuleMap = std::unordered_set<std::shared_ptr<Rule>, RuleKeyHash, RuleKeyEq>;
 
   Result<std::shared_ptr<Rule>> make_rule(RuleSpec spec) const;
   template <class F>

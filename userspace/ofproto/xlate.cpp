@@ -555,8 +555,7 @@ class Xlator {
     if (rule_) {
       c.table_id = rule_->table_id;
       c.rule_cookie = rule_->cookie;
-      if (rule_->priority == 0 && rule_->match.mask == classifier::FlowKey{})
-        c.reason = PacketInReason::kNoMatch;
+      if (rule_->priority == 0 && rule_->packed.matches_all()) c.reason = PacketInReason::kNoMatch;
     }
     if (reason) c.reason = *reason;
     c.metadata = ckey_.get(classifier::Field::kMetadata);
