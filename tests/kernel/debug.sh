@@ -16,10 +16,11 @@ KMEMLEAK=/sys/kernel/debug/kmemleak
 
 # What a report of the debug tools, or any warning, looks like in the kernel log.
 DEBUG_REPORT='\<(BUG|WARNING|Oops)\>|UBSAN|KASAN|KFENCE|kmemleak|lockdep|stack-protector|leak|general protection|Call Trace|sleeping function called|suspicious RCU|possible (circular|recursive) locking|inconsistent lock state|blocked for more than'
-# Lines that match but report nothing here: kmemleak's start-up banner, the runner's own
-# markers, and the line each kmemleak scan with findings logs (scans run only when this file
-# asks, and kmemleak_clean judges what they find; debug_begin's scan finds the boot's).
-DEBUG_BENIGN='kmemleak: Kernel memory leak detector (initialized|disabled)|kmemleak: [0-9]+ new suspected memory leaks|vsw-selftest: begin '
+# Lines that match but report nothing here: kmemleak's and RCU's start-up banners, the
+# runner's own markers, and the line each kmemleak scan with findings logs (scans run only
+# when this file asks, and kmemleak_clean judges what they find; debug_begin's scan finds the
+# boot's).
+DEBUG_BENIGN='kmemleak: Kernel memory leak detector (initialized|disabled)|kmemleak: [0-9]+ new suspected memory leaks|rcu:[[:space:]]+RCU lockdep checking is enabled|vsw-selftest: begin '
 
 debugfs_up() {
 	[ -e "$KMEMLEAK" ] || mountpoint -q /sys/kernel/debug ||

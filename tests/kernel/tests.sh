@@ -845,8 +845,8 @@ test_upcall_per_cpu() {
 	read -r _ cpu0 cpu1 <"$TMPD/up.ready"
 	$NL dp-get "$DP" | tee "$TMPD/dp.json" || return 1
 	grep -qF "\"per_cpu_pids\": [$cpu0, $cpu1]" "$TMPD/dp.json" &&
-		grep -qF '"features": 1' "$TMPD/dp.json" || {
-		echo "FAIL: GET does not show FEATURES 1 and per_cpu_pids [$cpu0, $cpu1]"
+		grep -qF '"features": 3' "$TMPD/dp.json" || {
+		echo "FAIL: GET does not show FEATURES 3 (PER_CPU_UPCALLS, SET_EXT) and per_cpu_pids [$cpu0, $cpu1]"
 		return 1
 	}
 	udp_burst 0 7000 5 7100 3 && udp_burst 1 7001 5 7101 3 || return 1
@@ -904,7 +904,7 @@ test_per_cpu_pids_refused() {
 		"set $dp $over" "set $dp 101 features=1" "get $dp" "set $dp $all" "new ${dp}n 0" \
 		"new ${dp}m 7" "set $dp" | $NL dp-script >"$TMPD/out" || return 1
 	cat "$TMPD/out"
-	expect_answer 1 "GET carries FEATURES" '"ok": true' '"features": 1' || return 1
+	expect_answer 1 "GET carries FEATURES (PER_CPU_UPCALLS, SET_EXT)" '"ok": true' '"features": 3' || return 1
 	if sed -n 1p "$TMPD/out" | grep -q per_cpu_pids; then
 		echo "FAIL: per_cpu_pids reported but never set"
 		return 1
