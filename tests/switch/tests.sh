@@ -810,10 +810,16 @@ test_switch_tshark_session() {
 	ping_ok 1 2 2 && ping_ok 2 1 2 || { echo "FAIL: no ping through os-ken"; return 1; }
 	# Requests of most kinds; refused ones are answered with an ERROR, still a message.
 	for c in dump-flows dump-aggregate dump-tables dump-table-features dump-ports-desc \
-		dump-ports dump-group-features meter-features queue-get-config get-frags; do
+		dump-group-features meter-features queue-get-config get-frags; do
 		echo "+ $of $c $t"
 		$of "$c" "$t" >/dev/null 2>&1
 	done
+	# PORT_STATS from the datapath's counters: port 1 received the pings' frames.
+	local ports
+	ports=$(run $of dump-ports "$t" 1) || return 1
+	echo "$ports"
+	check_ge "port 1 rx packets in dump-ports" \
+		"$(sed -n 's/.*port  *1: rx pkts=\([0-9]*\).*/\1/p' <<<"$ports")" 2 || return 1
 	run $of add-flow "$t" 'priority=7,udp,tp_dst=9,actions=drop' || return 1
 	run $of --strict del-flows "$t" 'priority=7,udp,tp_dst=9' || return 1
 	# Refused (no meters): the ERROR quotes the whole 64-byte request. (Wireshark 4.0 calls a

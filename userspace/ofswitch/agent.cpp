@@ -266,6 +266,34 @@ openflow::PortDescReply Agent::port_desc() const {
   return out;
 }
 
+// As Open vSwitch: OFPP_ANY for every port, else that port (none: an empty reply).
+openflow::PortStatsReply Agent::port_stats(std::uint32_t port_no) const {
+  openflow::PortStatsReply out;
+  const std::int64_t now = clock_();
+  for (const PortCounters& c : hooks_.port_stats()) {
+    if (port_no != openflow::port::kAny && c.ofport != port_no) continue;
+    openflow::PortStats s;
+    s.port_no = c.ofport;
+    s.rx_packets = c.stats.rx_packets;
+    s.tx_packets = c.stats.tx_packets;
+    s.rx_bytes = c.stats.rx_bytes;
+    s.tx_bytes = c.stats.tx_bytes;
+    s.rx_dropped = c.stats.rx_dropped;
+    s.tx_dropped = c.stats.tx_dropped;
+    s.rx_errors = s.tx_errors = s.rx_frame_err = s.rx_over_err = s.rx_crc_err = s.collisions =
+        ~std::uint64_t{0};
+    const std::int64_t age = std::max<std::int64_t>(0, now - c.since_ms);
+    s.duration_sec = static_cast<std::uint32_t>(age / 1000);
+    s.duration_nsec = static_cast<std::uint32_t>(age % 1000) * 1'000'000U;
+    out.entries.push_back(s);
+  }
+  std::sort(out.entries.begin(), out.entries.end(),
+            [](const openflow::PortStats& a, const openflow::PortStats& b) {
+              return a.port_no < b.port_no;
+            });
+  return out;
+}
+
 void Agent::multipart(const Message& m, const SendFn& send) {
   const auto& req = std::get<openflow::MultipartRequest>(m.body);
   const auto reply = [&](const openflow::MpReplyBody& body) {
@@ -294,6 +322,8 @@ void Agent::multipart(const Message& m, const SendFn& send) {
     return reply(d);
   }
   if (std::holds_alternative<openflow::PortDescRequest>(req.body)) return reply(port_desc());
+  if (const auto* r = std::get_if<openflow::PortStatsRequest>(&req.body); r && hooks_.port_stats)
+    return reply(port_stats(r->id));
   if (std::holds_alternative<openflow::TableStatsRequest>(req.body)) {
     openflow::TableStatsReply out;
     std::vector<std::uint32_t> active(ofproto::kNumTables, 0);

@@ -5,7 +5,9 @@
 // FEATURES_REPLY (the bridge's datapath id, 255 tables, no buffers, FLOW_STATS and
 // TABLE_STATS), GET_CONFIG_REPLY/SET_CONFIG (per connection: flags and miss_send_len),
 // BARRIER_REPLY, GET_ASYNC_REPLY/SET_ASYNC (per connection), and the multipart replies DESC,
-// FLOW, AGGREGATE, TABLE, TABLE_FEATURES and PORT_DESC. TABLE_MOD, METER_MOD, METER_FEATURES,
+// FLOW, AGGREGATE, TABLE, TABLE_FEATURES, PORT_DESC and PORT_STATS (from Hooks::port_stats:
+// the datapath's counters; errors, frame, overrun, CRC and collision counts are not kept and
+// are all ones, as the spec asks for unsupported counters). TABLE_MOD, METER_MOD, METER_FEATURES,
 // METER, METER_CONFIG, QUEUE and QUEUE_GET_CONFIG get Open vSwitch's answers for a switch
 // without meters or queues (no_qos.h). packet_in() builds the PACKET_IN a
 // connection gets for a packet sent to the controllers (connmgr fans it out).
@@ -78,6 +80,14 @@ struct Session {
   }
 };
 
+// One port's datapath counters, for PORT_STATS: the switch's view (rx: into the datapath
+// from the port's device; tx: out of it), and when the port was attached (Agent's clock).
+struct PortCounters {
+  std::uint32_t ofport = 0;  // openflow::port::kLocal for the bridge's own port
+  vsw_vport_stats stats{};
+  std::int64_t since_ms = 0;
+};
+
 class Agent {
  public:
   struct Hooks {
@@ -90,6 +100,9 @@ class Agent {
         execute;
     // MAC entries a packet-out's NORMAL learned, moved or evicted (revalidate their flows).
     std::function<void(const std::vector<ofproto::MacTag>& tags)> macs_changed;
+    // PORT_STATS: every attached port's counters (empty function: PORT_STATS refused with
+    // BAD_MULTIPART).
+    std::function<std::vector<PortCounters>()> port_stats;
   };
   using SendFn = std::function<void(openflow::Bytes)>;
 
@@ -126,6 +139,7 @@ class Agent {
   void packet_out(const openflow::Message& m, const SendFn& send);
   void error(const openflow::Message& m, openflow::OfError e, const SendFn& send);
   [[nodiscard]] openflow::PortDescReply port_desc() const;
+  [[nodiscard]] openflow::PortStatsReply port_stats(std::uint32_t port_no) const;
 
   ofproto::Ofproto& ofproto_;
   std::string name_;

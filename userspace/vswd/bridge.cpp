@@ -102,6 +102,18 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
   hooks.macs_changed = [this](const std::vector<ofproto::MacTag>& tags) {
     udpif_->revalidate_tags(tags);
   };
+  attached_since_[openflow::port::kLocal] = ofproto::steady_ms();
+  hooks.port_stats = [this] {
+    std::vector<ofswitch::PortCounters> out;
+    auto ports = control_.port_list(name_);
+    if (!ports) return out;
+    for (const dpif::PortInfo& p : *ports) {
+      const std::uint32_t ofport = p.port_no == VSW_PORT_LOCAL ? openflow::port::kLocal : p.port_no;
+      if (ofport != openflow::port::kLocal && !attached_.contains(p.port_no)) continue;
+      out.push_back({ofport, p.stats, attached_since_[ofport]});
+    }
+    return out;
+  };
   agent_ = std::make_unique<ofswitch::Agent>(*ofproto_, name_, std::move(hooks));
   connmgr_ = std::make_unique<ofswitch::ConnMgr>(io_, *agent_, [this](bool connected) {
     log::info("%s: %s", name_.c_str(),
@@ -198,12 +210,16 @@ void Bridge::reconcile() {
   for (const auto& [no, p] : by_no) live.push_back(no);
   if (udpif_) udpif_->set_ports(live);
   std::string fp;
+  const std::map<std::uint32_t, std::string> before = std::move(attached_);
   attached_.clear();
+  const std::int64_t now = ofproto::steady_ms();
   for (const config::Port& p : cfg_.ports()) {
     if (!by_no.contains(p.ofport()) || wanted.count(p.ofport()) == 0) continue;
     auto link = links_.find(p.name());
     const bool up = link && link->up;
     attached_[p.ofport()] = p.name();
+    if (auto b = before.find(p.ofport()); b == before.end() || b->second != p.name())
+      attached_since_[p.ofport()] = now;
     ports.push_back(port_info(p, up));
     fp += p.ShortDebugString() + (up ? "+" : "-") + ";";
   }

@@ -104,6 +104,9 @@ class Bridge {
   std::unique_ptr<ofswitch::ConnMgr> connmgr_;
   // ofport -> the interface attached there, as last reconciled.
   std::map<std::uint32_t, std::string> attached_;
+  // ofport -> when its interface was attached (steady ms; PORT_STATS durations); the local
+  // port's entry is the bridge's opening.
+  std::map<std::uint32_t, std::int64_t> attached_since_;
   std::map<std::string, std::string> why_detached_;
   std::string ports_fingerprint_;  // to revalidate only when the port set changed
 };

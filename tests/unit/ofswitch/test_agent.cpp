@@ -1,4 +1,4 @@
-// The agent driven directly by decoded messages: FEATURES, config, DESC, PORT_DESC,
+// The agent driven directly by decoded messages: FEATURES, config, DESC, PORT_DESC, PORT_STATS,
 // FLOW_MOD add/modify/delete (strict and not) with the spec's errors, FLOW and AGGREGATE
 // stats, barrier-driven publication, the standalone fail mode's NORMAL rule, PACKET_OUT, PACKET_IN
 // from a translation's controller cookie, SET_ASYNC/GET_ASYNC, TABLE_MOD and the answers of a
@@ -38,6 +38,7 @@ struct Rig {
   ofswitch::Agent agent;
   ofswitch::Session session;
   std::vector<Message> out;
+  std::vector<ofswitch::PortCounters> port_counters;  // Hooks::port_stats (empty: none)
 
   explicit Rig(bool batch = false, ofproto::FailMode mode = ofproto::FailMode::kSecure)
       : of(options(mode)), batched(batch), agent(of, "br0", hooks()) {
@@ -70,6 +71,7 @@ struct Rig {
     h.macs_changed = [this](const std::vector<ofproto::MacTag>& tags) {
       relearned.insert(relearned.end(), tags.begin(), tags.end());
     };
+    if (!port_counters.empty()) h.port_stats = [this] { return port_counters; };
     return h;
   }
   // Sends m; returns the replies.
@@ -774,4 +776,58 @@ TEST_CASE("ofswitch: no queues: QUEUE stats and QUEUE_GET_CONFIG as Open vSwitch
   CHECK(rig.error_of(QueueGetConfigRequest{port::kLocal}) == E{9, 0});  // OVS takes only ANY
   CHECK(rig.error_of(QueueGetConfigRequest{0xff00}) == E{2, 4});
   CHECK(rig.agent.errors_sent() == 8);
+}
+
+TEST_CASE("ofswitch: PORT_STATS from the datapath's counters; refused without them", "[ofswitch]") {
+  {
+    Rig rig;
+    auto e = rig.error_of(MultipartRequest{0, PortStatsRequest{}});
+    CHECK(e.first == uint16_t(ErrType::kBadRequest));
+    CHECK(e.second == 2);  // BAD_MULTIPART: the agent cannot read counters
+  }
+  const std::int64_t now = ofproto::steady_ms();
+  vsw_vport_stats s2{};
+  s2.rx_packets = 7;
+  s2.tx_packets = 9;
+  s2.rx_bytes = 700;
+  s2.tx_bytes = 900;
+  s2.tx_dropped = 1;
+  vsw_vport_stats local{};
+  local.rx_packets = 3;
+  // The rig's members are built in order: the hooks read port_counters when called.
+  Rig rig;
+  rig.port_counters = {{2, s2, now - 5'500}, {port::kLocal, local, now}, {1, {}, now - 1'000}};
+  // Rebuild the agent's hooks with the counters in place.
+  ofswitch::Agent agent(rig.of, "br0", rig.hooks());
+  const auto stats_of = [&](uint32_t port_no) {
+    std::vector<PortStats> all;
+    PortStatsRequest req;
+    req.id = port_no;
+    agent.handle(rig.session, Message{kVersion13, 3, MultipartRequest{0, req}}, [&](Bytes b) {
+      auto m = decode(b);
+      REQUIRE(m.ok());
+      const auto& body = std::get<MultipartReply>(m.value().body).body;
+      for (const PortStats& p : std::get<PortStatsReply>(body).entries) all.push_back(p);
+    });
+    return all;
+  };
+  const auto all = stats_of(port::kAny);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].port_no == 1);  // by port number, LOCAL last
+  CHECK(all[1].port_no == 2);
+  CHECK(all[2].port_no == port::kLocal);
+  CHECK(all[1].rx_packets == 7);
+  CHECK(all[1].tx_packets == 9);
+  CHECK(all[1].rx_bytes == 700);
+  CHECK(all[1].tx_bytes == 900);
+  CHECK(all[1].tx_dropped == 1);
+  CHECK(all[1].rx_errors == ~uint64_t{0});  // not kept: all ones
+  CHECK(all[1].collisions == ~uint64_t{0});
+  CHECK(all[1].duration_sec >= 5);
+  CHECK(all[1].duration_sec <= 6);
+  CHECK(all[2].rx_packets == 3);
+  const auto one = stats_of(2);
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].port_no == 2);
+  CHECK(stats_of(17).empty());  // no such port: an empty reply, as Open vSwitch
 }
