@@ -128,3 +128,17 @@ dmesg_mark() {
 dmesg_since_mark() {
 	dmesg 2>/dev/null | awk -v m="vsw-selftest: begin $1" 'index($0, m) { buf = ""; next } { buf = buf $0 "\n" } END { printf "%s", buf }'
 }
+
+# cpu_summary BEFORE AFTER: two "cpu" lines of /proc/stat (without the label) as one
+# diagnostic: how busy the guest's CPUs were in between. Under TCG an idle vCPU leaves its
+# host core free, so this says how much of a run's time is work and how much waiting.
+cpu_summary() {
+	local -a a b
+	read -ra a <<<"$1"
+	read -ra b <<<"$2"
+	local total=0 idle i
+	for i in "${!b[@]}"; do total=$((total + b[i] - a[i])); done
+	idle=$((b[3] - a[3] + b[4] - a[4]))
+	[ "$total" -gt 0 ] || return 0
+	echo "# guest CPU busy $(((total - idle) * 100 / total))% of $((total / $(nproc))) ticks per CPU ($(nproc) CPUs)"
+}

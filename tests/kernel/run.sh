@@ -86,6 +86,7 @@ echo "TAP version 13"
 echo "1..${#selected[@]}"
 [ "${VSW_DEBUG_KERNEL:-0}" = 1 ] && debug_begin
 n=0 npass=0 nfail=0 nskip=0
+read -r _ cpu0 </proc/stat
 logdir=$(mktemp -d)
 trap 'rm -rf "$logdir"' EXIT
 for name in "${selected[@]}"; do
@@ -130,6 +131,8 @@ for name in "${selected[@]}"; do
 	echo "# $name: ${secs}s"
 done
 echo "# $npass passed, $nfail failed, $nskip skipped"
+read -r _ cpu1 </proc/stat
+cpu_summary "$cpu0" "$cpu1"
 [ $nfail -gt 0 ] && exit 1
 [ $nskip = "$n" ] && [ "$n" -gt 0 ] && exit 4
 exit 0

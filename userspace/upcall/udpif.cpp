@@ -141,7 +141,8 @@ class Udpif::Handler {
   void process(bool from_peer);
   template <class OpT>
   OpT& op_slot(std::size_t i);
-  bool recheck(const UkeyPtr& uk, const vsw_flow_key& key);
+  UkeyPtr recheck(const UkeyPtr& uk, const vsw_flow_key& key, std::uint64_t created_ms,
+                  std::size_t limit);
 
   Udpif& u_;
   unsigned index_;
@@ -206,10 +207,10 @@ void Udpif::Handler::process(bool from_peer) {
       // earlier miss of this batch or by another handler) or when the table is full.
       if (!uk) {
         if (u_.ukeys_.size() >= limit) u_.c_.limit_hits.fetch_add(1, std::memory_order_relaxed);
-      } else if (u_.changes_.touched_since(seq, x.tags, own) && !recheck(uk, up.key)) {
+      } else if (u_.changes_.touched_since(seq, x.tags, own) &&
+                 !(uk = recheck(uk, up.key, t, limit))) {
         // What the translation read changed meanwhile: the answer may be stale. (A
         // change that came before the claim above could not mark this ukey dirty.)
-        u_.ukeys_.erase(*uk);
         u_.c_.skipped_stale.fetch_add(1, std::memory_order_relaxed);
       } else {
         auto& put = op_slot<dpif::FlowPutOp>(n_ops++);
@@ -256,16 +257,26 @@ void Udpif::Handler::process(bool from_peer) {
 
 // A claimed ukey whose translation may be stale (something it read changed, or so many
 // changes came meanwhile that the log no longer says which: a handler preempted while the
-// others learn a storm of sources). Translates again without learning and keeps the claim
-// only when the fresh answer is the same megaflow and actions and nothing it read changed
-// since. The ukey is re-indexed under the fresh tags before that last check, so a later
-// change marks it dirty, as for a first claim.
-bool Udpif::Handler::recheck(const UkeyPtr& uk, const vsw_flow_key& key) {
+// others learn a storm of sources). Translates again without learning and gives back the
+// ukey to install, or nothing (the claim is dropped) unless the fresh answer is the same
+// megaflow and actions and nothing it read changed since. The claim is replaced by a new
+// one with the fresh facts rather than updated: the claimed ukey is already in the table,
+// where a dump may be reading its rules and learns, which only the revalidator may change.
+// The new claim is made before that last check, so a later change marks it dirty, as for a
+// first claim.
+UkeyPtr Udpif::Handler::recheck(const UkeyPtr& uk, const vsw_flow_key& key,
+                                std::uint64_t created_ms, std::size_t limit) {
   const std::uint64_t seq = u_.changes_.seq();
   ofproto::XlateResult y = u_.ofp_.translate(key, false, nullptr);
-  if (!y.stable || !uk->has_match(y.megaflow) || y.actions != uk->actions()) return false;
-  u_.ukeys_.update(uk, y.actions, y.tags, y.rules, learns_of(y));
-  return !u_.changes_.touched_since(seq, y.tags);
+  u_.ukeys_.erase(*uk);
+  if (!y.stable || !uk->has_match(y.megaflow) || y.actions != uk->actions()) return nullptr;
+  UkeyPtr fresh =
+      u_.ukeys_.claim(y.megaflow, y.actions, y.tags, y.rules, created_ms, learns_of(y), limit);
+  if (fresh && u_.changes_.touched_since(seq, y.tags)) {
+    u_.ukeys_.erase(*fresh);
+    return nullptr;
+  }
+  return fresh;
 }
 
 void Udpif::packet_in(const dpif::Upcall& up) {

@@ -155,6 +155,18 @@ std::size_t intern_hash(const dpif::Actions& actions) {
       opt(s->ipv4_ttl);
       opt(s->l4_src);
       opt(s->l4_dst);
+      opt(s->vlan_vid);
+      opt(s->vlan_pcp);
+      opt(s->ipv6_src);
+      opt(s->ipv6_dst);
+      opt(s->ipv6_tclass);
+      opt(s->ipv6_hlimit);
+      opt(s->ipv6_label);
+      opt(s->arp_op);
+      opt(s->arp_sha);
+      opt(s->arp_tha);
+      opt(s->arp_spa);
+      opt(s->arp_tpa);
     } else if (const auto* v = std::get_if<dpif::PushVlanAction>(&a)) {
       h = mix(h, v->vid);
       h = mix(h, v->pcp);

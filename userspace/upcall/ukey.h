@@ -204,7 +204,7 @@ class UkeyTable {
   // Erases uk if it is the one in the table.
   void erase(const Ukey& uk);
   // Replaces the translation facts of a ukey (actions, tags, rules), keeping the tag index
-  // in step when it is in the table.
+  // in step when it is in the table. Revalidator only: a dump reads the facts unlocked.
   void update(const UkeyPtr& uk, const dpif::Actions& actions,
               std::span<const ofproto::MacTag> tags, const RuleList& rules,
               const ofproto::MacLearnRef& learns = {});

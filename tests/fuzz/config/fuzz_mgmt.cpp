@@ -16,7 +16,7 @@
 //         may refuse it (in one non-empty line), but what it accepts is valid and
 //         round-trips through format_config_text() to the same Config.
 // Anything else traps. Built only with -DVSW_FUZZ=ON (clang, ASan + UBSan);
-// tests/suites/33-mgmt-fuzz runs it.
+// tests/suites/30-fuzz runs it.
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/message_differencer.h>
 

@@ -10,7 +10,7 @@
 // to an UpcallChannel: receive() must return exactly the upcalls of the walk, the same
 // ones (command, ifindex, in_port, key, packet and userdata bytes), and count the rest as
 // malformed. Anything else traps. Built only with -DVSW_FUZZ=ON (clang, ASan + UBSan);
-// tests/suites/32-upcall-fuzz runs it.
+// tests/suites/30-fuzz runs it.
 #include <sys/socket.h>
 
 #include <cstddef>

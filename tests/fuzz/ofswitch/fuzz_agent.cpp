@@ -13,7 +13,7 @@
 // contract the kernel relies on). At the end a barrier must still be answered, and FLOW and
 // AGGREGATE stats must agree on the rule count. Any violation traps; ASan and UBSan (no
 // recovery, leak detection on) catch the rest. Built only with -DVSW_FUZZ=ON;
-// tests/suites/34-agent-fuzz builds it, makes its seed corpus with agent_fuzz_seeds and runs it.
+// tests/suites/30-fuzz builds it, makes its seed corpus with agent_fuzz_seeds and runs it.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

@@ -3,7 +3,7 @@
 // Any input must be either refused with an OfError carrying at most 64 bytes of the input,
 // or accepted; an accepted message must print (text and JSON), re-encode, and decode again
 // to the same value with the same bytes. Anything else traps. Built only with -DVSW_FUZZ=ON
-// (clang, ASan + UBSan); tests/suites/30-openflow-fuzz runs it.
+// (clang, ASan + UBSan); tests/suites/30-fuzz runs it.
 #include <cstddef>
 #include <cstdint>
 
