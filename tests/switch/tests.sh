@@ -27,8 +27,7 @@ TESTS=(
 	"switch_trace_dump_flows vsw-ctl trace shows NORMAL's decision and the megaflow, changing nothing; dump-flows counts cached traffic"
 	"switch_openflow_service ovs-ofctl over BR.mgmt: a drop rule stops cached traffic within a second, deleting it restores it; no controller"
 	"switch_packet_out      ovs-ofctl packet-out: output:2, FLOOD, output:TABLE through a rule, NORMAL (learns in_port); frames arrive where they should, no megaflow"
-	"switch_osken_learning  os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone"
-	"switch_tshark_session  a whole controller session captured on lo (os-ken over tcp:, ovs-ofctl over ptcp:) decodes in tshark with no malformed packet or expert warning"
+	"switch_osken_session   os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone; with ovs-ofctl over ptcp:, the whole session captured on lo decodes in tshark with no malformed packet or expert warning"
 	"switch_flow_removed    idle_timeout kept alive by cached traffic, expiring ~2 s after it stops; hard_timeout expiring under traffic; ovs-ofctl monitor sees FLOW_REMOVED idle, hard, delete"
 	"switch_groups          ovs-ofctl add-group: a select group spreads 64 UDP flows over two ports, each flow on one; a fast-failover group follows its watched port's link down and up; group stats count cached traffic; del-groups takes the group's rules"
 	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
@@ -728,15 +727,31 @@ test_switch_packet_in() {
 	fi
 }
 
-test_switch_osken_learning() {
-	command -v osken-manager >/dev/null || {
-		echo "# SKIP: osken-manager is not installed (scripts/setup installs python3-os-ken)"
+# A real controller, and the whole session as tshark sees it: os-ken's learning switch
+# (tests/switch/osken_l2.py) drives a secure bridge over an active connection (HELLO,
+# FEATURES, SET_CONFIG, FLOW_MOD, PACKET_IN, PACKET_OUT, ECHO) until its rules forward from
+# the kernel alone; ovs-ofctl on a passive one asks for every statistic and sends requests
+# vswd refuses (ERROR). Both are captured on lo by dumpcap and decoded by tshark's OpenFlow
+# 1.3 dissector. One test, as os-ken and tshark each take most of a minute to start under TCG.
+test_switch_osken_session() {
+	command -v osken-manager >/dev/null && command -v dumpcap >/dev/null || {
+		echo "# SKIP: osken-manager or dumpcap missing (scripts/setup installs python3-os-ken and tshark)"
 		return 4
 	}
 	topo_switch 3 || return 1
 	ctl set-fail-mode "$BR" secure || return 1
 	add_ports 3 || return 1
-	local port=$((20000 + RANDOM % 20000)) i j
+	local port=$((20000 + RANDOM % 20000)) pcap=$TMPD/session.pcapng i j c
+	local pport=$((port + 1))
+	local of="ovs-ofctl -O OpenFlow13" t="tcp:127.0.0.1:$pport"
+	echo "+ (background) dumpcap -i lo -f 'tcp port $port or tcp port $pport' -w $pcap"
+	dumpcap -q -i lo -f "tcp port $port or tcp port $pport" -w "$pcap" 2>"$TMPD/dumpcap.err" &
+	local cap=$!
+	defer kill "$cap"
+	for ((i = 0; i < 100; i++)); do
+		grep -q "File: $pcap" "$TMPD/dumpcap.err" 2>/dev/null && [ -s "$pcap" ] && break
+		sleep 0.1
+	done
 	echo "+ (background) osken-manager --ofp-tcp-listen-port $port tests/switch/osken_l2.py"
 	osken-manager --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port "$port" \
 		"$VSW_TOP/tests/switch/osken_l2.py" >"$TMPD/osken.out" 2>&1 &
@@ -745,7 +760,7 @@ test_switch_osken_learning() {
 		ss -Htln "sport = :$port" | grep -q . && break
 		sleep 0.1
 	done
-	ctl set-controller "$BR" "tcp:127.0.0.1:$port" || return 1
+	ctl set-controller "$BR" "tcp:127.0.0.1:$port" "ptcp:$pport:127.0.0.1" || return 1
 	wait_lines "$TMPD/osken.out" 'table-miss rule installed' 1 || { vswd_log; return 1; }
 	for ((i = 1; i <= 3; i++)); do
 		for ((j = 1; j <= 3; j++)); do
@@ -773,41 +788,6 @@ test_switch_osken_learning() {
 	check_le "misses during 40 warm pings" $(($(dp_stat "$BR" missed) - miss0)) 0 || return 1
 	check_eq "packet-ins during 40 warm pings" $(($(upcall_counter packet_ins) - pins0)) 0 || return 1
 	dp_flows
-}
-
-# A whole session as tshark sees it: os-ken's learning switch on an active connection
-# (HELLO, FEATURES, SET_CONFIG, FLOW_MOD, PACKET_IN, PACKET_OUT, ECHO) and ovs-ofctl on a
-# passive one asking for every statistic and sending requests vswd refuses (ERROR),
-# captured on lo by dumpcap and decoded by tshark's OpenFlow 1.3 dissector.
-test_switch_tshark_session() {
-	command -v osken-manager >/dev/null && command -v dumpcap >/dev/null || {
-		echo "# SKIP: osken-manager or dumpcap missing (scripts/setup installs python3-os-ken and tshark)"
-		return 4
-	}
-	topo_switch 2 || return 1
-	ctl set-fail-mode "$BR" secure || return 1
-	add_ports 2 || return 1
-	local port=$((20000 + RANDOM % 20000)) pcap=$TMPD/session.pcapng i c
-	local pport=$((port + 1))
-	local of="ovs-ofctl -O OpenFlow13" t="tcp:127.0.0.1:$pport"
-	echo "+ (background) dumpcap -i lo -f 'tcp port $port or tcp port $pport' -w $pcap"
-	dumpcap -q -i lo -f "tcp port $port or tcp port $pport" -w "$pcap" 2>"$TMPD/dumpcap.err" &
-	local cap=$!
-	defer kill "$cap"
-	for ((i = 0; i < 100; i++)); do
-		grep -q "File: $pcap" "$TMPD/dumpcap.err" 2>/dev/null && [ -s "$pcap" ] && break
-		sleep 0.1
-	done
-	osken-manager --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port "$port" \
-		"$VSW_TOP/tests/switch/osken_l2.py" >"$TMPD/osken.out" 2>&1 &
-	defer kill $!
-	for ((i = 0; i < 300; i++)); do
-		ss -Htln "sport = :$port" | grep -q . && break
-		sleep 0.1
-	done
-	ctl set-controller "$BR" "tcp:127.0.0.1:$port" "ptcp:$pport:127.0.0.1" || return 1
-	wait_lines "$TMPD/osken.out" 'table-miss rule installed' 1 || { vswd_log; return 1; }
-	ping_ok 1 2 2 && ping_ok 2 1 2 || { echo "FAIL: no ping through os-ken"; return 1; }
 	# Requests of most kinds; refused ones are answered with an ERROR, still a message.
 	for c in dump-flows dump-aggregate dump-tables dump-table-features dump-ports-desc \
 		dump-group-features meter-features queue-get-config get-frags; do
