@@ -31,6 +31,7 @@ TESTS=(
 	"switch_tshark_session  a whole controller session captured on lo (os-ken over tcp:, ovs-ofctl over ptcp:) decodes in tshark with no malformed packet or expert warning"
 	"switch_flow_removed    idle_timeout kept alive by cached traffic, expiring ~2 s after it stops; hard_timeout expiring under traffic; ovs-ofctl monitor sees FLOW_REMOVED idle, hard, delete"
 	"switch_groups          ovs-ofctl add-group: a select group spreads 64 UDP flows over two ports, each flow on one; a fast-failover group follows its watched port's link down and up; group stats count cached traffic; del-groups takes the group's rules"
+	"switch_port_status     ovs-ofctl monitor sees PORT_STATUS ADD for add-port, MOD with LINK_DOWN set and cleared for a link down and up, DEL for del-port"
 	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
 )
 
@@ -1014,4 +1015,33 @@ test_switch_flow_removed() {
 	cat "$TMPD/monitor.out"
 	check_eq "FLOW_REMOVED messages" "$(grep -c OFPT_FLOW_REMOVED "$TMPD/monitor.out")" 3 || return 1
 	ping_ok 1 2 1
+}
+
+test_switch_port_status() {
+	topo_switch 2 || return 1
+	add_ports 1 || return 1
+	local of="ovs-ofctl -O OpenFlow13" sock="unix:$TMPD/$BR.mgmt" out="$TMPD/monitor.out"
+	# A monitor on the service socket; its miss_send_len asks for asynchronous messages.
+	echo "+ (background) $of monitor $sock 65535"
+	$of --unixctl="$TMPD/ofctl.ctl" monitor "$sock" 65535 >"$out" 2>&1 &
+	defer kill $!
+	sleep 0.5
+	ctl add-port "$BR" "$P2" ofport=2 || return 1
+	wait_lines "$out" "OFPT_PORT_STATUS.*ADD: 2\\($P2\\)" 1 || { vswd_log; return 1; }
+	run ip link set "$P2" down
+	wait_lines "$out" "OFPT_PORT_STATUS.*MOD: 2\\($P2\\)" 1 || { vswd_log; return 1; }
+	grep -A3 "MOD: 2($P2)" "$out" | grep -q 'state:.*LINK_DOWN' ||
+		{ echo "FAIL: the MOD does not say LINK_DOWN"; cat "$out"; return 1; }
+	run $of dump-ports-desc "$sock" | grep -A3 "2($P2)" | grep -q 'state:.*LINK_DOWN' ||
+		{ echo "FAIL: PORT_DESC does not say LINK_DOWN"; return 1; }
+	run ip link set "$P2" up
+	wait_lines "$out" "OFPT_PORT_STATUS.*MOD: 2\\($P2\\)" 2 || { vswd_log; return 1; }
+	grep -A3 "MOD: 2($P2)" "$out" | tail -n 3 | grep -q 'state:.*LINK_DOWN' &&
+		{ echo "FAIL: the second MOD still says LINK_DOWN"; cat "$out"; return 1; }
+	ctl del-port "$BR" "$P2" || return 1
+	wait_lines "$out" "OFPT_PORT_STATUS.*DEL: 2\\($P2\\)" 1 || { vswd_log; return 1; }
+	sleep 0.5
+	cat "$out"
+	# Nothing about port 1, which never changed, and one message per change.
+	check_eq "PORT_STATUS messages" "$(grep -c OFPT_PORT_STATUS "$out")" 4
 }

@@ -157,7 +157,8 @@ void print_show_dot(const config::ShowReply& show, std::ostream& o) {
     o << "  }\n";
     for (const auto& c : b.controllers()) {
       const std::string cid = dot_quote("ctl:" + b.name() + ":" + c.target());
-      o << "  " << cid << " [shape=ellipse, label=" << dot_quote("controller\n" + c.target())
+      const std::string role = c.role().empty() ? "" : "\nrole: " + c.role();
+      o << "  " << cid << " [shape=ellipse, label=" << dot_quote("controller\n" + c.target() + role)
         << "];\n";
       o << "  " << cid << " -> " << bid << " [style=dashed];\n";
     }

@@ -52,13 +52,14 @@
 #include "ofproto/clock.h"
 #include "ofproto/controller_cookie.h"
 #include "ofproto/ofproto.h"
+#include "ofswitch/roles.h"
 #include "openflow/codec.h"
 
 namespace vsw::ofswitch {
 
 // One connection's switch configuration (SET_CONFIG) and asynchronous-message
 // configuration (SET_ASYNC: element 0 applies to the master and equal roles, 1 to slaves;
-// bit N of a mask enables reason N). Roles are not implemented: every controller is equal.
+// bit N of a mask enables reason N), and its controller role (roles.h).
 struct Session {
   std::uint16_t config_flags = 0;     // OFPC_FRAG_*: only FRAG_NORMAL (0) is kept
   std::uint16_t miss_send_len = 128;  // OFPCML_DEFAULT
@@ -71,6 +72,10 @@ struct Session {
   std::array<std::uint32_t, 2> packet_in_mask{0x3, 0};
   std::array<std::uint32_t, 2> port_status_mask{0x7, 0x7};
   std::array<std::uint32_t, 2> flow_removed_mask{0xf, 0};
+  Role role = Role::kEqual;  // ROLE_REQUEST (roles.h)
+
+  // The element of the async masks for the current role.
+  [[nodiscard]] std::size_t async_index() const { return role == Role::kSlave ? 1 : 0; }
 
   static Session for_service() {
     Session s;
@@ -126,6 +131,10 @@ class Agent {
                                                          const ofproto::ControllerPacket& p);
   // Publishes staged rule changes (no-op if none).
   void flush();
+  // The PORT_DESC entries (sorted by port number): also the bodies of PORT_STATUS.
+  [[nodiscard]] openflow::PortDescReply port_desc() const;
+  // The bridge's generation id (roles.h).
+  [[nodiscard]] const Election& election() const { return election_; }
   [[nodiscard]] std::uint64_t flow_mods() const { return flow_mods_; }
   [[nodiscard]] std::uint64_t errors_sent() const { return errors_; }
   [[nodiscard]] std::uint64_t packet_ins_sent() const { return packet_ins_; }
@@ -138,7 +147,6 @@ class Agent {
   void multipart(const openflow::Message& m, const SendFn& send);
   void packet_out(const openflow::Message& m, const SendFn& send);
   void error(const openflow::Message& m, openflow::OfError e, const SendFn& send);
-  [[nodiscard]] openflow::PortDescReply port_desc() const;
   [[nodiscard]] openflow::PortStatsReply port_stats(std::uint32_t port_no) const;
 
   ofproto::Ofproto& ofproto_;
@@ -146,6 +154,7 @@ class Agent {
   Hooks hooks_;
   ofproto::Clock clock_;
   std::uint64_t dpid_ = 0;
+  Election election_;
   bool flush_pending_ = false;
   std::uint64_t flow_mods_ = 0, errors_ = 0, packet_ins_ = 0;
   std::uint64_t packet_outs_ = 0, packet_out_drops_ = 0;
