@@ -27,7 +27,7 @@ TESTS=(
 	"switch_trace_dump_flows vsw-ctl trace shows NORMAL's decision and the megaflow, changing nothing; dump-flows counts cached traffic"
 	"switch_openflow_service ovs-ofctl over BR.mgmt: a drop rule stops cached traffic within a second, deleting it restores it; no controller"
 	"switch_packet_out      ovs-ofctl packet-out: output:2, FLOOD, output:TABLE through a rule, NORMAL (learns in_port); frames arrive where they should, no megaflow"
-	"switch_osken_learning  os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone"
+	"switch_osken_learning  os-ken's learning switch (tests/switch/osken_l2.py) becomes master (ROLE_REQUEST, shown by vsw-ctl show) and drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone"
 	"switch_tshark_session  a whole controller session captured on lo (os-ken over tcp:, ovs-ofctl over ptcp:) decodes in tshark with no malformed packet or expert warning"
 	"switch_flow_removed    idle_timeout kept alive by cached traffic, expiring ~2 s after it stops; hard_timeout expiring under traffic; ovs-ofctl monitor sees FLOW_REMOVED idle, hard, delete"
 	"switch_groups          ovs-ofctl add-group: a select group spreads 64 UDP flows over two ports, each flow on one; a fast-failover group follows its watched port's link down and up; group stats count cached traffic; del-groups takes the group's rules"
@@ -748,6 +748,9 @@ test_switch_osken_learning() {
 	done
 	ctl set-controller "$BR" "tcp:127.0.0.1:$port" || return 1
 	wait_lines "$TMPD/osken.out" 'table-miss rule installed' 1 || { vswd_log; return 1; }
+	# os-ken asked to be master (generation id 1): the ROLE_REPLY says so, show lists it.
+	wait_lines "$TMPD/osken.out" 'role reply role=2 generation_id=1$' 1 || { vswd_log; return 1; }
+	ctl show | grep -q 'role: master' || { echo "FAIL: vsw-ctl show lists no master"; ctl show; return 1; }
 	for ((i = 1; i <= 3; i++)); do
 		for ((j = 1; j <= 3; j++)); do
 			[ $i = $j ] && continue

@@ -4,7 +4,9 @@
 // dealt with by openflow::Connection) and sends the replies through the given function:
 // FEATURES_REPLY (the bridge's datapath id, 255 tables, no buffers, FLOW_STATS and
 // TABLE_STATS), GET_CONFIG_REPLY/SET_CONFIG (per connection: flags and miss_send_len),
-// BARRIER_REPLY, GET_ASYNC_REPLY/SET_ASYNC (per connection), and the multipart replies DESC,
+// BARRIER_REPLY, GET_ASYNC_REPLY/SET_ASYNC (per connection), ROLE_REPLY (roles.h: the role
+// and the bridge's generation id; a slave's modifying requests are refused with IS_SLAVE
+// before anything else), and the multipart replies DESC,
 // FLOW, AGGREGATE, TABLE, TABLE_FEATURES, PORT_DESC and PORT_STATS (from Hooks::port_stats:
 // the datapath's counters; errors, frame, overrun, CRC and collision counts are not kept and
 // are all ones, as the spec asks for unsupported counters). TABLE_MOD, METER_MOD, METER_FEATURES,
@@ -122,9 +124,9 @@ class Agent {
 
   void handle(Session& session, const openflow::Message& m, const SendFn& send);
   // The OFPT_PACKET_IN this session gets for p (xid 0), or nothing when it does not want it:
-  // its packet_in_mask lacks the reason, a table miss with miss_send_len 0, or a service
-  // connection that never set a miss_send_len. The data is the packet cut to the cookie's
-  // max_len (ACTION, INVALID_TTL) or the session's miss_send_len (NO_MATCH); 0xffff
+  // its packet_in_mask for its role lacks the reason, a table miss with miss_send_len 0, or a
+  // service connection that never set a miss_send_len. The data is the packet cut to the
+  // cookie's max_len (ACTION, INVALID_TTL) or the session's miss_send_len (NO_MATCH); 0xffff
   // (OFPCML_NO_BUFFER) means the whole packet. buffer_id is always NO_BUFFER; the match
   // has in_port (LOCAL for the bridge's port) and metadata when it is not 0.
   [[nodiscard]] std::optional<openflow::Bytes> packet_in(const Session& session,
