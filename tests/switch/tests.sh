@@ -1028,7 +1028,12 @@ test_switch_port_status() {
 	echo "+ (background) $of monitor $sock 65535"
 	$of --unixctl="$TMPD/ofctl.ctl" monitor "$sock" 65535 >"$out" 2>&1 &
 	defer kill $!
-	sleep 0.5
+	# Its barrier answered: connected, miss_send_len set (an emulated VM may take seconds).
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ovs-appctl -t "$TMPD/ofctl.ctl" ofctl/barrier >/dev/null 2>&1 && break
+		sleep 0.2
+	done
 	ctl add-port "$BR" "$P2" ofport=2 || return 1
 	wait_lines "$out" "OFPT_PORT_STATUS.*ADD: 2\\($P2\\)" 1 || { vswd_log; return 1; }
 	run ip link set "$P2" down
