@@ -3,8 +3,10 @@
 Debian's python3-os-ken ships the framework without its sample applications; this is the
 classic OpenFlow 1.3 learning switch in the manner of os-ken's simple_switch_13:
 
-- when a switch connects: ask for whole packets (SET_CONFIG miss_send_len NO_BUFFER) and
-  install the table-miss rule, priority 0, no match, output:CONTROLLER:NO_BUFFER;
+- when a switch connects: become its master (ROLE_REQUEST MASTER, generation id 1; the
+  ROLE_REPLY is logged as `role reply role=.. generation_id=..`), ask for whole packets
+  (SET_CONFIG miss_send_len NO_BUFFER) and install the table-miss rule, priority 0, no
+  match, output:CONTROLLER:NO_BUFFER;
 - on every PACKET_IN: learn (datapath, eth_src) -> in_port; if eth_dst is known, install
   priority=1,in_port,eth_src,eth_dst -> output:PORT so that the rest of that traffic never
   comes back; send the packet itself out with a PACKET_OUT (to the port, or FLOOD).
@@ -37,10 +39,15 @@ class L2LearningSwitch(app_manager.OSKenApp):
     def switch_connected(self, ev):
         dp = ev.msg.datapath
         ofp, parser = dp.ofproto, dp.ofproto_parser
+        dp.send_msg(parser.OFPRoleRequest(dp, ofp.OFPCR_ROLE_MASTER, 1))
         dp.send_msg(parser.OFPSetConfig(dp, ofp.OFPC_FRAG_NORMAL, ofp.OFPCML_NO_BUFFER))
         to_controller = [parser.OFPActionOutput(ofp.OFPP_CONTROLLER, ofp.OFPCML_NO_BUFFER)]
         self.install(dp, 0, parser.OFPMatch(), to_controller)
         self.logger.info("switch %016x connected: table-miss rule installed", dp.id)
+
+    @set_ev_cls(ofp_event.EventOFPRoleReply, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
+    def role_reply(self, ev):
+        self.logger.info("role reply role=%d generation_id=%d", ev.msg.role, ev.msg.generation_id)
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def packet_in(self, ev):

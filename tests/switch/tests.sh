@@ -27,9 +27,10 @@ TESTS=(
 	"switch_trace_dump_flows vsw-ctl trace shows NORMAL's decision and the megaflow, changing nothing; dump-flows counts cached traffic"
 	"switch_openflow_service ovs-ofctl over BR.mgmt: a drop rule stops cached traffic within a second, deleting it restores it; no controller"
 	"switch_packet_out      ovs-ofctl packet-out: output:2, FLOOD, output:TABLE through a rule, NORMAL (learns in_port); frames arrive where they should, no megaflow"
-	"switch_osken_session   os-ken's learning switch (tests/switch/osken_l2.py) drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone; with ovs-ofctl over ptcp:, the whole session captured on lo decodes in tshark with no malformed packet or expert warning"
+	"switch_osken_session   os-ken's learning switch (tests/switch/osken_l2.py) becomes master (ROLE_REQUEST, shown by vsw-ctl show) and drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone; with ovs-ofctl over ptcp:, the whole session captured on lo decodes in tshark with no malformed packet or expert warning"
 	"switch_flow_removed    idle_timeout kept alive by cached traffic, expiring ~2 s after it stops; hard_timeout expiring under traffic; ovs-ofctl monitor sees FLOW_REMOVED idle, hard, delete"
 	"switch_groups          ovs-ofctl add-group: a select group spreads 64 UDP flows over two ports, each flow on one; a fast-failover group follows its watched port's link down and up; group stats count cached traffic; del-groups takes the group's rules"
+	"switch_port_status     ovs-ofctl monitor sees PORT_STATUS ADD for add-port, MOD with LINK_DOWN set and cleared for a link down and up, DEL for del-port"
 	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
 )
 
@@ -762,6 +763,9 @@ test_switch_osken_session() {
 	done
 	ctl set-controller "$BR" "tcp:127.0.0.1:$port" "ptcp:$pport:127.0.0.1" || return 1
 	wait_lines "$TMPD/osken.out" 'table-miss rule installed' 1 || { vswd_log; return 1; }
+	# os-ken asked to be master (generation id 1): the ROLE_REPLY says so, show lists it.
+	wait_lines "$TMPD/osken.out" 'role reply role=2 generation_id=1$' 1 || { vswd_log; return 1; }
+	ctl show | grep -q 'role: master' || { echo "FAIL: vsw-ctl show lists no master"; ctl show; return 1; }
 	for ((i = 1; i <= 3; i++)); do
 		for ((j = 1; j <= 3; j++)); do
 			[ $i = $j ] && continue
@@ -994,4 +998,38 @@ test_switch_flow_removed() {
 	cat "$TMPD/monitor.out"
 	check_eq "FLOW_REMOVED messages" "$(grep -c OFPT_FLOW_REMOVED "$TMPD/monitor.out")" 3 || return 1
 	ping_ok 1 2 1
+}
+
+test_switch_port_status() {
+	topo_switch 2 || return 1
+	add_ports 1 || return 1
+	local of="ovs-ofctl -O OpenFlow13" sock="unix:$TMPD/$BR.mgmt" out="$TMPD/monitor.out"
+	# A monitor on the service socket; its miss_send_len asks for asynchronous messages.
+	echo "+ (background) $of monitor $sock 65535"
+	$of --unixctl="$TMPD/ofctl.ctl" monitor "$sock" 65535 >"$out" 2>&1 &
+	defer kill $!
+	# Its barrier answered: connected, miss_send_len set (an emulated VM may take seconds).
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ovs-appctl -t "$TMPD/ofctl.ctl" ofctl/barrier >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	ctl add-port "$BR" "$P2" ofport=2 || return 1
+	wait_lines "$out" "OFPT_PORT_STATUS.*ADD: 2\\($P2\\)" 1 || { vswd_log; return 1; }
+	run ip link set "$P2" down
+	wait_lines "$out" "OFPT_PORT_STATUS.*MOD: 2\\($P2\\)" 1 || { vswd_log; return 1; }
+	grep -A3 "MOD: 2($P2)" "$out" | grep -q 'state:.*LINK_DOWN' ||
+		{ echo "FAIL: the MOD does not say LINK_DOWN"; cat "$out"; return 1; }
+	run $of dump-ports-desc "$sock" | grep -A3 "2($P2)" | grep -q 'state:.*LINK_DOWN' ||
+		{ echo "FAIL: PORT_DESC does not say LINK_DOWN"; return 1; }
+	run ip link set "$P2" up
+	wait_lines "$out" "OFPT_PORT_STATUS.*MOD: 2\\($P2\\)" 2 || { vswd_log; return 1; }
+	grep -A3 "MOD: 2($P2)" "$out" | tail -n 3 | grep -q 'state:.*LINK_DOWN' &&
+		{ echo "FAIL: the second MOD still says LINK_DOWN"; cat "$out"; return 1; }
+	ctl del-port "$BR" "$P2" || return 1
+	wait_lines "$out" "OFPT_PORT_STATUS.*DEL: 2\\($P2\\)" 1 || { vswd_log; return 1; }
+	sleep 0.5
+	cat "$out"
+	# Nothing about port 1, which never changed, and one message per change.
+	check_eq "PORT_STATUS messages" "$(grep -c OFPT_PORT_STATUS "$out")" 4
 }

@@ -155,9 +155,14 @@ void print_show_dot(const config::ShowReply& show, std::ostream& o) {
         << (p.vlan_mode() == Port::TRUNK ? ", penwidth=2" : "") << "];\n";
     }
     o << "  }\n";
-    for (const auto& c : b.controllers()) {
+    for (int i = 0; i < b.controllers_size(); ++i) {
+      const auto& c = b.controllers(i);
       const std::string cid = dot_quote("ctl:" + b.name() + ":" + c.target());
-      o << "  " << cid << " [shape=ellipse, label=" << dot_quote("controller\n" + c.target())
+      // The status of controller i (same order): its connections' roles, if any.
+      const std::string role = i < bs.controllers_size() && !bs.controllers(i).role().empty()
+                                   ? "\nrole: " + bs.controllers(i).role()
+                                   : "";
+      o << "  " << cid << " [shape=ellipse, label=" << dot_quote("controller\n" + c.target() + role)
         << "];\n";
       o << "  " << cid << " -> " << bid << " [style=dashed];\n";
     }

@@ -82,6 +82,7 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
   const auto reply = [&](openflow::Body body) {
     send(openflow::encode(Message{openflow::kVersion13, m.xid, std::move(body)}));
   };
+  if (auto e = refuse_slave(session, m.type())) return error(m, *e, send);
   switch (m.type()) {
     case MsgType::kFeaturesRequest: {
       openflow::FeaturesReply f;
@@ -97,7 +98,9 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
       return;
     case MsgType::kSetConfig: {
       const auto& c = std::get<openflow::SetConfig>(m.body);
-      session.config_flags = c.flags & kFragMask;
+      // A slave's fragment handling is ignored, as in Open vSwitch (roles.h).
+      if (session.service || session.role != Role::kSlave)
+        session.config_flags = c.flags & kFragMask;
       session.miss_send_len = c.miss_send_len;
       return;
     }
@@ -111,6 +114,12 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
         session.port_status_mask[i] = a.port_status_mask[i] & kPortStatusReasons;
         session.flow_removed_mask[i] = a.flow_removed_mask[i] & kFlowRemovedReasons;
       }
+      return;
+    }
+    case MsgType::kRoleRequest: {  // roles.h; the ConnMgr demotes the other masters
+      auto r = role_request(session, election_, std::get<openflow::RoleRequest>(m.body));
+      if (!r) return error(m, r.error(), send);
+      reply(r.value());
       return;
     }
     case MsgType::kBarrierRequest:
@@ -162,7 +171,7 @@ std::optional<openflow::Bytes> Agent::packet_in(const Session& session,
                                                 const ofproto::ControllerPacket& p) {
   const auto reason = static_cast<std::uint8_t>(p.cookie.reason);
   if (session.service && session.miss_send_len == 0) return std::nullopt;
-  if (!(session.packet_in_mask[0] & (1U << reason))) return std::nullopt;
+  if (!(session.packet_in_mask[session.async_index()] & (1U << reason))) return std::nullopt;
   std::size_t max_len = p.cookie.max_len;
   if (p.cookie.reason == ofproto::PacketInReason::kNoMatch) {
     if (session.miss_send_len == 0) return std::nullopt;

@@ -4,7 +4,9 @@
 // dealt with by openflow::Connection) and sends the replies through the given function:
 // FEATURES_REPLY (the bridge's datapath id, 255 tables, no buffers, FLOW_STATS and
 // TABLE_STATS), GET_CONFIG_REPLY/SET_CONFIG (per connection: flags and miss_send_len),
-// BARRIER_REPLY, GET_ASYNC_REPLY/SET_ASYNC (per connection), and the multipart replies DESC,
+// BARRIER_REPLY, GET_ASYNC_REPLY/SET_ASYNC (per connection), ROLE_REPLY (roles.h: the role
+// and the bridge's generation id; a slave's modifying requests are refused with IS_SLAVE
+// before anything else), and the multipart replies DESC,
 // FLOW, AGGREGATE, TABLE, TABLE_FEATURES, PORT_DESC and PORT_STATS (from Hooks::port_stats:
 // the datapath's counters; errors, frame, overrun, CRC and collision counts are not kept and
 // are all ones, as the spec asks for unsupported counters). TABLE_MOD, METER_MOD, METER_FEATURES,
@@ -52,13 +54,14 @@
 #include "ofproto/clock.h"
 #include "ofproto/controller_cookie.h"
 #include "ofproto/ofproto.h"
+#include "ofswitch/roles.h"
 #include "openflow/codec.h"
 
 namespace vsw::ofswitch {
 
 // One connection's switch configuration (SET_CONFIG) and asynchronous-message
 // configuration (SET_ASYNC: element 0 applies to the master and equal roles, 1 to slaves;
-// bit N of a mask enables reason N). Roles are not implemented: every controller is equal.
+// bit N of a mask enables reason N), and its controller role (roles.h).
 struct Session {
   std::uint16_t config_flags = 0;     // OFPC_FRAG_*: only FRAG_NORMAL (0) is kept
   std::uint16_t miss_send_len = 128;  // OFPCML_DEFAULT
@@ -71,6 +74,10 @@ struct Session {
   std::array<std::uint32_t, 2> packet_in_mask{0x3, 0};
   std::array<std::uint32_t, 2> port_status_mask{0x7, 0x7};
   std::array<std::uint32_t, 2> flow_removed_mask{0xf, 0};
+  Role role = Role::kEqual;  // ROLE_REQUEST (roles.h)
+
+  // The element of the async masks for the current role.
+  [[nodiscard]] std::size_t async_index() const { return role == Role::kSlave ? 1 : 0; }
 
   static Session for_service() {
     Session s;
@@ -117,15 +124,19 @@ class Agent {
 
   void handle(Session& session, const openflow::Message& m, const SendFn& send);
   // The OFPT_PACKET_IN this session gets for p (xid 0), or nothing when it does not want it:
-  // its packet_in_mask lacks the reason, a table miss with miss_send_len 0, or a service
-  // connection that never set a miss_send_len. The data is the packet cut to the cookie's
-  // max_len (ACTION, INVALID_TTL) or the session's miss_send_len (NO_MATCH); 0xffff
+  // its packet_in_mask for its role lacks the reason, a table miss with miss_send_len 0, or a
+  // service connection that never set a miss_send_len. The data is the packet cut to the
+  // cookie's max_len (ACTION, INVALID_TTL) or the session's miss_send_len (NO_MATCH); 0xffff
   // (OFPCML_NO_BUFFER) means the whole packet. buffer_id is always NO_BUFFER; the match
   // has in_port (LOCAL for the bridge's port) and metadata when it is not 0.
   [[nodiscard]] std::optional<openflow::Bytes> packet_in(const Session& session,
                                                          const ofproto::ControllerPacket& p);
   // Publishes staged rule changes (no-op if none).
   void flush();
+  // The PORT_DESC entries (sorted by port number): also the bodies of PORT_STATUS.
+  [[nodiscard]] openflow::PortDescReply port_desc() const;
+  // The bridge's generation id (roles.h).
+  [[nodiscard]] const Election& election() const { return election_; }
   [[nodiscard]] std::uint64_t flow_mods() const { return flow_mods_; }
   [[nodiscard]] std::uint64_t errors_sent() const { return errors_; }
   [[nodiscard]] std::uint64_t packet_ins_sent() const { return packet_ins_; }
@@ -138,7 +149,6 @@ class Agent {
   void multipart(const openflow::Message& m, const SendFn& send);
   void packet_out(const openflow::Message& m, const SendFn& send);
   void error(const openflow::Message& m, openflow::OfError e, const SendFn& send);
-  [[nodiscard]] openflow::PortDescReply port_desc() const;
   [[nodiscard]] openflow::PortStatsReply port_stats(std::uint32_t port_no) const;
 
   ofproto::Ofproto& ofproto_;
@@ -146,6 +156,7 @@ class Agent {
   Hooks hooks_;
   ofproto::Clock clock_;
   std::uint64_t dpid_ = 0;
+  Election election_;
   bool flush_pending_ = false;
   std::uint64_t flow_mods_ = 0, errors_ = 0, packet_ins_ = 0;
   std::uint64_t packet_outs_ = 0, packet_out_drops_ = 0;

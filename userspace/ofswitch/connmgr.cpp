@@ -4,6 +4,7 @@
 #include <set>
 
 #include "ofswitch/flow_removed.h"
+#include "ofswitch/port_status.h"
 #include "util/log.h"
 
 namespace vsw::ofswitch {
@@ -19,6 +20,7 @@ ConnMgr::ConnMgr(asio::io_context& io, Agent& agent, Options options, Controller
       expire_timer_(io),
       removed_timer_(io) {
   agent_.set_want_flush([this] { schedule_flush(); });
+  (void)port_changes(known_ports_, agent_.port_desc());  // the ports there are: no message
   schedule_expire();
 }
 
@@ -78,6 +80,38 @@ void ConnMgr::note_removed() {
     removed_armed_ = false;
     if (!ec) send_removed();
   });
+}
+
+template <class F>
+void ConnMgr::for_each_peer(F f) {
+  for (auto& [t, e] : entries_)
+    for (auto& [c, peer] : e->peers) f(*e, peer);
+  if (service_)
+    for (auto& [c, peer] : service_->peers) f(*service_, peer);
+}
+
+void ConnMgr::demote_masters(const Session& keep) {
+  for_each_peer([&](Entry& e, Peer& peer) {
+    if (&peer.session == &keep || peer.session.role != Role::kMaster) return;
+    peer.session.role = Role::kSlave;
+    log::info("%s: %s (%s) is a slave now: another connection became master", agent_.name().c_str(),
+              peer.conn->peer().c_str(), e.target.c_str());
+  });
+}
+
+std::size_t ConnMgr::ports_changed(const openflow::Connection* source) {
+  std::size_t sent = 0;
+  for (const openflow::PortStatus& ps : port_changes(known_ports_, agent_.port_desc())) {
+    for_each_peer([&](Entry&, Peer& peer) {
+      if (peer.conn.get() == source || !peer.conn->negotiated()) return;
+      auto bytes = port_status(peer.session, ps);
+      if (!bytes) return;
+      peer.conn->send_bytes(std::move(*bytes));
+      ++sent;
+    });
+  }
+  port_status_sent_ += sent;
+  return sent;
 }
 
 std::size_t ConnMgr::send_removed() {
@@ -193,7 +227,11 @@ std::shared_ptr<openflow::Connection> ConnMgr::make_connection(Entry& e, openflo
     if (!*alive) return;
     auto it = ep->peers.find(&c);
     if (it == ep->peers.end()) return;
-    agent_.handle(it->second.session, m, [&c](openflow::Bytes b) { c.send_bytes(std::move(b)); });
+    Session& session = it->second.session;
+    agent_.handle(session, m, [&c](openflow::Bytes b) { c.send_bytes(std::move(b)); });
+    if (m.type() == openflow::MsgType::kRoleRequest && session.role == Role::kMaster)
+      demote_masters(session);
+    if (m.type() == openflow::MsgType::kPortMod) ports_changed(&c);
     note_removed();  // a FLOW_MOD delete may have logged removals
   };
   auto on_close = [this, ep, alive = alive_](openflow::Connection& c) {
@@ -247,6 +285,11 @@ std::vector<TargetStatus> ConnMgr::status() const {
     unsigned negotiated = 0;
     for (const auto& [p, peer] : e->peers) negotiated += peer.conn->negotiated() ? 1 : 0;
     s.connected = negotiated > 0;
+    for (const auto& [p, peer] : e->peers) {
+      if (!peer.conn->negotiated()) continue;
+      if (!s.role.empty()) s.role += ",";
+      s.role += role_name(peer.session.role);
+    }
     if (!e->error.empty()) {
       s.state = e->error;
     } else if (e->active) {

@@ -33,6 +33,17 @@
 // that wants it (flow_removed.h). The delay lets the revalidators, woken by the
 // publication, credit the deleted megaflows' last counters to the rules first.
 //
+// Roles (roles.h). The agent answers ROLE_REQUEST and refuses a slave's modifying requests;
+// after a connection became MASTER the ConnMgr turns every other MASTER connection of the
+// bridge (controllers and service alike) into a SLAVE. status() reports each target's roles.
+//
+// PORT_STATUS (port_status.h). ports_changed() compares the agent's PORT_DESC with what was
+// last reported and sends ADD/DELETE/MODIFY to the connections that want them. The bridge
+// calls it after it changed the port set or a link went up or down; the ConnMgr calls it
+// itself after every PORT_MOD, leaving out the connection that sent it (OpenFlow before 1.5
+// expects that controller to know; Open vSwitch does the same). A PORT_MOD implementation
+// only has to make Agent::port_desc() show the port's new config.
+//
 // Single-threaded: everything runs on the io_context's thread (the tables' writer).
 #pragma once
 
@@ -55,6 +66,7 @@ struct TargetStatus {
   std::string state;       // "connected", "connecting", "backoff", "listening", "listening (N
                            // connected)", an error
   unsigned connections = 0;
+  std::string role;  // the negotiated connections' roles ("master", "slave,equal"), "" if none
 };
 
 class ConnMgr {
@@ -98,6 +110,10 @@ class ConnMgr {
   // returns how many messages went out.
   std::size_t send_removed();
   [[nodiscard]] std::uint64_t flow_removed_sent() const { return flow_removed_sent_; }
+  // Sends PORT_STATUS for every port added, deleted or modified since the last call (see
+  // above), to every negotiated connection but source; returns how many messages went out.
+  std::size_t ports_changed(const openflow::Connection* source = nullptr);
+  [[nodiscard]] std::uint64_t port_status_sent() const { return port_status_sent_; }
   [[nodiscard]] std::uint64_t packet_ins_congested() const { return packet_ins_congested_; }
 
  private:
@@ -119,6 +135,11 @@ class ConnMgr {
   void stop(Entry& e);
   std::shared_ptr<openflow::Connection> make_connection(Entry& e, openflow::Socket socket);
   void closed(Entry& e, openflow::Connection& c);
+  // Every MASTER connection other than keep's becomes a SLAVE.
+  void demote_masters(const Session& keep);
+  // f(entry, peer) for every connection, the targets' then the service's.
+  template <class F>
+  void for_each_peer(F f);
   void schedule_flush();
   void schedule_expire();
   // Arms the removed_delay timer if the removal log has entries.
@@ -135,6 +156,8 @@ class ConnMgr {
   std::uint64_t packet_ins_congested_ = 0;
   bool stopping_ = false;
   std::uint64_t flow_removed_sent_ = 0;
+  std::uint64_t port_status_sent_ = 0;
+  std::map<std::uint32_t, openflow::Port> known_ports_;  // as last reported (port_status.h)
   boost::asio::steady_timer flush_timer_;
   boost::asio::steady_timer expire_timer_;
   boost::asio::steady_timer removed_timer_;

@@ -29,7 +29,7 @@ std::optional<openflow::Bytes> flow_removed(const Session& session,
   if (!(removed.rule->flags & ofproto::kFlagSendFlowRem)) return std::nullopt;
   if (session.service && session.miss_send_len == 0) return std::nullopt;
   const auto reason = static_cast<unsigned>(removed.reason);
-  if (!(session.flow_removed_mask[0] & (1U << reason))) return std::nullopt;
+  if (!(session.flow_removed_mask[session.async_index()] & (1U << reason))) return std::nullopt;
   return openflow::encode(openflow::Message{openflow::kVersion13, 0, flow_removed_body(removed)});
 }
 

@@ -4,8 +4,9 @@
 // or an expiry (IDLE_TIMEOUT, HARD_TIMEOUT) removed (ofproto::Tables::take_removed()); the
 // ConnMgr hands each entry to every negotiated connection through flow_removed(), which
 // decides whether that connection wants it, as Open vSwitch does: its asynchronous
-// configuration for the master/equal role (Session::flow_removed_mask[0], set by SET_ASYNC;
-// by default IDLE, HARD, DELETE and GROUP_DELETE) has the reason, and a service connection
+// configuration for its current role (Session::flow_removed_mask, element 0 for master and
+// equal, 1 for slave, set by SET_ASYNC; by default IDLE, HARD, DELETE and GROUP_DELETE for
+// master/equal, nothing for slaves) has the reason, and a service connection
 // (BR.mgmt) gets asynchronous messages only after it set a nonzero miss_send_len.
 //
 // The message carries the rule's cookie, priority, table, timeouts and match (as the

@@ -237,6 +237,7 @@ void Bridge::reconcile() {
     if (auto r = ofproto_->set_ports(std::move(ports)); !r)
       log::error("%s: port list refused: %s", name_.c_str(), r.error().to_string().c_str());
     if (udpif_) udpif_->revalidate_all();
+    if (connmgr_) connmgr_->ports_changed();  // PORT_STATUS ADD, DELETE, MODIFY (link up/down)
   }
   ofproto_->reclaim();  // frees retired rules and port lists no translation can see
 }
@@ -275,6 +276,7 @@ void Bridge::status(config::BridgeStatus& out) {
         if (t.target != cs.target()) continue;
         cs.set_connected(t.connected);
         cs.set_state(t.state);
+        cs.set_role(t.role);
       }
     }
   }

@@ -7,13 +7,15 @@
 // record's length, so mutations keep the framing). Each is decoded as openflow::Connection
 // decodes it (a refusal is answered with error_reply()) and the rest go to Agent::handle(),
 // whose replies must decode, carry the request's xid, and be a lone BARRIER_REPLY for a
-// barrier. After each message, probe frames (IPv4 TCP, IPv6 UDP, ARP, a VLAN-tagged ICMP)
-// go through Ofproto::translate(): each megaflow must cover its key, and keys that differ
-// from it only in wildcarded bits must translate to the same datapath actions (the megaflow
-// contract the kernel relies on). At the end a barrier must still be answered, and FLOW and
-// AGGREGATE stats must agree on the rule count. Any violation traps; ASan and UBSan (no
-// recovery, leak detection on) catch the rest. Built only with -DVSW_FUZZ=ON;
-// tests/suites/30-fuzz builds it, makes its seed corpus with agent_fuzz_seeds and runs it.
+// barrier; a request a slave may not make gets one IS_SLAVE error and leaves the tables as
+// they were; a ROLE_REPLY tells the role the connection now has (roles.h). After each message,
+// probe frames (IPv4 TCP, IPv6 UDP, ARP, a VLAN-tagged ICMP) go through Ofproto::translate(): each
+// megaflow must cover its key, and keys that differ from it only in wildcarded bits must translate
+// to the same datapath actions (the megaflow contract the kernel relies on). At the end a barrier
+// must still be answered, and FLOW and AGGREGATE stats must agree on the rule count. Any violation
+// traps; ASan and UBSan (no recovery, leak detection on) catch the rest. Built only with
+// -DVSW_FUZZ=ON; tests/suites/30-fuzz builds it, makes its seed corpus with agent_fuzz_seeds
+// and runs it.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -114,6 +116,8 @@ struct Switch {
   // Handles one message; returns its decoded replies (each checked).
   std::vector<Message> handle(const Message& m) {
     std::vector<Message> replies;
+    const bool refused = ofswitch::refuse_slave(session, m.type()).has_value();
+    const std::size_t rules = of.tables().size();
     agent.handle(session, m, [&](Bytes b) {
       auto r = decode(b);
       check(r.ok());
@@ -124,6 +128,15 @@ struct Switch {
     });
     if (m.type() == MsgType::kBarrierRequest)
       check(replies.size() == 1 && replies[0].type() == MsgType::kBarrierReply);
+    if (refused) {  // a slave's change: one IS_SLAVE error, the tables untouched
+      check(replies.size() == 1 && replies[0].type() == MsgType::kError);
+      const auto& e = std::get<openflow::Error>(replies[0].body);
+      check(e.type == 1 && e.code == 10);
+      check(of.tables().size() == rules);
+    }
+    if (m.type() == MsgType::kRoleRequest && replies.size() == 1 &&
+        replies[0].type() == MsgType::kRoleReply)
+      check(std::get<RoleReply>(replies[0].body).role == static_cast<std::uint32_t>(session.role));
     return replies;
   }
 };

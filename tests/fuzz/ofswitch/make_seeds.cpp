@@ -1,7 +1,8 @@
 // Writes agent_fuzz's seed corpus: sessions of valid OpenFlow 1.3 messages (rules over
 // several tables with goto_table, metadata, set_field, push/pop VLAN, dec_ttl, output to
 // ports, NORMAL, CONTROLLER and groups; modifies and deletes; PACKET_OUT; stats requests;
-// config and async settings; group, meter and table mods; barriers), each encoded by the
+// config and async settings; group, meter and table mods; role requests with generation ids
+// and a slave's refused changes; barriers), each encoded by the
 // codec so the corpus follows it. Framing as fuzz_agent.cpp reads it.
 //   agent_fuzz_seeds DIR
 #include <cstdint>
@@ -122,6 +123,17 @@ std::vector<Session> sessions() {
                  mp(PortDescRequest{}), mp(GroupDescRequest{}), mp(GroupFeaturesRequest{}),
                  mp(GroupStatsRequest{}), mp(PortStatsRequest{}), mp(MeterFeaturesRequest{}),
                  BarrierRequest{}});
+  }
+  // Roles: generation ids (a stale one, a bad role), a slave's refused changes, back to equal.
+  {
+    PacketOut po;
+    po.actions = {A::output(1)};
+    po.data.assign(60, 0x5a);
+    const FlowMod add = rule(0, 30, {ipv4}, {Instruction::apply({A::output(2)})});
+    s.push_back({RoleRequest{0, 0}, RoleRequest{2, 5}, add, RoleRequest{3, 4}, RoleRequest{3, 6},
+                 add, po, TableMod{}, RoleRequest{7, 6}, SetConfig{1, 64}, GetConfigRequest{},
+                 RoleRequest{1, 0}, add, RoleRequest{2, ~0ULL - 1}, RoleRequest{3, 2},
+                 RoleRequest{0, 0}, BarrierRequest{}});
   }
   return s;
 }

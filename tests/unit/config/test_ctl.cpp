@@ -85,7 +85,11 @@ ShowReply sample_show() {
   ps->set_name("eth1");
   ps->set_ofport(2);
   ps->set_reason("no such interface");
-  b->add_controllers()->set_target("tcp:127.0.0.1:6653");
+  auto* cs = b->add_controllers();
+  cs->set_target("tcp:127.0.0.1:6653");
+  cs->set_connected(true);
+  cs->set_state("connected");
+  cs->set_role("master");
   b->mutable_datapath()->set_present(true);
   b->mutable_datapath()->set_hit(9);
   return s;
@@ -218,7 +222,10 @@ TEST_CASE("ctl: show as a tree, as JSON and as a graph", "[ctl]") {
   CHECK_THAT(text.out, ContainsSubstring("datapath_id: 00000000000000b0"));
   CHECK_THAT(text.out, ContainsSubstring("fail_mode: standalone"));
   CHECK_THAT(text.out, ContainsSubstring("datapath: hit:9 missed:0"));
-  CHECK_THAT(text.out, ContainsSubstring("Controller \"tcp:127.0.0.1:6653\""));
+  CHECK_THAT(text.out, ContainsSubstring("Controller \"tcp:127.0.0.1:6653\"\n"
+                                         "            is_connected: true\n"
+                                         "            state: connected\n"
+                                         "            role: master\n"));
   CHECK_THAT(text.out, ContainsSubstring("        Port eth0\n            ofport: 1\n"
                                          "            tag: 10\n"
                                          "            status: attached, datapath port 1, "
@@ -233,6 +240,7 @@ TEST_CASE("ctl: show as a tree, as JSON and as a graph", "[ctl]") {
   REQUIRE(google::protobuf::util::JsonStringToMessage(json.out, &back).ok());
   CHECK(back.SerializeAsString() == sample_show().SerializeAsString());
   CHECK_THAT(json.out, ContainsSubstring("\"attached\": false"));  // every field printed
+  CHECK_THAT(json.out, ContainsSubstring("\"role\": \"master\""));
 
   auto dot = run({"show", "--dot"}, rec.fn());
   REQUIRE(dot.code == 0);
@@ -241,6 +249,7 @@ TEST_CASE("ctl: show as a tree, as JSON and as a graph", "[ctl]") {
   CHECK_THAT(dot.out, ContainsSubstring("label=\"VLAN 10\""));
   CHECK_THAT(dot.out, ContainsSubstring("label=\"trunk: 10,20,21\""));
   CHECK_THAT(dot.out, ContainsSubstring("\"ctl:br0:tcp:127.0.0.1:6653\" -> \"br:br0\""));
+  CHECK_THAT(dot.out, ContainsSubstring("controller\\ntcp:127.0.0.1:6653\\nrole: master\""));
   CHECK_THAT(dot.out, ContainsSubstring("filled,dashed"));  // eth1 is detached
   CHECK(dot.out.substr(dot.out.size() - 2) == "}\n");
   CHECK(std::count(dot.out.begin(), dot.out.end(), '{') ==
