@@ -123,6 +123,9 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
     case MsgType::kPacketOut:
       packet_out(m, send);
       return;
+    case MsgType::kPortMod:  // port_mod.cpp
+      port_mod(m, send);
+      return;
     case MsgType::kGroupMod: {  // group_mod.h; the groups publish at once, then the tables
       if (auto e = apply_group_mod(ofproto_, std::get<openflow::GroupMod>(m.body)))
         return error(m, *e, send);
@@ -258,6 +261,8 @@ openflow::PortDescReply Agent::port_desc() const {
     openflow::Port d;
     d.port_no = p.ofport;
     d.name = p.name.substr(0, 15);
+    d.hw_addr = p.hw_addr;
+    d.config = p.config;
     d.state = p.up ? 0 : kPortStateLinkDown;
     out.entries.push_back(std::move(d));
   }
