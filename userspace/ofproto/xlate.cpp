@@ -145,7 +145,10 @@ class Xlator {
       }
       const Rule* rule = ctx_.tables.lookup(static_cast<std::uint8_t>(table), ckey_, &wc_);
       if (ctx_.observer) ctx_.observer->table(static_cast<std::uint8_t>(table), rule);
-      if (!rule) break;  // table miss: drop what the action set holds
+      if (!rule) {  // table miss: drop what the action set holds
+        result_.rules.push_back(ctx_.tables.miss_counter(static_cast<std::uint8_t>(table)));
+        break;
+      }
       rule_ = rule;
       if (auto id = rule->weak_from_this().lock()) result_.rules.push_back(std::move(id));
       const Program& p = rule->program;

@@ -194,7 +194,7 @@ std::optional<openflow::Bytes> Agent::packet_in(const Session& session,
 void Agent::flow_mod(const Message& m, const SendFn& send) {
   ++flow_mods_;
   if (auto e = apply_flow_mod(ofproto_.tables(), std::get<openflow::FlowMod>(m.body),
-                              &ofproto_.groups())) {
+                              &ofproto_.groups(), dp_features_)) {
     error(m, *e, send);
     return;
   }
@@ -225,6 +225,7 @@ void Agent::packet_out(const Message& m, const SendFn& send) {
     return error(m, openflow::make_error(ErrType::kBadRequest, kBrcBufferUnknown), send);
   if (auto e = check_actions(po.actions, /*packet_out=*/true, &ofproto_.groups()))
     return error(m, *e, send);
+  if (auto e = check_datapath_support(po.actions, dp_features_)) return error(m, *e, send);
   if (po.data.size() < kEthHlen)
     return error(m, openflow::make_error(ErrType::kBadRequest, kBrcBadPacket), send);
 
@@ -336,7 +337,10 @@ void Agent::multipart(const Message& m, const SendFn& send) {
     for (unsigned t = 0; t < ofproto::kNumTables; ++t) {
       openflow::TableStats s;
       s.table_id = static_cast<std::uint8_t>(t);
-      s.active_count = active[t];  // lookup/matched counts: not kept yet
+      s.active_count = active[t];
+      const ofproto::Tables::Counts c = ofproto_.tables().counts(static_cast<std::uint8_t>(t));
+      s.lookup_count = c.lookups;
+      s.matched_count = c.matched;
       out.entries.push_back(s);
     }
     return reply(std::move(out));

@@ -115,6 +115,9 @@ class Agent {
 
   void set_datapath_id(std::uint64_t dpid) { dpid_ = dpid; }
   void set_want_flush(std::function<void()> fn) { hooks_.want_flush = std::move(fn); }
+  // The loaded vsw.ko's VSW_DP_F_* (FEATURES): FLOW_MODs and PACKET_OUTs needing a SET it
+  // lacks are refused (flow_mod.h check_datapath_support). Default: everything.
+  void set_datapath_features(std::uint32_t features) { dp_features_ = features; }
   [[nodiscard]] std::uint64_t datapath_id() const { return dpid_; }
   [[nodiscard]] const std::string& name() const { return name_; }
   ofproto::Tables& tables() { return ofproto_.tables(); }
@@ -151,6 +154,7 @@ class Agent {
   Hooks hooks_;
   ofproto::Clock clock_;
   std::uint64_t dpid_ = 0;
+  std::uint32_t dp_features_ = ~0U;
   bool flush_pending_ = false;
   std::uint64_t flow_mods_ = 0, errors_ = 0, packet_ins_ = 0;
   std::uint64_t packet_outs_ = 0, packet_out_drops_ = 0;
