@@ -41,7 +41,8 @@ PortModOutcome apply_port_mod(ofproto::Ofproto& ofproto, const openflow::PortMod
     out.error = openflow::make_error(ErrType::kPortModFailed, kPmfcBadConfig);
     return out;
   }
-  const ofproto::PortInfo before = *it;
+  out.before = *it;  // a copy: set_port_config() replaces the port list
+  const ofproto::PortInfo& before = *out.before;
   std::uint32_t toggle = (pm.config ^ before.config) & pm.mask;
   if ((toggle & pc::kPortDown) && set_link) {
     const bool up = !(pm.config & pc::kPortDown);
@@ -51,9 +52,11 @@ PortModOutcome apply_port_mod(ofproto::Ofproto& ofproto, const openflow::PortMod
       toggle &= ~pc::kPortDown;
     }
   }
-  if (!toggle) return out;
+  if (!toggle) {
+    out.before.reset();
+    return out;
+  }
   (void)ofproto.set_port_config(before.ofport, before.config ^ toggle);
-  out.before = before;
   out.after = before;
   out.after->config ^= toggle;
   return out;
