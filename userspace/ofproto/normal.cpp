@@ -106,8 +106,8 @@ NormalDecision normal_switch(const vsw_flow_key& flow, const PortTable& ports, M
       if (out && out->carries(vlan)) {
         if (out == in) {
           d.drop_reason = "NORMAL: destination is on the input port";
-        } else if (!out->info.up) {
-          d.drop_reason = "NORMAL: destination port is down";
+        } else if (!out->forwards()) {
+          d.drop_reason = "NORMAL: destination port is down or no-forward";
         } else {
           d.outputs.push_back({out->dp_port, out_tci(*out)});
         }
@@ -119,7 +119,7 @@ NormalDecision normal_switch(const vsw_flow_key& flow, const PortTable& ports, M
 
   // Flood.
   for (const PortTable::Port& p : ports.all()) {
-    if (&p == in || !p.info.up || !p.carries(vlan)) continue;
+    if (&p == in || !p.floods() || !p.carries(vlan)) continue;
     d.outputs.push_back({p.dp_port, out_tci(p)});
   }
   if (d.outputs.empty()) d.drop_reason = "NORMAL: no other port carries the VLAN";

@@ -35,15 +35,37 @@ Ofproto::Ofproto(const Options& o)
 
 Ofproto::~Ofproto() = default;
 
-Result<void> Ofproto::set_ports(std::vector<PortInfo> ports, std::vector<MacTag>* flushed) {
-  auto built = PortTable::build(ports);
-  if (!built) return built.error();
-  auto next = std::make_shared<const PortTable>(std::move(*built));
+void Ofproto::publish_ports(std::shared_ptr<const PortTable> next) {
   ports_.store(next.get(), std::memory_order_release);
   ports_retired_.retire(std::move(ports_owned_));
   ports_retired_.seal();
   ports_retired_.reclaim();
   ports_owned_ = std::move(next);
+}
+
+bool Ofproto::set_port_config(std::uint32_t ofport, std::uint32_t config) {
+  std::vector<PortInfo> ports = port_infos_;
+  const auto it = std::find_if(ports.begin(), ports.end(),
+                               [&](const PortInfo& p) { return p.ofport == ofport; });
+  if (it == ports.end()) return false;
+  it->config = config;
+  auto built = PortTable::build(ports);
+  if (!built) return false;  // cannot happen: the same list was built before
+  publish_ports(std::make_shared<const PortTable>(std::move(*built)));
+  port_infos_ = std::move(ports);
+  return true;
+}
+
+Result<void> Ofproto::set_ports(std::vector<PortInfo> ports, std::vector<MacTag>* flushed) {
+  for (PortInfo& p : ports) {
+    const auto old = std::find_if(port_infos_.begin(), port_infos_.end(), [&](const PortInfo& o) {
+      return o.ofport == p.ofport && o.name == p.name;
+    });
+    p.config = old != port_infos_.end() ? old->config : 0;
+  }
+  auto built = PortTable::build(ports);
+  if (!built) return built.error();
+  publish_ports(std::make_shared<const PortTable>(std::move(*built)));
   // Entries learned on ports that are gone or changed VLANs would send frames wrong.
   for (const PortInfo& old : port_infos_) {
     const auto now = std::find_if(ports.begin(), ports.end(),

@@ -72,7 +72,13 @@ class Ofproto {
   // still on the old list may learn once more on a port just removed or re-tagged; such
   // an entry is never used to forward, as its port no longer carries the VLAN, and ages
   // out.)
+  // Each port's PortInfo::config is the one set_port_config() gave its ofport and name (0
+  // for a port new to the list); a port that leaves the list forgets its config.
   Result<void> set_ports(std::vector<PortInfo> ports, std::vector<MacTag>* flushed = nullptr);
+  // PORT_MOD: sets the OpenFlow config bits (port_config) of the port with this ofport and
+  // publishes a new port snapshot; false if there is no such port. Every cached megaflow may
+  // be affected (the caller revalidates them all).
+  bool set_port_config(std::uint32_t ofport, std::uint32_t config);
   // Installs or removes the implied rule (and publishes the tables).
   void set_fail_mode(FailMode m);
   // Whether a controller is connected: a standalone bridge drops its implied NORMAL rule
@@ -122,6 +128,7 @@ class Ofproto {
   FailMode fail_mode_ = FailMode::kSecure;
   bool controller_connected_ = false;
   std::vector<PortInfo> port_infos_;
+  void publish_ports(std::shared_ptr<const PortTable> next);
   std::shared_ptr<const PortTable> ports_owned_;  // what ports_ points to
   std::atomic<const PortTable*> ports_{nullptr};
   RetireList ports_retired_;

@@ -13,6 +13,7 @@
 //    leave tagged with their VLAN, except VLAN 0, which leaves untagged.
 #pragma once
 
+#include <array>
 #include <bitset>
 #include <cstdint>
 #include <span>
@@ -29,11 +30,27 @@ struct PortInfo {
   std::uint32_t ofport = 0;  // 1..1023, or openflow::port::kLocal for the bridge's own port
   std::string name;
   VlanMode vlan_mode = VlanMode::kTrunk;
-  std::uint16_t tag = 0;              // access ports: the VLAN (0..4095)
-  std::vector<std::uint16_t> trunks;  // trunk ports: VLANs carried; empty = all
-  bool up = true;                     // attached and usable; down ports get no packets
+  std::uint16_t tag = 0;                  // access ports: the VLAN (0..4095)
+  std::vector<std::uint16_t> trunks;      // trunk ports: VLANs carried; empty = all
+  bool up = true;                         // attached and usable; down ports get no packets
+  std::array<std::uint8_t, 6> hw_addr{};  // the interface's MAC (PORT_DESC, PORT_MOD's check)
+  std::uint32_t config = 0;               // OpenFlow port config bits (PortConfig), from PORT_MOD
   friend bool operator==(const PortInfo&, const PortInfo&) = default;
 };
+
+// OpenFlow port config bits (OFPPC_*) translation obeys. PORT_DOWN, NO_RECV, NO_FWD and
+// NO_PACKET_IN are OpenFlow 1.3's; NO_FLOOD is OpenFlow 1.0's bit, kept as an extension
+// (Open vSwitch drops it from 1.3 messages).
+//  - PORT_DOWN: the port neither receives nor forwards (as if its link were down);
+//  - NO_RECV: everything received on the port is dropped;
+//  - NO_FWD: nothing is output to the port (any action: output, IN_PORT, FLOOD, ALL, NORMAL);
+//  - NO_FLOOD: FLOOD and NORMAL's flooding skip the port (ALL and direct outputs do not);
+//  - NO_PACKET_IN: packets received on the port are never sent to the controllers.
+namespace port_config {
+inline constexpr std::uint32_t kPortDown = 1U << 0, kNoRecv = 1U << 2, kNoFlood = 1U << 4,
+                               kNoFwd = 1U << 5, kNoPacketIn = 1U << 6;
+inline constexpr std::uint32_t kAll = kPortDown | kNoRecv | kNoFlood | kNoFwd | kNoPacketIn;
+}  // namespace port_config
 
 inline constexpr unsigned kVlans = 4096;
 
@@ -49,6 +66,17 @@ class PortTable {
     std::bitset<kVlans> vlans;  // the VLANs this port carries
 
     [[nodiscard]] bool carries(std::uint16_t vlan) const { return vlans.test(vlan & 0xfff); }
+    // What the port's config (port_config) and link state allow. receives() reads only
+    // the config: a packet that arrived (or a packet-out naming the port) is processed.
+    [[nodiscard]] bool receives() const {
+      return !(info.config & (port_config::kPortDown | port_config::kNoRecv));
+    }
+    [[nodiscard]] bool forwards() const {
+      return info.up && !(info.config & (port_config::kPortDown | port_config::kNoFwd));
+    }
+    [[nodiscard]] bool floods() const {
+      return forwards() && !(info.config & port_config::kNoFlood);
+    }
   };
 
   PortTable() = default;

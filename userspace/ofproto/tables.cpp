@@ -95,6 +95,7 @@ void Rule::credit(std::uint64_t n_packets, std::uint64_t n_bytes, std::int64_t u
   counters->packets.fetch_add(n_packets, std::memory_order_relaxed);
   counters->bytes.fetch_add(n_bytes, std::memory_order_relaxed);
   if (!n_packets) return;
+  if (table_matched) table_matched->packets.fetch_add(n_packets, std::memory_order_relaxed);
   // Revalidator threads credit concurrently, each with its own dump's time: keep the latest.
   std::int64_t seen = counters->used_ms.load(std::memory_order_relaxed);
   while (seen < used_ms &&
@@ -149,8 +150,21 @@ std::size_t Tables::RuleKeyHash::operator()(const RuleKey& k) const noexcept {
 Tables::Tables(classifier::Config config, Clock clock)
     : clock_(clock ? std::move(clock) : Clock(steady_ms)), rules_(kNumTables) {
   cls_.reserve(kNumTables);
-  for (unsigned i = 0; i < kNumTables; ++i)
+  for (unsigned i = 0; i < kNumTables; ++i) {
     cls_.push_back(std::make_unique<classifier::Classifier>(config));
+    matched_.push_back(std::make_shared<RuleCounters>());
+    auto miss = std::make_shared<Rule>();
+    miss->table_id = kAllTables;  // counter only: in no table
+    miss->counters = std::make_shared<RuleCounters>();
+    missed_.push_back(std::move(miss));
+  }
+}
+
+Tables::Counts Tables::counts(std::uint8_t table_id) const {
+  if (table_id >= kNumTables) return {};
+  const std::uint64_t matched = matched_[table_id]->packets.load(std::memory_order_relaxed);
+  const std::uint64_t missed = missed_[table_id]->counters->packets.load(std::memory_order_relaxed);
+  return {matched + missed, matched};
 }
 
 Tables::~Tables() = default;
@@ -176,6 +190,7 @@ Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) const {
   r->program = *p;
   r->counters = std::make_shared<RuleCounters>();
   r->counters->used_ms.store(r->created_ms, std::memory_order_relaxed);
+  r->table_matched = matched_[r->table_id];
   return r;
 }
 

@@ -119,11 +119,15 @@ class Rule : public std::enable_shared_from_this<Rule> {
   std::vector<openflow::Instruction> instructions;
   Program program;                         // points into instructions
   std::shared_ptr<RuleCounters> counters;  // shared by the versions of a modified rule
+  // The table's matched count (Tables::counts), advanced by credit() too; null for the
+  // counter-only rules of groups and table misses.
+  std::shared_ptr<RuleCounters> table_matched;
   openflow::Match oxm{};  // the match as the controller sent it (FLOW stats); empty: match all
 
   [[nodiscard]] classifier::Match match() const { return packed.unpack(); }
-  // Adds datapath stats to the counters (any thread); used_ms: when the last of these
-  // packets was seen (Tables' clock; used_ms only moves forward).
+  // Adds datapath stats to the counters and the packets to the table's matched count (any
+  // thread); used_ms: when the last of these packets was seen (Tables' clock; used_ms only
+  // moves forward).
   void credit(std::uint64_t packets, std::uint64_t bytes, std::int64_t used_ms) const;
   // Whether an apply/write action list outputs to port (OFPP_ANY: always true).
   [[nodiscard]] bool outputs_to(std::uint32_t port) const;
@@ -218,6 +222,19 @@ class Tables {
   [[nodiscard]] bool read_valid(std::uint64_t s) const {
     return (s & 1) == 0 && seq_.load(std::memory_order_seq_cst) == s;
   }
+  // TABLE stats (OpenFlow 1.3 7.3.5.4), counted as Open vSwitch does: packets looked up in
+  // the table, and of those, packets that matched a rule (a table-miss rule is a rule).
+  // Both come from rule credits: a rule's credit() advances its table's matched count, and
+  // translation appends miss_counter(t) (a counter-only rule, table_id kAllTables) to
+  // XlateResult::rules when table t misses, so the handlers' and revalidators' crediting
+  // of cached traffic counts here too.
+  struct Counts {
+    std::uint64_t lookups = 0, matched = 0;
+  };
+  [[nodiscard]] Counts counts(std::uint8_t table_id) const;
+  [[nodiscard]] const RuleId& miss_counter(std::uint8_t table_id) const {
+    return missed_[table_id];
+  }
   // The highest-priority rule of table_id matching key (null: table miss); ORs into *wc the
   // bits consulted. Call inside an Epoch::ReadGuard; the Rule lives until the guard ends.
   const Rule* lookup(std::uint8_t table_id, const classifier::FlowKey& key,
@@ -262,6 +279,8 @@ class Tables {
   RetireList retired_;                                        // freed after a grace period
   std::vector<RemovedRule> removed_;                          // the removal log
   std::atomic<std::uint64_t> seq_{2};                         // odd while publishing
+  std::vector<std::shared_ptr<RuleCounters>> matched_;        // kNumTables (Counts)
+  std::vector<RuleId> missed_;                                // kNumTables (Counts)
 };
 
 }  // namespace vsw::ofproto

@@ -120,7 +120,7 @@ class Xlator {
   }
 
   XlateResult run() {
-    pipeline();
+    if (may_receive()) pipeline();
     return finish();
   }
 
@@ -128,7 +128,7 @@ class Xlator {
   // runs the pipeline from table 0 on the packet as the actions have left it so far.
   XlateResult run_actions(const std::vector<Action>& actions) {
     packet_out_ = true;
-    execute(actions);
+    if (may_receive()) execute(actions);
     return finish();
   }
 
@@ -145,7 +145,10 @@ class Xlator {
       }
       const Rule* rule = ctx_.tables.lookup(static_cast<std::uint8_t>(table), ckey_, &wc_);
       if (ctx_.observer) ctx_.observer->table(static_cast<std::uint8_t>(table), rule);
-      if (!rule) break;  // table miss: drop what the action set holds
+      if (!rule) {  // table miss: drop what the action set holds
+        result_.rules.push_back(ctx_.tables.miss_counter(static_cast<std::uint8_t>(table)));
+        break;
+      }
       rule_ = rule;
       if (auto id = rule->weak_from_this().lock()) result_.rules.push_back(std::move(id));
       const Program& p = rule->program;
@@ -167,6 +170,27 @@ class Xlator {
       table = static_cast<unsigned>(p.goto_table);
     }
     in_pipeline_ = false;
+  }
+
+  // The input port's config (PORT_MOD): NO_RECV or PORT_DOWN drops everything from it.
+  bool may_receive() {
+    const PortTable::Port* p = ctx_.ports.by_dp(in_.in_port);
+    if (!p || p->receives()) return true;
+    result_.reason = "input port " + std::to_string(p->info.ofport) + " is configured " +
+                     ((p->info.config & port_config::kPortDown) ? "down" : "no-receive");
+    return false;
+  }
+
+  // Whether an explicit output (output:PORT, IN_PORT, LOCAL) may use datapath port dp: it
+  // must exist (the datapath's own port always does) and not be configured down or
+  // no-forward. The link state is not read here (a down link's packets are lost anyway).
+  [[nodiscard]] bool may_output(std::uint32_t dp) {
+    const PortTable::Port* p = ctx_.ports.by_dp(dp);
+    if (!p) return dp == VSW_PORT_LOCAL;
+    if (!(p->info.config & (port_config::kPortDown | port_config::kNoFwd))) return true;
+    note_ = "output port " + std::to_string(p->info.ofport) + " is configured " +
+            ((p->info.config & port_config::kPortDown) ? "down" : "no-forward");
+    return false;
   }
 
   [[nodiscard]] bool failed() const { return failed_; }
@@ -424,7 +448,7 @@ class Xlator {
     namespace P = openflow::port;
     if (ofport == P::kController) return true;  // not tracked: taken as live
     const PortTable::Port* p = ctx_.ports.by_ofport(ofport);
-    return p && p->info.up;
+    return p && p->info.up && !(p->info.config & port_config::kPortDown);
   }
 
   [[nodiscard]] bool bucket_live(const Group& g, const GroupBucket& b, unsigned depth) const {
@@ -514,12 +538,13 @@ class Xlator {
     namespace P = openflow::port;
     switch (port) {
       case P::kInPort:
-        if (in_.in_port != kNoInPort) emit_output(in_.in_port);
+        if (in_.in_port != kNoInPort && may_output(in_.in_port)) emit_output(in_.in_port);
         return;
-      case P::kAll:
+      case P::kAll:  // every port but the input port, NO_FLOOD or not
       case P::kFlood:
         for (const PortTable::Port& p : ctx_.ports.all())
-          if (p.dp_port != in_.in_port && p.info.up) emit_output(p.dp_port);
+          if (p.dp_port != in_.in_port && (port == P::kAll ? p.forwards() : p.floods()))
+            emit_output(p.dp_port);
         return;
       case P::kNormal:
         normal();
@@ -538,17 +563,22 @@ class Xlator {
     const auto dp = dp_port_from_of(port);
     if (!dp || *dp == in_.in_port) return;  // back out of the input port needs IN_PORT
     if (port == P::kLocal) {
-      emit_output(*dp);  // the datapath's own port always exists
+      if (may_output(*dp)) emit_output(*dp);  // the datapath's own port always exists
       return;
     }
     const PortTable::Port* p = ctx_.ports.by_dp(*dp);
-    if (p && p->info.up) emit_output(*dp);
+    if (p && p->info.up && may_output(*dp)) emit_output(*dp);
   }
 
   // output:CONTROLLER: a USERSPACE action whose cookie says what the PACKET_IN reports
   // (controller_cookie.h). The packet goes up as it is now, after the rewrites so far.
   // A table-miss rule (priority 0, empty match) sends NO_MATCH, as in Open vSwitch.
   void controller(std::uint16_t max_len, std::optional<PacketInReason> reason = std::nullopt) {
+    const PortTable::Port* in = ctx_.ports.by_dp(in_.in_port);
+    if (in && (in->info.config & port_config::kNoPacketIn)) {
+      note_ = "input port " + std::to_string(in->info.ofport) + " is configured no-packet-in";
+      return;
+    }
     ControllerCookie c;
     c.max_len = max_len;
     c.rule_cookie = ~0ULL;  // no rule (a packet-out): all-ones, as Open vSwitch sends

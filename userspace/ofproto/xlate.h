@@ -59,10 +59,13 @@
 namespace vsw::ofproto {
 
 struct XlateResult {
-  dpif::Actions actions;              // datapath actions (empty = drop)
-  dpif::Match megaflow;               // key & consulted mask (normalized)
-  std::vector<MacTag> tags;           // MAC-table entries the decision read (hit or absent)
-  std::vector<RuleId> rules;          // rules matched, in pipeline order, for stats attribution
+  dpif::Actions actions;     // datapath actions (empty = drop)
+  dpif::Match megaflow;      // key & consulted mask (normalized)
+  std::vector<MacTag> tags;  // MAC-table entries the decision read (hit or absent)
+  // Rules matched, in pipeline order, for stats attribution; also counter-only rules
+  // (table_id kAllTables): groups' and buckets' (groups.h) and a missed table's
+  // (Tables::miss_counter). Credit them all alike.
+  std::vector<RuleId> rules;
   std::optional<MacLearnRef> learns;  // what NORMAL learns from these packets (first NORMAL)
   std::string reason;  // why the packet is dropped, when not simply by a rule's choice
   bool stable = true;  // false: the tables kept changing; execute, do not install

@@ -132,6 +132,9 @@ void Agent::handle(Session& session, const Message& m, const SendFn& send) {
     case MsgType::kPacketOut:
       packet_out(m, send);
       return;
+    case MsgType::kPortMod:  // port_mod.cpp
+      port_mod(m, send);
+      return;
     case MsgType::kGroupMod: {  // group_mod.h; the groups publish at once, then the tables
       if (auto e = apply_group_mod(ofproto_, std::get<openflow::GroupMod>(m.body)))
         return error(m, *e, send);
@@ -200,7 +203,7 @@ std::optional<openflow::Bytes> Agent::packet_in(const Session& session,
 void Agent::flow_mod(const Message& m, const SendFn& send) {
   ++flow_mods_;
   if (auto e = apply_flow_mod(ofproto_.tables(), std::get<openflow::FlowMod>(m.body),
-                              &ofproto_.groups())) {
+                              &ofproto_.groups(), dp_features_)) {
     error(m, *e, send);
     return;
   }
@@ -231,6 +234,7 @@ void Agent::packet_out(const Message& m, const SendFn& send) {
     return error(m, openflow::make_error(ErrType::kBadRequest, kBrcBufferUnknown), send);
   if (auto e = check_actions(po.actions, /*packet_out=*/true, &ofproto_.groups()))
     return error(m, *e, send);
+  if (auto e = check_datapath_support(po.actions, dp_features_)) return error(m, *e, send);
   if (po.data.size() < kEthHlen)
     return error(m, openflow::make_error(ErrType::kBadRequest, kBrcBadPacket), send);
 
@@ -267,6 +271,8 @@ openflow::PortDescReply Agent::port_desc() const {
     openflow::Port d;
     d.port_no = p.ofport;
     d.name = p.name.substr(0, 15);
+    d.hw_addr = p.hw_addr;
+    d.config = p.config;
     d.state = p.up ? 0 : kPortStateLinkDown;
     out.entries.push_back(std::move(d));
   }
@@ -340,7 +346,10 @@ void Agent::multipart(const Message& m, const SendFn& send) {
     for (unsigned t = 0; t < ofproto::kNumTables; ++t) {
       openflow::TableStats s;
       s.table_id = static_cast<std::uint8_t>(t);
-      s.active_count = active[t];  // lookup/matched counts: not kept yet
+      s.active_count = active[t];
+      const ofproto::Tables::Counts c = ofproto_.tables().counts(static_cast<std::uint8_t>(t));
+      s.lookup_count = c.lookups;
+      s.matched_count = c.matched;
       out.entries.push_back(s);
     }
     return reply(std::move(out));

@@ -13,9 +13,10 @@
 // METER, METER_CONFIG, QUEUE and QUEUE_GET_CONFIG get Open vSwitch's answers for a switch
 // without meters or queues (no_qos.h). packet_in() builds the PACKET_IN a
 // connection gets for a packet sent to the controllers (connmgr fans it out).
-// FLOW_MOD goes into the bridge's tables (flow_mod.h); everything not implemented yet is
-// refused with the spec's error (BAD_REQUEST/BAD_TYPE, BAD_MULTIPART), and an error never
-// ends the connection.
+// FLOW_MOD goes into the bridge's tables (flow_mod.h), PORT_MOD sets a port's config bits
+// (port_mod.h; the revalidators then re-translate every cached megaflow); everything not
+// implemented yet is refused with the spec's error (BAD_REQUEST/BAD_TYPE, BAD_MULTIPART), and an
+// error never ends the connection.
 //
 // PACKET_OUT (OpenFlow 1.3.5 7.3.7). Checked in Open vSwitch's order: in_port a datapath
 // port (1..1023), LOCAL, CONTROLLER or ANY (else BAD_REQUEST/BAD_PORT); buffer_id NO_BUFFER
@@ -110,6 +111,9 @@ class Agent {
     // PORT_STATS: every attached port's counters (empty function: PORT_STATS refused with
     // BAD_MULTIPART).
     std::function<std::vector<PortCounters>()> port_stats;
+    // PORT_MOD's PORT_DOWN: turn the port's interface down or up (port_mod.h; empty: only
+    // translation obeys PORT_DOWN).
+    std::function<Result<void>(const ofproto::PortInfo& port, bool up)> set_link;
   };
   using SendFn = std::function<void(openflow::Bytes)>;
 
@@ -118,6 +122,9 @@ class Agent {
 
   void set_datapath_id(std::uint64_t dpid) { dpid_ = dpid; }
   void set_want_flush(std::function<void()> fn) { hooks_.want_flush = std::move(fn); }
+  // The loaded vsw.ko's VSW_DP_F_* (FEATURES): FLOW_MODs and PACKET_OUTs needing a SET it
+  // lacks are refused (flow_mod.h check_datapath_support). Default: everything.
+  void set_datapath_features(std::uint32_t features) { dp_features_ = features; }
   [[nodiscard]] std::uint64_t datapath_id() const { return dpid_; }
   [[nodiscard]] const std::string& name() const { return name_; }
   ofproto::Tables& tables() { return ofproto_.tables(); }
@@ -148,6 +155,7 @@ class Agent {
   void flow_mod(const openflow::Message& m, const SendFn& send);
   void multipart(const openflow::Message& m, const SendFn& send);
   void packet_out(const openflow::Message& m, const SendFn& send);
+  void port_mod(const openflow::Message& m, const SendFn& send);  // in port_mod.cpp
   void error(const openflow::Message& m, openflow::OfError e, const SendFn& send);
   [[nodiscard]] openflow::PortStatsReply port_stats(std::uint32_t port_no) const;
 
@@ -157,6 +165,7 @@ class Agent {
   ofproto::Clock clock_;
   std::uint64_t dpid_ = 0;
   Election election_;
+  std::uint32_t dp_features_ = ~0U;
   bool flush_pending_ = false;
   std::uint64_t flow_mods_ = 0, errors_ = 0, packet_ins_ = 0;
   std::uint64_t packet_outs_ = 0, packet_out_drops_ = 0;

@@ -1,6 +1,9 @@
 // FLOW_MOD checks and FLOW/AGGREGATE stats. See flow_mod.h.
 #include "ofswitch/flow_mod.h"
 
+#include <linux/types.h>
+#include <vsw.h>
+
 #include <cerrno>
 
 #include "ofproto/key_map.h"
@@ -16,7 +19,8 @@ namespace port = openflow::port;
 
 // Error codes of OpenFlow 1.3.5 (7.4.4) used here.
 constexpr std::uint16_t kBrcBufferUnknown = 8;
-constexpr std::uint16_t kBacBadExperimenter = 2, kBacBadOutPort = 4, kBacBadOutGroup = 9;
+constexpr std::uint16_t kBacBadExperimenter = 2, kBacBadOutPort = 4, kBacBadOutGroup = 9,
+                        kBacBadSetArgument = 15;
 constexpr std::uint16_t kBicUnsupInst = 1, kBicBadTableId = 2, kBicBadExperimenter = 5;
 constexpr std::uint16_t kBmcBadField = 6, kBmcBadValue = 7;
 constexpr std::uint16_t kFmfcUnknown = 0, kFmfcTableFull = 1, kFmfcBadTableId = 2, kFmfcOverlap = 3,
@@ -38,6 +42,28 @@ bool valid_output_port(std::uint32_t p, bool packet_out) {
 }
 
 }  // namespace
+
+std::optional<OfError> check_datapath_support(const std::vector<openflow::Action>& actions,
+                                              std::uint32_t dp_features) {
+  if (dp_features & VSW_DP_F_SET_EXT) return std::nullopt;
+  for (const openflow::Action& a : actions) {
+    if (a.type != ActionType::kSetField) continue;
+    switch (a.field.id) {
+      case openflow::OxmId::kIpv6Src:
+      case openflow::OxmId::kIpv6Dst:
+      case openflow::OxmId::kIpv6Flabel:
+      case openflow::OxmId::kArpOp:
+      case openflow::OxmId::kArpSpa:
+      case openflow::OxmId::kArpTpa:
+      case openflow::OxmId::kArpSha:
+      case openflow::OxmId::kArpTha:
+        return err(ErrType::kBadAction, kBacBadSetArgument);
+      default:
+        break;
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<OfError> check_actions(const std::vector<openflow::Action>& actions, bool packet_out,
                                      const ofproto::GroupTable* groups) {
@@ -127,7 +153,8 @@ void fill_duration(openflow::FlowStats& s, std::int64_t age_ms) {
 }  // namespace
 
 std::optional<OfError> apply_flow_mod(ofproto::Tables& tables, const openflow::FlowMod& fm,
-                                      const ofproto::GroupTable* groups) {
+                                      const ofproto::GroupTable* groups,
+                                      std::uint32_t dp_features) {
   using Cmd = openflow::FlowModCommand;
   if (fm.command > static_cast<std::uint8_t>(Cmd::kDeleteStrict))
     return err(ErrType::kFlowModFailed, kFmfcBadCommand);
@@ -141,6 +168,8 @@ std::optional<OfError> apply_flow_mod(ofproto::Tables& tables, const openflow::F
   if (auto e = check_match(fm.match)) return e;
   if (!is_delete) {
     if (auto e = check_instructions(fm.table_id, fm.instructions, groups)) return e;
+    for (const openflow::Instruction& i : fm.instructions)
+      if (auto e = check_datapath_support(i.actions, dp_features)) return e;
   }
   if (auto r = tables.apply(fm); !r) {
     switch (r.error().code.value()) {

@@ -34,11 +34,24 @@ std::optional<openflow::OfError> check_actions(const std::vector<openflow::Actio
                                                bool packet_out,
                                                const ofproto::GroupTable* groups = nullptr);
 
+// What the loaded vsw.ko can do for set_field (VSW_DP_F_* of its FEATURES). Without
+// VSW_DP_F_SET_EXT the datapath's SET has no IPv6 or ARP fields, so set_field of ipv6_src,
+// ipv6_dst, ipv6_flabel, arp_op, arp_spa, arp_tpa, arp_sha or arp_tha is refused with
+// BAD_ACTION/BAD_SET_ARGUMENT, the error Open vSwitch gives for a set_field its datapath lacks
+// (ofproto-dpif.c check_actions), instead of every megaflow install failing later. (In-place
+// VLAN, IPv6 traffic class and hop limit rewrites also need it; they depend on the packet, so
+// they are not refused here.)
+inline constexpr std::uint32_t kAllDpFeatures = ~0U;
+std::optional<openflow::OfError> check_datapath_support(
+    const std::vector<openflow::Action>& actions, std::uint32_t dp_features);
+
 // Stages fm in tables; nullopt when done, else the error to send (data not filled). Group
-// actions must name a group of `groups` (BAD_ACTION/BAD_OUT_GROUP otherwise).
+// actions must name a group of `groups` (BAD_ACTION/BAD_OUT_GROUP otherwise); the actions
+// must be ones the datapath can perform (check_datapath_support, checked last).
 std::optional<openflow::OfError> apply_flow_mod(ofproto::Tables& tables,
                                                 const openflow::FlowMod& fm,
-                                                const ofproto::GroupTable* groups = nullptr);
+                                                const ofproto::GroupTable* groups = nullptr,
+                                                std::uint32_t dp_features = kAllDpFeatures);
 
 // Rule durations are measured against now_ms on the tables' clock.
 std::vector<openflow::FlowStats> flow_stats(const ofproto::Tables& tables,

@@ -58,11 +58,12 @@ std::uint64_t bytes(const ofproto::Rule& r) {
   return r.counters->bytes.load(std::memory_order_relaxed);
 }
 
-// Stages the removal of every rule naming group `id` (Open vSwitch deletes them too).
+// Stages the removal of every rule naming group `id` (Open vSwitch deletes them too, with
+// FLOW_REMOVED reason GROUP_DELETE).
 void remove_rules_of(ofproto::Tables& tables, std::uint32_t id) {
   ofproto::RuleFilter f;
   f.out_group = id;
-  tables.remove(f);
+  tables.remove(f, nullptr, ofproto::RemovedReason::kGroupDelete);
 }
 
 ofproto::Group to_group(const openflow::GroupMod& gm) {

@@ -12,7 +12,8 @@
 namespace vsw::vswd {
 
 namespace {
-ofproto::PortInfo port_info(const config::Port& p, bool up) {
+ofproto::PortInfo port_info(const config::Port& p, bool up,
+                            const std::array<std::uint8_t, 6>& mac) {
   ofproto::PortInfo pi;
   pi.ofport = p.ofport();
   pi.name = p.name();
@@ -21,6 +22,7 @@ ofproto::PortInfo port_info(const config::Port& p, bool up) {
   pi.tag = static_cast<std::uint16_t>(p.tag());
   for (std::uint32_t v : p.trunks()) pi.trunks.push_back(static_cast<std::uint16_t>(v));
   pi.up = up;
+  pi.hw_addr = mac;
   return pi;
 }
 
@@ -114,7 +116,13 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
     }
     return out;
   };
+  // PORT_MOD's PORT_DOWN turns the interface down, as Open vSwitch does; the link event
+  // that follows updates the port's state like any other.
+  hooks.set_link = [this](const ofproto::PortInfo& p, bool up) {
+    return links_.set_up(p.name, up);
+  };
   agent_ = std::make_unique<ofswitch::Agent>(*ofproto_, name_, std::move(hooks));
+  if (auto dp = control_.dp_get(name_)) agent_->set_datapath_features(dp->features);
   connmgr_ = std::make_unique<ofswitch::ConnMgr>(io_, *agent_, [this](bool connected) {
     log::info("%s: %s", name_.c_str(),
               connected ? "a controller connected" : "no controller connected any more");
@@ -220,8 +228,9 @@ void Bridge::reconcile() {
     attached_[p.ofport()] = p.name();
     if (auto b = before.find(p.ofport()); b == before.end() || b->second != p.name())
       attached_since_[p.ofport()] = now;
-    ports.push_back(port_info(p, up));
-    fp += p.ShortDebugString() + (up ? "+" : "-") + ";";
+    const std::array<std::uint8_t, 6> mac = link ? link->mac : std::array<std::uint8_t, 6>{};
+    ports.push_back(port_info(p, up, mac));
+    fp += p.ShortDebugString() + (up ? "+" : "-") + mac_text(mac) + ";";
   }
   auto local = links_.find(name_);
   ofproto::PortInfo lp;
@@ -230,8 +239,9 @@ void Bridge::reconcile() {
   lp.vlan_mode = ofproto::VlanMode::kAccess;
   lp.tag = 0;
   lp.up = local && local->up;
+  if (local) lp.hw_addr = local->mac;
   ports.push_back(lp);
-  fp += lp.up ? "local+" : "local-";
+  fp += (lp.up ? "local+" : "local-") + mac_text(lp.hw_addr);
   if (fp != ports_fingerprint_) {
     ports_fingerprint_ = fp;
     if (auto r = ofproto_->set_ports(std::move(ports)); !r)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace vsw::vswd {
 
@@ -58,9 +59,32 @@ void LinkMonitor::arm() {
 std::optional<Link> LinkMonitor::find(const std::string& name) const {
   rtnl_link* l = rtnl_link_get_by_name(cache_, name.c_str());
   if (!l) return std::nullopt;
-  Link out{rtnl_link_get_ifindex(l), (rtnl_link_get_flags(l) & IFF_UP) != 0};
+  Link out{rtnl_link_get_ifindex(l), (rtnl_link_get_flags(l) & IFF_UP) != 0, {}};
+  if (nl_addr* a = rtnl_link_get_addr(l); a && nl_addr_get_len(a) == out.mac.size())
+    std::memcpy(out.mac.data(), nl_addr_get_binary_addr(a), out.mac.size());
   rtnl_link_put(l);
   return out;
+}
+
+Result<void> LinkMonitor::set_up(const std::string& name, bool up) const {
+  rtnl_link* orig = rtnl_link_get_by_name(cache_, name.c_str());
+  if (!orig) return make_error(ENODEV, "no interface " + name);
+  nl_sock* sock = nl_socket_alloc();
+  rtnl_link* change = rtnl_link_alloc();
+  int err = !sock || !change ? -NLE_NOMEM : nl_connect(sock, NETLINK_ROUTE);
+  if (err >= 0) {
+    if (up)
+      rtnl_link_set_flags(change, IFF_UP);
+    else
+      rtnl_link_unset_flags(change, IFF_UP);
+    err = rtnl_link_change(sock, orig, change, 0);
+  }
+  if (change) rtnl_link_put(change);
+  if (sock) nl_socket_free(sock);
+  rtnl_link_put(orig);
+  if (err < 0)
+    return make_error(EIO, "cannot set " + name + (up ? " up: " : " down: ") + nl_geterror(err));
+  return {};
 }
 
 }  // namespace vsw::vswd

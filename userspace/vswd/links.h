@@ -9,8 +9,10 @@
 // Runs on the daemon's main io_context (the fd is watched with Boost.Asio).
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,7 +27,8 @@ namespace vsw::vswd {
 
 struct Link {
   int ifindex = 0;
-  bool up = false;  // IFF_UP
+  bool up = false;                    // IFF_UP
+  std::array<std::uint8_t, 6> mac{};  // the link-layer address (zero if not Ethernet-sized)
 };
 
 class LinkMonitor {
@@ -38,6 +41,9 @@ class LinkMonitor {
   LinkMonitor& operator=(const LinkMonitor&) = delete;
 
   [[nodiscard]] std::optional<Link> find(const std::string& name) const;
+  // Turns the interface administratively up or down (IFF_UP, RTM_NEWLINK on a socket of its
+  // own); the change comes back as an event like any other.
+  [[nodiscard]] Result<void> set_up(const std::string& name, bool up) const;
 
  private:
   LinkMonitor(boost::asio::io_context& io, std::function<void()> on_change)

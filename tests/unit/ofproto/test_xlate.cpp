@@ -118,7 +118,10 @@ TEST_CASE("goto_table, write_metadata, apply and write actions") {
   r = p.run(l2_key(2, 0xa1, 0xb2));
   CHECK(r.actions.empty());
   CHECK(r.reason.empty());
-  CHECK(r.rules.empty());
+  // Only table 0's miss counter (TABLE stats' lookup count).
+  REQUIRE(r.rules.size() == 1);
+  CHECK(r.rules[0] == p.of.tables().miss_counter(0));
+  CHECK(r.rules[0]->table_id == kAllTables);
 }
 
 TEST_CASE("metadata written with a mask steers the next table") {

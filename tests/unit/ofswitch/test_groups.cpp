@@ -346,3 +346,29 @@ TEST_CASE("ofswitch: ovs-ofctl add-group, dump-groups, dump-group-stats, del-gro
   io.stop();
   thread.join();
 }
+
+TEST_CASE("ofswitch: rules deleted with their group are logged with reason GROUP_DELETE",
+          "[ofswitch]") {
+  Rig rig;
+  REQUIRE(rig.result(gm(kAdd, kAll, 3, {bucket({Action::output(2)})})) == kOk);
+  FlowMod to3 = flow_to_group(5, 3, 1);
+  to3.flags = ofproto::kFlagSendFlowRem;
+  FlowMod other = flow_to_group(6, 3, 2);
+  other.instructions = {Instruction::apply({Action::output(1)})};
+  other.flags = ofproto::kFlagSendFlowRem;
+  REQUIRE(rig.result(to3) == kOk);
+  REQUIRE(rig.result(other) == kOk);
+  REQUIRE(rig.result(gm(kDelete, kAll, 3, {})) == kOk);
+  auto removed = rig.of.tables().take_removed();
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].rule->priority == 5);
+  CHECK(removed[0].reason == ofproto::RemovedReason::kGroupDelete);
+  // A FLOW_MOD delete of the other: reason DELETE.
+  FlowMod del = other;
+  del.command = uint8_t(FlowModCommand::kDeleteStrict);
+  del.instructions.clear();
+  REQUIRE(rig.result(del) == kOk);
+  removed = rig.of.tables().take_removed();
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].reason == ofproto::RemovedReason::kDelete);
+}

@@ -186,3 +186,36 @@ TEST_CASE(
   REQUIRE(expired.size() == 1);
   CHECK(expired[0].reason == ofproto::RemovedReason::kIdleTimeout);
 }
+
+TEST_CASE("TABLE stats count traffic served from the kernel cache",
+          "[upcall][revalidator][openflow]") {
+  AgentRig r;
+  const Mac a = host(0xa), b = host(0xb);
+  r.rig.learn(a, 1);
+  r.rig.learn(b, 2);
+  r.rig.start();
+  // Table 0: eth_dst=a goes to table 1, which has no rule: a miss there.
+  openflow::Message m = flow_mod(a, 1);
+  auto& f = std::get<openflow::FlowMod>(m.body);
+  f.instructions = {openflow::Instruction::goto_table(1)};
+  CHECK(r.send(m).empty());
+  (void)r.send(openflow::Message{openflow::kVersion13, 9, openflow::BarrierRequest{}});
+  const auto table = [&](std::uint8_t t) {
+    auto reply = r.send(openflow::Message{
+        openflow::kVersion13, 3, openflow::MultipartRequest{0, openflow::TableStatsRequest{}}});
+    REQUIRE(reply.size() == 1);
+    const auto& s =
+        std::get<openflow::TableStatsReply>(std::get<openflow::MultipartReply>(reply[0].body).body);
+    return std::pair<std::uint64_t, std::uint64_t>{s.entries[t].lookup_count,
+                                                   s.entries[t].matched_count};
+  };
+  r.rig.miss(2, b, a);
+  const dpif::Match to_a = r.rig.megaflow(2, b, a);
+  REQUIRE(eventually([&] { return r.rig.dp->flow(to_a).has_value(); }));
+  CHECK(table(0) == std::pair<std::uint64_t, std::uint64_t>{1, 1});  // the missed packet
+  CHECK(table(1) == std::pair<std::uint64_t, std::uint64_t>{1, 0});
+  REQUIRE(r.rig.dp->hit(to_a, 9));  // nine packets from the cache
+  REQUIRE(eventually([&] { return table(1).first == 10; }, 3000ms));
+  CHECK(table(0) == std::pair<std::uint64_t, std::uint64_t>{10, 10});
+  CHECK(table(1) == std::pair<std::uint64_t, std::uint64_t>{10, 0});
+}
