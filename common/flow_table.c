@@ -118,12 +118,12 @@ static inline u32 hash_final(u64 h)
 static vsw_always_inline u32 hash_masked(const struct vsw_subtable *sub, const void *key)
 {
 	u64 h = sub->seed ^ 0x9e3779b97f4a7c15ULL;
-	unsigned int j, i;
+	unsigned int j = 0, i;
 
-	for (j = 0; j < sub->n_words; j++) {
+	do { /* n_words >= 1 (subtable_alloc) */
 		i = sub->words[j];
 		h = hash_step(h, kw(key, i) & sub->mask.w[i]);
-	}
+	} while (++j < sub->n_words);
 	return hash_final(h);
 }
 
@@ -158,19 +158,14 @@ void vsw_key_mask(struct vsw_flow_key *dst, const struct vsw_flow_key *key,
 static vsw_always_inline bool masked_equal(const struct vsw_subtable *sub, const void *key,
 					   const struct vsw_mflow *f)
 {
-	unsigned int j, i;
+	unsigned int j = 0, i;
 
-	for (j = 0; j < sub->n_words; j++) {
+	do {
 		i = sub->words[j];
 		if ((kw(key, i) & sub->mask.w[i]) != f->key.w[i])
 			return false;
-	}
+	} while (++j < sub->n_words);
 	return true;
-}
-
-bool vsw_key_masked_equal(const struct vsw_flow_key *key, const struct vsw_mflow *f)
-{
-	return masked_equal(f->sub, key, f);
 }
 
 static struct vsw_buckets *buckets_alloc(u32 n, u32 ver)
@@ -217,6 +212,7 @@ static struct vsw_subtable *subtable_alloc(const struct vsw_flow_key *mask, u32 
 	for (i = 0; i < VSW_KEY_WORDS; i++)
 		if (sub->mask.w[i])
 			sub->words[sub->n_words++] = i;
+	sub->n_words += !sub->n_words; /* an empty mask probes its zero word 0: no empty loop */
 	vsw_init_ptr(sub->buckets, b);
 	return sub;
 }
@@ -449,22 +445,14 @@ void vsw_table_rebalance(struct vsw_table *t)
 	vsw_free_rcu(old, rcu);
 }
 
-struct vsw_mflow *vsw_table_lookup(struct vsw_table *t, const struct vsw_flow_key *key,
-				   u32 *n_probed)
+/* Two masks or more (or none): probe each in turn, count the hit. */
+static vsw_noinline struct vsw_mflow *lookup_masks(struct vsw_masks *ma, const void *key,
+						   u32 *n_probed)
 {
-	struct vsw_masks *ma = vsw_deref(t->masks);
 	struct vsw_mflow *f;
 	u32 i;
 
-	if (!ma) {
-		*n_probed = 0;
-		return NULL;
-	}
-	if (ma->count == 1) { /* nothing to order: no hit counter */
-		*n_probed = 1;
-		return subtable_lookup(ma->sub[0], key);
-	}
-	for (i = 0; i < ma->count; i++) {
+	for (i = 0; ma && i < ma->count; i++) {
 		struct vsw_subtable *sub = ma->sub[i];
 
 		f = subtable_lookup(sub, key);
@@ -476,6 +464,19 @@ struct vsw_mflow *vsw_table_lookup(struct vsw_table *t, const struct vsw_flow_ke
 	}
 	*n_probed = i;
 	return NULL;
+}
+
+/* The single-mask case apart: no loop, no hit counter, no register spills. */
+struct vsw_mflow *vsw_table_lookup(struct vsw_table *t, const struct vsw_flow_key *key,
+				   u32 *n_probed)
+{
+	struct vsw_masks *ma = vsw_deref(t->masks);
+
+	if (ma && ma->count == 1) {
+		*n_probed = 1;
+		return subtable_lookup(ma->sub[0], key);
+	}
+	return lookup_masks(ma, key, n_probed);
 }
 
 struct vsw_mflow *vsw_table_find(struct vsw_table *t, const struct vsw_flow_key *key,

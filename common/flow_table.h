@@ -93,7 +93,6 @@ struct vsw_mfc {
 /* Key helpers. */
 void vsw_key_mask(struct vsw_flow_key *dst, const struct vsw_flow_key *key,
 		  const struct vsw_flow_key *mask);
-bool vsw_key_masked_equal(const struct vsw_flow_key *key, const struct vsw_mflow *f);
 u32 vsw_key_hash(const union vsw_key_words *k, u32 basis);
 
 /* Writers. */
