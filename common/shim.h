@@ -18,7 +18,6 @@
  *   vsw_call_rcu(head, fn)  call fn(head) after every current reader is done
  *   vsw_random_u32()        a random number (hash seeds)
  *   vsw_always_inline       inline even where the compiler would not
- *   vsw_noinline            never inline (keeps a rare path's spills out of its caller)
  *   vsw_counter_t           a per-CPU counter: vsw_counter_alloc/_free (writers),
  *                           vsw_counter_inc (readers, each CPU its own),
  *                           vsw_counter_sum (writers, racy but tear-free)
@@ -59,7 +58,6 @@ extern struct mutex vsw_mutex; /* the module's writer lock */
 #define vsw_call_rcu(head, fn) call_rcu((head), (fn))
 #define vsw_container_of(p, type, member) container_of(p, type, member)
 #define vsw_always_inline __always_inline
-#define vsw_noinline noinline
 #define vsw_random_u32() get_random_u32()
 #define vsw_counter_t unsigned long __percpu *
 #define vsw_counter_alloc() alloc_percpu_gfp(unsigned long, GFP_KERNEL_ACCOUNT)
@@ -108,7 +106,6 @@ struct vsw_rcu_head {
 #define vsw_call_rcu(head, fn) ((fn)(head))
 #define vsw_container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 #define vsw_always_inline inline
-#define vsw_noinline __attribute__((noinline))
 #define vsw_random_u32() ((u32)rand())
 #define vsw_counter_t unsigned long *
 #define vsw_counter_alloc() ((unsigned long *)calloc(1, sizeof(unsigned long)))
