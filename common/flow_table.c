@@ -92,41 +92,6 @@
 
 #define MIN_BUCKETS 8
 
-static inline u64 kw(const void *k, unsigned int i)
-{
-	u64 v;
-
-	memcpy(&v, (const u8 *)k + i * sizeof(u64), sizeof(v));
-	return v;
-}
-
-/* One word into a running hash, and the final mix (64-bit Murmur steps). */
-static inline u64 hash_step(u64 h, u64 v)
-{
-	h ^= v * 0x87c37b91114253d5ULL;
-	return (h << 31 | h >> 33) * 0x4cf5ad432745937fULL;
-}
-
-static inline u32 hash_final(u64 h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	return (u32)(h ^ h >> 33);
-}
-
-/* Hash of @key & @sub's mask, over the mask's words only. */
-static vsw_always_inline u32 hash_masked(const struct vsw_subtable *sub, const void *key)
-{
-	u64 h = sub->seed ^ 0x9e3779b97f4a7c15ULL;
-	unsigned int j, i;
-
-	for (j = 0; j < sub->n_words; j++) {
-		i = sub->words[j];
-		h = hash_step(h, kw(key, i) & sub->mask.w[i]);
-	}
-	return hash_final(h);
-}
-
 /*
  * The microflow cache's hash of a whole key: the words summed, then mixed
  * once. Cheap (one add per word) rather than strong: a collision costs a
@@ -140,7 +105,7 @@ u32 vsw_key_hash(const union vsw_key_words *k, u32 basis)
 	/* The 13 words (main.c checks the key's size) written out: a loop costs more. */
 	h = basis + w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7] + w[8] + w[9] +
 	    w[10] + w[11] + w[12];
-	return hash_final(h * 0x9e3779b97f4a7c15ULL) | 1;
+	return vsw_hash_final(h * 0x9e3779b97f4a7c15ULL) | 1;
 }
 
 void vsw_key_mask(struct vsw_flow_key *dst, const struct vsw_flow_key *key,
@@ -149,28 +114,10 @@ void vsw_key_mask(struct vsw_flow_key *dst, const struct vsw_flow_key *key,
 	unsigned int i;
 
 	for (i = 0; i < VSW_KEY_WORDS; i++) {
-		u64 v = kw(key, i) & kw(mask, i);
+		u64 v = vsw_kw(key, i) & vsw_kw(mask, i);
 
 		memcpy((u8 *)dst + i * sizeof(u64), &v, sizeof(v));
 	}
-}
-
-static vsw_always_inline bool masked_equal(const struct vsw_subtable *sub, const void *key,
-					   const struct vsw_mflow *f)
-{
-	unsigned int j, i;
-
-	for (j = 0; j < sub->n_words; j++) {
-		i = sub->words[j];
-		if ((kw(key, i) & sub->mask.w[i]) != f->key.w[i])
-			return false;
-	}
-	return true;
-}
-
-bool vsw_key_masked_equal(const struct vsw_flow_key *key, const struct vsw_mflow *f)
-{
-	return masked_equal(f->sub, key, f);
 }
 
 static struct vsw_buckets *buckets_alloc(u32 n, u32 ver)
@@ -217,6 +164,7 @@ static struct vsw_subtable *subtable_alloc(const struct vsw_flow_key *mask, u32 
 	for (i = 0; i < VSW_KEY_WORDS; i++)
 		if (sub->mask.w[i])
 			sub->words[sub->n_words++] = i;
+	sub->n_words += !sub->n_words; /* an empty mask probes its zero word 0: no empty loop */
 	vsw_init_ptr(sub->buckets, b);
 	return sub;
 }
@@ -242,20 +190,6 @@ static void subtable_resize(struct vsw_subtable *sub, u32 n)
 	}
 	vsw_publish(sub->buckets, new);
 	vsw_free_rcu(old, rcu);
-}
-
-/* The flow of @sub that @key (masked or not) matches, if any. */
-static vsw_always_inline struct vsw_mflow *subtable_lookup(struct vsw_subtable *sub,
-							   const void *key)
-{
-	struct vsw_buckets *b = vsw_deref(sub->buckets);
-	u32 hash = hash_masked(sub, key);
-	struct vsw_mflow *f;
-
-	for (f = vsw_deref(b->b[hash & (b->n_buckets - 1)]); f; f = vsw_deref(f->next[b->ver]))
-		if (f->hash == hash && masked_equal(sub, key, f))
-			return f;
-	return NULL;
 }
 
 /* Publish a copy of the mask array with @add appended or @del left out. */
@@ -318,8 +252,8 @@ int vsw_table_insert(struct vsw_table *t, struct vsw_mflow *f, const struct vsw_
 	}
 	vsw_key_mask(&f->key.key, key, mask);
 	f->sub = sub;
-	f->hash = hash_masked(sub, &f->key);
-	if (!new_sub && subtable_lookup(sub, &f->key))
+	f->hash = vsw_hash_masked(sub, &f->key);
+	if (!new_sub && vsw_subtable_lookup(sub, &f->key))
 		return -EEXIST;
 	if (new_sub && masks_replace(t, sub, NULL)) {
 		vsw_free(vsw_deref_w(sub->buckets));
@@ -449,25 +383,16 @@ void vsw_table_rebalance(struct vsw_table *t)
 	vsw_free_rcu(old, rcu);
 }
 
-struct vsw_mflow *vsw_table_lookup(struct vsw_table *t, const struct vsw_flow_key *key,
-				   u32 *n_probed)
+/* Two masks or more (or none): probe each in turn, count the hit. */
+struct vsw_mflow *vsw_table_lookup_masks(struct vsw_masks *ma, const void *key, u32 *n_probed)
 {
-	struct vsw_masks *ma = vsw_deref(t->masks);
 	struct vsw_mflow *f;
 	u32 i;
 
-	if (!ma) {
-		*n_probed = 0;
-		return NULL;
-	}
-	if (ma->count == 1) { /* nothing to order: no hit counter */
-		*n_probed = 1;
-		return subtable_lookup(ma->sub[0], key);
-	}
-	for (i = 0; i < ma->count; i++) {
+	for (i = 0; ma && i < ma->count; i++) {
 		struct vsw_subtable *sub = ma->sub[i];
 
-		f = subtable_lookup(sub, key);
+		f = vsw_subtable_lookup(sub, key);
 		if (f) {
 			vsw_counter_inc(sub->hits);
 			*n_probed = i + 1;
@@ -483,7 +408,7 @@ struct vsw_mflow *vsw_table_find(struct vsw_table *t, const struct vsw_flow_key 
 {
 	struct vsw_subtable *sub = find_subtable(t, mask);
 
-	return sub ? subtable_lookup(sub, key) : NULL;
+	return sub ? vsw_subtable_lookup(sub, key) : NULL;
 }
 
 static inline bool mfc_valid(const struct vsw_mfc_entry *e, unsigned long gen)
@@ -507,9 +432,9 @@ struct vsw_mflow *vsw_mfc_lookup(struct vsw_table *t, struct vsw_mfc *c,
 
 	*cache_hit = true;
 	*n_probed = 1;
-	if (a->hash == hash && mfc_valid(a, gen) && masked_equal(a->flow->sub, key, a->flow))
+	if (a->hash == hash && mfc_valid(a, gen) && vsw_masked_equal(a->flow->sub, key, a->flow))
 		return a->flow;
-	if (b->hash == hash && mfc_valid(b, gen) && masked_equal(b->flow->sub, key, b->flow))
+	if (b->hash == hash && mfc_valid(b, gen) && vsw_masked_equal(b->flow->sub, key, b->flow))
 		return b->flow;
 	*cache_hit = false;
 	f = vsw_table_lookup(t, key, n_probed);

@@ -93,7 +93,6 @@ struct vsw_mfc {
 /* Key helpers. */
 void vsw_key_mask(struct vsw_flow_key *dst, const struct vsw_flow_key *key,
 		  const struct vsw_flow_key *mask);
-bool vsw_key_masked_equal(const struct vsw_flow_key *key, const struct vsw_mflow *f);
 u32 vsw_key_hash(const union vsw_key_words *k, u32 basis);
 
 /* Writers. */
@@ -107,12 +106,91 @@ void vsw_table_destroy(struct vsw_table *t);
 unsigned int vsw_table_n_masks(struct vsw_table *t);
 
 /* Readers. */
-struct vsw_mflow *vsw_table_lookup(struct vsw_table *t, const struct vsw_flow_key *key,
-				   u32 *n_probed);
+struct vsw_mflow *vsw_table_lookup_masks(struct vsw_masks *ma, const void *key, u32 *n_probed);
 struct vsw_mflow *vsw_table_find(struct vsw_table *t, const struct vsw_flow_key *key,
 				 const struct vsw_flow_key *mask);
 struct vsw_mflow *vsw_mfc_lookup(struct vsw_table *t, struct vsw_mfc *c,
 				 const struct vsw_flow_key *key, u32 hash, u32 *n_probed,
 				 bool *cache_hit);
+
+/*
+ * The probe, inline so that the module's packet path makes no call for a
+ * table of one mask (flow_table.c describes the hash and the word list).
+ */
+static inline u64 vsw_kw(const void *k, unsigned int i)
+{
+	u64 v;
+
+	memcpy(&v, (const u8 *)k + i * sizeof(u64), sizeof(v));
+	return v;
+}
+
+/* One word into a running hash, and the final mix (64-bit Murmur steps). */
+static inline u64 vsw_hash_step(u64 h, u64 v)
+{
+	h ^= v * 0x87c37b91114253d5ULL;
+	return (h << 31 | h >> 33) * 0x4cf5ad432745937fULL;
+}
+
+static inline u32 vsw_hash_final(u64 h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	return (u32)(h ^ h >> 33);
+}
+
+/* Hash of @key & @sub's mask, over the mask's words only. */
+static vsw_always_inline u32 vsw_hash_masked(const struct vsw_subtable *sub, const void *key)
+{
+	u64 h = sub->seed ^ 0x9e3779b97f4a7c15ULL;
+	unsigned int j = 0, i;
+
+	do { /* n_words >= 1 (subtable_alloc) */
+		i = sub->words[j];
+		h = vsw_hash_step(h, vsw_kw(key, i) & sub->mask.w[i]);
+	} while (++j < sub->n_words);
+	return vsw_hash_final(h);
+}
+
+static vsw_always_inline bool vsw_masked_equal(const struct vsw_subtable *sub, const void *key,
+					       const struct vsw_mflow *f)
+{
+	unsigned int j = 0, i;
+
+	do {
+		i = sub->words[j];
+		if ((vsw_kw(key, i) & sub->mask.w[i]) != f->key.w[i])
+			return false;
+	} while (++j < sub->n_words);
+	return true;
+}
+
+/* The flow of @sub that @key (masked or not) matches, if any. */
+static vsw_always_inline struct vsw_mflow *vsw_subtable_lookup(struct vsw_subtable *sub,
+							       const void *key)
+{
+	struct vsw_buckets *b = vsw_deref(sub->buckets);
+	u32 hash = vsw_hash_masked(sub, key);
+	struct vsw_mflow *f;
+
+	for (f = vsw_deref(b->b[hash & (b->n_buckets - 1)]); f; f = vsw_deref(f->next[b->ver]))
+		if (f->hash == hash && vsw_masked_equal(sub, key, f))
+			return f;
+	return NULL;
+}
+
+/* The single-mask case apart: no loop, no hit counter, no register spills. */
+static vsw_always_inline struct vsw_mflow *vsw_table_lookup(struct vsw_table *t,
+							   const struct vsw_flow_key *key,
+							   u32 *n_probed)
+{
+	struct vsw_masks *ma = vsw_deref(t->masks);
+
+	if (ma && ma->count == 1) {
+		*n_probed = 1;
+		return vsw_subtable_lookup(ma->sub[0], key);
+	}
+	return vsw_table_lookup_masks(ma, key, n_probed);
+}
 
 #endif /* VSW_COMMON_FLOW_TABLE_H */

@@ -153,23 +153,13 @@ struct vsw_actions *vsw_actions_copy(const struct nlattr *acts)
 	return sa;
 }
 
-/* Send @skb out of port @port_no, or drop it if there is none. Consumes @skb. */
-void vsw_actions_output(struct vsw_dp *dp, u32 port_no, struct sk_buff *skb)
-{
-	struct vsw_vport *vport = vsw_dp_port(dp, port_no);
-
-	if (likely(vport))
-		vsw_vport_send(vport, skb);
-	else
-		kfree_skb(skb);
-}
-
+/* A copy of @skb out of port @port_no (vsw_vport_output() sends the original). */
 static void output_clone(struct vsw_dp *dp, u32 port_no, struct sk_buff *skb)
 {
 	struct sk_buff *clone = skb_clone(skb, GFP_ATOMIC);
 
 	if (clone)
-		vsw_actions_output(dp, port_no, clone);
+		vsw_vport_output(dp, port_no, clone);
 }
 
 static void userspace(struct vsw_dp *dp, struct sk_buff *skb, const struct vsw_flow_key *key,
@@ -503,7 +493,7 @@ void vsw_actions_execute(struct vsw_dp *dp, struct sk_buff *skb, struct vsw_flow
 		}
 	}
 	if (pending >= 0)
-		vsw_actions_output(dp, pending, skb);
+		vsw_vport_output(dp, pending, skb);
 	else
 		consume_skb(skb);
 	return;

@@ -16,14 +16,11 @@
 
 /*
  * 6.2 named the attribute that exempts one variable from the zeroing of
- * CONFIG_INIT_STACK_ALL_ZERO (set in Debian's kernels); GCC 12 has it.
+ * CONFIG_INIT_STACK_ALL_ZERO (set in Debian's kernels); GCC 12, which builds
+ * both kernels, has it.
  */
 #ifndef __uninitialized
-#if __has_attribute(__uninitialized__)
 #define __uninitialized __attribute__((__uninitialized__))
-#else
-#define __uninitialized
-#endif
 #endif
 
 /* 6.12 turned NETIF_F_LLTX and NETIF_F_NETNS_LOCAL into net_device bits. */

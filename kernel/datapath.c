@@ -22,7 +22,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/etherdevice.h>
 #include <linux/rtnetlink.h>
 
 #include "flow.h"
@@ -301,7 +300,7 @@ static __always_inline void dp_process(struct vsw_vport *vport, struct sk_buff *
 	vsw_flow_used(flow, skb, &key.key);
 	acts = rcu_dereference(flow->acts);
 	if (acts->output >= 0)
-		vsw_actions_output(dp, acts->output, skb);
+		vsw_vport_output(dp, acts->output, skb);
 	else
 		vsw_actions_execute(dp, skb, &key.key, acts->acts, acts->len);
 }

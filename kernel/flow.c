@@ -2,35 +2,30 @@
 /*
  * flow.c - flow key extraction from an skb, and the flow object.
  *
- * vsw_flow_extract() reads a frame whose skb->data points at the Ethernet
- * header and fills every field of struct vsw_flow_key the frame has. It reads
- * through skb_header_pointer(), so it never writes the packet, works on
- * non-linear skbs, and stops at the first truncated or malformed header: the
- * fields up to there are set, the rest stay zero, and the packet still gets a
- * deterministic key (so a flow or an upcall can still handle it). It also
- * sets the skb's network and transport header offsets for the actions.
+ * vsw_flow_extract() (flow.h) reads a frame whose skb->data points at the
+ * Ethernet header and fills every field of struct vsw_flow_key the frame has.
+ * The general way, vsw_flow_extract_slow(), reads through skb_header_pointer(),
+ * so it never writes the packet, works on non-linear skbs, and stops at the
+ * first truncated or malformed header: the fields up to there are set, the rest
+ * stay zero, and the packet still gets a deterministic key (so a flow or an
+ * upcall can still handle it). It also sets the skb's network and transport
+ * header offsets for the actions.
  *
  * Fast path: most frames are linear IPv4 TCP or UDP without IP options.
- * extract_fast() reads those in place and writes each key field once (no
- * memset of the key, no stack copies of headers, no call per header); any
- * other frame goes the general way, extract_slow(). Both produce the same
- * key for a frame the fast path takes; selftest key_extract_paths compares
+ * vsw_extract_fast() (flow.h, inline in the per-packet path) reads those in
+ * place and writes each key field once (no memset of the key, no stack copies
+ * of headers, no call); any other frame goes the general way. Both produce the
+ * same key for a frame the fast path takes; selftest key_extract_paths compares
  * upcalled keys of frames on each side of that line with the expected ones.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/etherdevice.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/if_arp.h>
-#include <linux/if_vlan.h>
-#include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/sctp.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <net/dsfield.h>
-#include <net/ip.h>
 #include <net/ipv6.h>
 
 #include "flow.h"
@@ -188,7 +183,7 @@ static void extract_arp(struct sk_buff *skb, int off, struct vsw_flow_key *key)
 	key->arp_tpa = arp->tpa;
 }
 
-static noinline void extract_slow(struct sk_buff *skb, u32 in_port, struct vsw_flow_key *key)
+void vsw_flow_extract_slow(struct sk_buff *skb, u32 in_port, struct vsw_flow_key *key)
 {
 	struct vlan_hdr vbuf;
 	const struct vlan_hdr *vh;
@@ -231,69 +226,6 @@ static noinline void extract_slow(struct sk_buff *skb, u32 in_port, struct vsw_f
 		extract_ipv6(skb, off, key);
 	else if (proto == htons(ETH_P_ARP))
 		extract_arp(skb, off, key);
-}
-
-/*
- * A linear, untagged (or tag-offloaded) IPv4 TCP or UDP frame with a 20-byte
- * IP header, not a fragment: fill @key as the general path would and return
- * true. Otherwise return false having changed neither @key nor @skb.
- */
-static __always_inline bool extract_fast(struct sk_buff *skb, u32 in_port,
-					 struct vsw_flow_key *key)
-{
-	const struct ethhdr *eth = (const struct ethhdr *)skb->data;
-	const struct iphdr *iph = (const struct iphdr *)(eth + 1);
-	const struct tcphdr *th = (const struct tcphdr *)(iph + 1);
-	unsigned int len = skb_headlen(skb);
-
-	/* TCP's and UDP's ports are their first four bytes. */
-	if (len < ETH_HLEN + sizeof(*iph) + sizeof(struct udphdr) ||
-	    eth->h_proto != htons(ETH_P_IP) || *(const u8 *)iph != 0x45 ||
-	    (iph->frag_off & htons(IP_MF | IP_OFFSET)))
-		return false;
-	if (iph->protocol == IPPROTO_TCP) {
-		if (len < ETH_HLEN + sizeof(*iph) + sizeof(*th) || th->doff < 5)
-			return false;
-		key->tcp_flags = htons(ntohl(tcp_flag_word(th)) >> 16 & 0x0fff);
-	} else if (iph->protocol == IPPROTO_UDP) {
-		key->tcp_flags = 0;
-	} else {
-		return false;
-	}
-	key->in_port = in_port;
-	key->skb_mark = skb->mark;
-	ether_addr_copy(key->eth_src, eth->h_source);
-	ether_addr_copy(key->eth_dst, eth->h_dest);
-	key->eth_type = eth->h_proto;
-	key->ip_proto = iph->protocol;
-	key->ip_tos = iph->tos;
-	key->ip_ttl = iph->ttl;
-	key->ip_frag = 0;
-	key->ipv6_label = 0;
-	key->ipv4_src = iph->saddr;
-	key->ipv4_dst = iph->daddr;
-	memset(key->ipv6_src, 0, sizeof(key->ipv6_src));
-	memset(key->ipv6_dst, 0, sizeof(key->ipv6_dst));
-	key->tp_src = th->source;
-	key->tp_dst = th->dest;
-	key->icmp_type = 0;
-	key->icmp_code = 0;
-	memset_startat(key, 0, arp_spa);
-	key->vlan_tci = 0;
-	if (skb_vlan_tag_present(skb))
-		vsw_key_set_tag(key, skb_vlan_tag_get(skb));
-	skb_reset_mac_header(skb);
-	skb_set_network_header(skb, ETH_HLEN);
-	skb_reset_mac_len(skb);
-	skb_set_transport_header(skb, ETH_HLEN + sizeof(*iph));
-	return true;
-}
-
-void vsw_flow_extract(struct sk_buff *skb, u32 in_port, struct vsw_flow_key *key)
-{
-	if (likely(extract_fast(skb, in_port, key)))
-		return;
-	extract_slow(skb, in_port, key);
 }
 
 struct vsw_flow *vsw_flow_alloc(void)

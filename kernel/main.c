@@ -50,7 +50,6 @@ static int __init vsw_mod_init(void)
 {
 	int err;
 
-	BUILD_BUG_ON(sizeof(struct vsw_flow_key) % sizeof(u64));
 	BUILD_BUG_ON(sizeof(struct vsw_flow_key) != 104);
 	BUILD_BUG_ON(offsetof(struct vsw_flow_key, pad) != 103);
 

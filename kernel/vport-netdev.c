@@ -11,7 +11,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/etherdevice.h>
 #include <linux/if_arp.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
@@ -90,12 +89,6 @@ static void netdev_destroy(struct vsw_vport *vport)
 	netdev_upper_dev_unlink(vport->dev, dp_dev(vport));
 	netdev_rx_handler_unregister(vport->dev);
 	dev_set_promiscuity(vport->dev, -1);
-}
-
-void vsw_netdev_send(struct vsw_vport *vport, struct sk_buff *skb)
-{
-	skb->dev = vport->dev;
-	dev_queue_xmit(skb);
 }
 
 const struct vsw_vport_ops vsw_netdev_vport_ops = {

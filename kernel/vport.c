@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vport.c - the type-independent half of a datapath port: creation and
- * removal, per-CPU counters, and the receive/send entry points.
+ * removal and per-CPU counters (the receive/send entry points are inline
+ * in vport.h).
  *
  * A port is published in vsw_dp.ports[] under vsw_mutex (and rtnl) and read
  * under RCU; it is freed, and its netdev reference dropped, after a grace
@@ -9,9 +10,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/etherdevice.h>
-#include <linux/if_vlan.h>
-#include <linux/indirect_call_wrapper.h>
 #include <linux/rtnetlink.h>
 
 #include "vport.h"
@@ -82,52 +80,6 @@ struct vsw_vport *vsw_vport_by_name(struct vsw_dp *dp, const char *name)
 			return vport;
 	}
 	return NULL;
-}
-
-/* A frame entered the datapath from @vport; bottom halves disabled. */
-void vsw_vport_receive(struct vsw_vport *vport, struct sk_buff *skb)
-{
-	struct vsw_vport_pcpu_stats *st = this_cpu_ptr(vport->stats);
-
-	u64_stats_update_begin(&st->syncp);
-	st->rx_packets++;
-	st->rx_bytes += skb->len;
-	u64_stats_update_end(&st->syncp);
-	vsw_dp_process(vport, skb);
-}
-
-/* Length of the L3 payload, as compared with the MTU. */
-static unsigned int l3_len(const struct sk_buff *skb)
-{
-	unsigned int len = skb->len - ETH_HLEN;
-
-	if (skb->len >= VLAN_ETH_HLEN && eth_hdr(skb)->h_proto == htons(ETH_P_8021Q))
-		len -= VLAN_HLEN;
-	return len;
-}
-
-void vsw_vport_send(struct vsw_vport *vport, struct sk_buff *skb)
-{
-	struct vsw_vport_pcpu_stats *st = this_cpu_ptr(vport->stats);
-	struct net_device *dev = vport->dev;
-	unsigned int len = skb->len;
-
-	if (unlikely(!(dev->flags & IFF_UP) ||
-		     (!skb_is_gso(skb) && l3_len(skb) > dev->mtu))) {
-		u64_stats_update_begin(&st->syncp);
-		st->tx_dropped++;
-		u64_stats_update_end(&st->syncp);
-		kfree_skb(skb);
-		return;
-	}
-	u64_stats_update_begin(&st->syncp);
-	st->tx_packets++;
-	st->tx_bytes += len;
-	u64_stats_update_end(&st->syncp);
-	/* A receive timestamp is no departure time (fq would drop it as too far ahead). */
-	skb_clear_tstamp(skb);
-	/* A direct call for the common port type: no retpoline per packet. */
-	INDIRECT_CALL_1(vport->ops->send, vsw_netdev_send, vport, skb);
 }
 
 void vsw_vport_get_stats(struct vsw_vport *vport, struct vsw_vport_stats *out)
