@@ -7,15 +7,11 @@
 // to a service connection only after it set a miss_send_len; FLOW_REMOVED for expired and
 // deleted rules, by the ConnMgr's own timers, to the connections whose async config wants it.
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-#include <cstdio>
-#include <future>
 #include <thread>
 
 #include "ofswitch/connmgr.h"

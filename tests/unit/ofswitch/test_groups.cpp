@@ -5,12 +5,9 @@
 // GROUP_FEATURES; then Debian's ovs-ofctl -O OpenFlow13 add-group, mod-group, dump-groups,
 // dump-group-stats, dump-group-features and del-groups against the agent over a service
 // socket on a real io_context.
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-#include <cstdio>
 #include <future>
 #include <thread>
 #include <variant>

@@ -5,11 +5,9 @@
 // keeps working, PACKET_IN / FLOW_REMOVED / PORT_STATUS filtered with the async mask of
 // each connection's role, PORT_STATUS ADD/MODIFY/DELETE when the ports change, and the
 // roles in status().
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
-#include <future>
 #include <thread>
 
 #include "ofswitch/connmgr.h"
