@@ -26,12 +26,6 @@ namespace P = vsw::openflow::port;
 
 namespace {
 
-std::string want(std::string_view actions) {
-  auto a = vsw::dpif::parse_actions(actions);
-  REQUIRE(a);
-  return text(*a);
-}
-
 Action group_action(std::uint32_t id) {
   return Action::simple(ActionType::kGroup, id);
 }

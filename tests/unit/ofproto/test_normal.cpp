@@ -30,12 +30,6 @@ std::vector<PortInfo> bridge_ports() {
   return {access(1, 10), access(2, 10), access(3, 20), trunk(4), trunk(5, {10}), trunk(6, {20})};
 }
 
-std::string want(std::string_view actions) {
-  auto a = vsw::dpif::parse_actions(actions);
-  REQUIRE(a);
-  return text(*a);
-}
-
 vsw_flow_key normal_mask() {
   vsw_flow_key m{};
   std::memset(&m.in_port, 0xff, sizeof m.in_port);

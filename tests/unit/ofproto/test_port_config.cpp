@@ -20,18 +20,8 @@ namespace pc = vsw::ofproto::port_config;
 
 namespace {
 
-std::string want(std::string_view actions) {
-  auto a = vsw::dpif::parse_actions(actions);
-  REQUIRE(a);
-  return text(*a);
-}
-
 vsw::classifier::Match in_port(std::uint32_t p) {
-  vsw::openflow::Match m;
-  m.fields = {OxmField::exact(OxmId::kInPort, p)};
-  auto r = from_oxm(m);
-  REQUIRE(r);
-  return *r;
+  return match({OxmField::exact(OxmId::kInPort, p)});
 }
 
 // A secure bridge with trunk ports 1..5; in_port=N runs `actions`.

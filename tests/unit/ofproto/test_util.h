@@ -1,6 +1,7 @@
 // Shared helpers of the ofproto tests: kernel-shaped random keys, random OpenFlow matches
 // with their prerequisites, an independent reference matcher (OXM semantics written out
-// per field over struct vsw_flow_key, not through key_map's table), and small builders.
+// per field over struct vsw_flow_key, not through key_map's table), and small builders
+// (ports, keys, the datapath actions a text stands for, classifier matches from OXM fields).
 #pragma once
 
 #include <arpa/inet.h>
@@ -8,6 +9,7 @@
 #include <vsw.h>
 
 #include <array>
+#include <catch2/catch_test_macros.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "dpif/flow_text.h"
+#include "ofproto/key_map.h"
 #include "ofproto/mac_learning.h"
 #include "ofproto/ofproto.h"
 #include "openflow/actions.h"
@@ -80,6 +83,22 @@ inline Ofproto::Options options(FailMode mode) {
 
 inline std::string text(const dpif::Actions& a) {
   return dpif::format_actions(a);
+}
+
+// The datapath actions written as `actions`, in text()'s canonical form.
+inline std::string want(std::string_view actions) {
+  auto a = dpif::parse_actions(actions);
+  REQUIRE(a);
+  return text(*a);
+}
+
+// The classifier match of an OpenFlow match on fields.
+inline classifier::Match match(std::vector<OxmField> fields) {
+  openflow::Match m;
+  m.fields = std::move(fields);
+  auto r = from_oxm(m);
+  REQUIRE(r);
+  return *r;
 }
 
 // Kernel-shaped keys: fields a packet of that kind does not have are zero. Values come

@@ -25,20 +25,6 @@ namespace P = vsw::openflow::port;
 
 namespace {
 
-std::string want(std::string_view actions) {
-  auto a = vsw::dpif::parse_actions(actions);
-  REQUIRE(a);
-  return text(*a);
-}
-
-vsw::classifier::Match match(std::vector<OxmField> fields) {
-  vsw::openflow::Match m;
-  m.fields = std::move(fields);
-  auto r = from_oxm(m);
-  REQUIRE(r);
-  return *r;
-}
-
 Instruction write_metadata(std::uint64_t v, std::uint64_t mask) {
   Instruction i;
   i.type = InstructionType::kWriteMetadata;

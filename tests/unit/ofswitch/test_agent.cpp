@@ -15,9 +15,11 @@
 #include "ofproto/controller_cookie.h"
 #include "ofswitch/agent.h"
 #include "openflow/codec.h"
+#include "rig.h"
 
 using namespace vsw;
 using namespace vsw::openflow;
+using namespace vsw::ofswitch::test;
 
 namespace {
 
@@ -42,14 +44,7 @@ struct Rig {
 
   explicit Rig(bool batch = false, ofproto::FailMode mode = ofproto::FailMode::kSecure)
       : of(options(mode)), batched(batch), agent(of, "br0", hooks()) {
-    std::vector<ofproto::PortInfo> ports(3);
-    ports[0].ofport = port::kLocal;
-    ports[0].name = "br0";
-    ports[1].ofport = 1;
-    ports[1].name = "eth1";
-    ports[1].up = true;
-    ports[2].ofport = 2;
-    ports[2].name = "eth2";
+    std::vector<ofproto::PortInfo> ports = three_ports();
     ports[2].up = false;
     REQUIRE(of.set_ports(ports));
   }
@@ -76,27 +71,15 @@ struct Rig {
   }
   // Sends m; returns the replies.
   std::vector<Message> send(Body body, uint32_t xid = 7) {
-    out.clear();
-    agent.handle(session, Message{kVersion13, xid, std::move(body)}, [this](Bytes b) {
-      auto m = decode(b);
-      REQUIRE(m.ok());
-      out.push_back(m.value());
-    });
+    out = handle(agent, session, std::move(body), xid);
     return out;
   }
   // The single reply's error (type, code); (0xffff, 0) if it is not an error.
-  std::pair<uint16_t, uint16_t> error_of(Body body) {
-    auto r = send(std::move(body));
-    if (r.size() != 1 || r[0].type() != MsgType::kError) return {0xffff, 0};
-    const auto& e = std::get<openflow::Error>(r[0].body);
-    return {e.type, e.code};
-  }
+  std::pair<uint16_t, uint16_t> error_of(Body body) { return error_code(send(std::move(body))); }
   std::vector<FlowStats> dump(uint8_t table = 0xff) {
     FlowStatsRequest req;
     req.table_id = table;
-    auto r = send(MultipartRequest{0, req});
-    REQUIRE(r.size() == 1);
-    return std::get<FlowStatsReply>(std::get<MultipartReply>(r[0].body).body).entries;
+    return multipart_body<FlowStatsReply>(send(MultipartRequest{0, req})).entries;
   }
 };
 

@@ -7,22 +7,20 @@
 // to a service connection only after it set a miss_send_len; FLOW_REMOVED for expired and
 // deleted rules, by the ConnMgr's own timers, to the connections whose async config wants it.
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-#include <cstdio>
-#include <future>
 #include <thread>
 
 #include "ofswitch/connmgr.h"
 #include "openflow/codec.h"
+#include "rig.h"
 
 using namespace vsw;
 using namespace vsw::openflow;
+using namespace vsw::ofswitch::test;
 using namespace std::chrono_literals;
 using Catch::Matchers::ContainsSubstring;
 
@@ -42,16 +40,7 @@ struct Switch {
 
   explicit Switch(ofproto::FailMode mode = ofproto::FailMode::kSecure)
       : of(options(mode, now)), agent(of, "br0", hooks()) {
-    std::vector<ofproto::PortInfo> ports(3);
-    ports[0].ofport = port::kLocal;
-    ports[0].name = "br0";
-    ports[1].ofport = 1;
-    ports[1].name = "eth1";
-    ports[1].up = true;
-    ports[2].ofport = 2;
-    ports[2].name = "eth2";
-    ports[2].up = true;
-    REQUIRE(of.set_ports(ports));
+    REQUIRE(of.set_ports(three_ports()));
     agent.set_datapath_id(0xabcdef);
     ofswitch::ConnMgr::Options o;
     o.backoff = Backoff{50ms, 100ms};
@@ -60,10 +49,7 @@ struct Switch {
       controller = c;
       of.set_controller_connected(c);
     });
-    thread = std::thread([this] {
-      auto guard = asio::make_work_guard(io);
-      io.run();
-    });
+    thread = run_io(io);
   }
   ~Switch() {
     on_io([this] { mgr.reset(); });
@@ -85,10 +71,7 @@ struct Switch {
   // Runs f on the io thread and waits for it.
   template <class F>
   auto on_io(F f) -> decltype(f()) {
-    std::packaged_task<decltype(f())()> task(std::move(f));
-    auto fut = task.get_future();
-    asio::post(io, [&task] { task(); });
-    return fut.get();
+    return ofswitch::test::on_io(io, std::move(f));
   }
   size_t rules() {
     return on_io([this] { return of.tables().size(); });
@@ -100,59 +83,6 @@ struct Switch {
     return pred();
   }
 };
-
-struct Run {
-  int status = -1;
-  std::string out;
-};
-
-Run sh(const std::string& cmd) {
-  Run r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string tmp_sock(const char* tag) {
-  return "/tmp/vsw-ofswitch-" + std::to_string(getpid()) + "-" + tag + ".sock";
-}
-
-// A blocking raw peer.
-struct RawPeer {
-  asio::io_context io;
-  Socket sock{io};
-  explicit RawPeer(const std::string& path) {
-    sock.connect(
-        asio::generic::stream_protocol::endpoint(asio::local::stream_protocol::endpoint(path)));
-    timeval tv{3, 0};
-    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  void write(const Bytes& b) { asio::write(sock, asio::buffer(b)); }
-  std::optional<Message> read() {
-    Bytes b(8);
-    boost::system::error_code ec;
-    asio::read(sock, asio::buffer(b), ec);
-    if (ec) return std::nullopt;
-    auto h = peek_header(b);
-    b.resize(h->length);
-    asio::read(sock, asio::buffer(b.data() + 8, b.size() - 8), ec);
-    if (ec) return std::nullopt;
-    auto r = decode(b);
-    if (!r.ok()) return std::nullopt;
-    return r.value();
-  }
-  std::pair<uint16_t, uint16_t> error() {
-    auto m = read();
-    if (!m || m->type() != MsgType::kError) return {0xffff, 0xffff};
-    return {std::get<openflow::Error>(m->body).type, std::get<openflow::Error>(m->body).code};
-  }
-};
-
 }  // namespace
 
 TEST_CASE("ofswitch: ovs-ofctl adds, dumps, modifies and deletes flows over the service socket",

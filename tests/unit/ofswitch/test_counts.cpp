@@ -11,45 +11,23 @@
 #include "ofproto/key_map.h"
 #include "ofswitch/agent.h"
 #include "openflow/codec.h"
+#include "rig.h"
 
 using namespace vsw;
 using namespace vsw::openflow;
+using namespace vsw::ofswitch::test;
 
 namespace {
 
 struct Rig {
-  ofproto::Ofproto of{secure()};
+  ofproto::Ofproto of{secure_options()};
   ofswitch::Agent agent{of, "br0", {}};
   ofswitch::Session session;
-  Rig() {
-    std::vector<ofproto::PortInfo> ports(3);
-    ports[0].ofport = port::kLocal;
-    ports[0].name = "br0";
-    ports[1].ofport = 1;
-    ports[1].name = "eth1";
-    ports[2].ofport = 2;
-    ports[2].name = "eth2";
-    REQUIRE(of.set_ports(ports));
-  }
-  static ofproto::Ofproto::Options secure() {
-    ofproto::Ofproto::Options o;
-    o.fail_mode = ofproto::FailMode::kSecure;
-    return o;
-  }
-  std::vector<Message> send(Body body) {
-    std::vector<Message> out;
-    agent.handle(session, Message{kVersion13, 9, std::move(body)}, [&](Bytes b) {
-      auto m = decode(b);
-      REQUIRE(m.ok());
-      out.push_back(m.value());
-    });
-    return out;
-  }
+  Rig() { REQUIRE(of.set_ports(three_ports())); }
+  std::vector<Message> send(Body body) { return handle(agent, session, std::move(body)); }
   template <class Reply, class Req>
   Reply multipart(Req req) {
-    auto r = send(MultipartRequest{0, req});
-    REQUIRE(r.size() == 1);
-    return std::get<Reply>(std::get<MultipartReply>(r[0].body).body);
+    return multipart_body<Reply>(send(MultipartRequest{0, req}));
   }
   // Translates a packet from in_port and credits its rules n packets of 60 bytes, as a
   // handler (the miss) and the revalidators (the cache's hits) do.

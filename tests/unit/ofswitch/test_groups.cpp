@@ -5,12 +5,9 @@
 // GROUP_FEATURES; then Debian's ovs-ofctl -O OpenFlow13 add-group, mod-group, dump-groups,
 // dump-group-stats, dump-group-features and del-groups against the agent over a service
 // socket on a real io_context.
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-#include <cstdio>
 #include <future>
 #include <thread>
 #include <variant>
@@ -19,9 +16,11 @@
 #include "ofswitch/connmgr.h"
 #include "ofswitch/group_mod.h"
 #include "openflow/codec.h"
+#include "rig.h"
 
 using namespace vsw;
 using namespace vsw::openflow;
+using namespace vsw::ofswitch::test;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
@@ -34,43 +33,18 @@ constexpr uint8_t kAll = 0, kSelect = 1, kIndirect = 2, kFf = 3;
 constexpr E kGroupExists{6, 0}, kInvalidGroup{6, 1}, kWatchUnsupported{6, 6}, kUnknownGroup{6, 8},
     kBadType{6, 10}, kBadCommand{6, 11}, kBadWatch{6, 13};
 
-ofproto::Ofproto::Options secure() {
-  ofproto::Ofproto::Options o;
-  o.fail_mode = ofproto::FailMode::kSecure;
-  return o;
-}
-
-std::vector<ofproto::PortInfo> ports() {
-  std::vector<ofproto::PortInfo> p(3);
-  p[0].ofport = port::kLocal;
-  p[0].name = "br0";
-  p[1].ofport = 1;
-  p[1].name = "eth1";
-  p[2].ofport = 2;
-  p[2].name = "eth2";
-  return p;
-}
-
 struct Rig {
-  ofproto::Ofproto of{secure()};
+  ofproto::Ofproto of{secure_options()};
   int changed = 0;
   ofswitch::Agent agent;
   ofswitch::Session session;
-  Rig() : agent(of, "br0", hooks()) { REQUIRE(of.set_ports(ports())); }
+  Rig() : agent(of, "br0", hooks()) { REQUIRE(of.set_ports(three_ports())); }
   ofswitch::Agent::Hooks hooks() {
     ofswitch::Agent::Hooks h;
     h.rules_changed = [this] { ++changed; };
     return h;
   }
-  std::vector<Message> send(Body body) {
-    std::vector<Message> out;
-    agent.handle(session, Message{kVersion13, 9, std::move(body)}, [&](Bytes b) {
-      auto m = decode(b);
-      REQUIRE(m.ok());
-      out.push_back(m.value());
-    });
-    return out;
-  }
+  std::vector<Message> send(Body body) { return handle(agent, session, std::move(body)); }
   // The error of the reply, kOk for no reply at all.
   E result(Body body) {
     auto r = send(std::move(body));
@@ -82,9 +56,7 @@ struct Rig {
   }
   template <class Reply, class Req>
   Reply multipart(Req req) {
-    auto r = send(MultipartRequest{0, req});
-    REQUIRE(r.size() == 1);
-    return std::get<Reply>(std::get<MultipartReply>(r[0].body).body);
+    return multipart_body<Reply>(send(MultipartRequest{0, req}));
   }
 };
 
@@ -247,39 +219,15 @@ TEST_CASE("ofswitch: GROUP stats, GROUP_DESC and GROUP_FEATURES", "[ofswitch]") 
   CHECK(f.actions[1] == want);
 }
 
-namespace {
-
-struct Run {
-  int status = -1;
-  std::string out;
-};
-
-Run sh(const std::string& cmd) {
-  Run r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-}  // namespace
-
 TEST_CASE("ofswitch: ovs-ofctl add-group, dump-groups, dump-group-stats, del-groups",
           "[ofswitch][ofctl]") {
   if (sh("which ovs-ofctl").status != 0) SKIP("ovs-ofctl is not installed");
   asio::io_context io;
   Rig rig;
   auto mgr = std::make_unique<ofswitch::ConnMgr>(io, rig.agent, [](bool) {});
-  const std::string path = "/tmp/vsw-ofswitch-" + std::to_string(getpid()) + "-groups.sock";
+  const std::string path = tmp_sock("groups");
   REQUIRE(!mgr->set_service(path));
-  std::thread thread([&] {
-    auto guard = asio::make_work_guard(io);
-    io.run();
-  });
+  std::thread thread = run_io(io);
   const std::string ofctl = "ovs-ofctl -O OpenFlow13 ";
   const std::string tgt = " unix:" + path + " ";
   auto ok = [&](const std::string& cmd) {

@@ -6,9 +6,11 @@
 
 #include "ofswitch/agent.h"
 #include "openflow/codec.h"
+#include "rig.h"
 
 using namespace vsw;
 using namespace vsw::openflow;
+using namespace vsw::ofswitch::test;
 namespace pc = vsw::ofproto::port_config;
 
 namespace {
@@ -42,26 +44,12 @@ struct Rig {
     };
     return h;
   }
-  std::vector<Message> send(Body body) {
-    std::vector<Message> out;
-    agent.handle(session, Message{kVersion13, 9, std::move(body)}, [&](Bytes b) {
-      auto m = decode(b);
-      REQUIRE(m.ok());
-      out.push_back(m.value());
-    });
-    return out;
-  }
-  std::pair<uint16_t, uint16_t> error_of(const PortMod& pm) {
-    auto r = send(pm);
-    if (r.size() != 1 || r[0].type() != MsgType::kError) return {0xffff, 0};
-    const auto& e = std::get<openflow::Error>(r[0].body);
-    return {e.type, e.code};
-  }
+  std::vector<Message> send(Body body) { return handle(agent, session, std::move(body)); }
+  std::pair<uint16_t, uint16_t> error_of(const PortMod& pm) { return error_code(send(pm)); }
   // PORT_DESC's config of port_no.
   uint32_t config(uint32_t port_no) {
-    auto r = send(MultipartRequest{0, PortDescRequest{}});
-    REQUIRE(r.size() == 1);
-    for (const Port& p : std::get<PortDescReply>(std::get<MultipartReply>(r[0].body).body).entries)
+    for (const Port& p :
+         multipart_body<PortDescReply>(send(MultipartRequest{0, PortDescRequest{}})).entries)
       if (p.port_no == port_no) return p.config;
     FAIL("no port " << port_no);
     return 0;

@@ -5,40 +5,27 @@
 // keeps working, PACKET_IN / FLOW_REMOVED / PORT_STATUS filtered with the async mask of
 // each connection's role, PORT_STATUS ADD/MODIFY/DELETE when the ports change, and the
 // roles in status().
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
-#include <future>
 #include <thread>
 
 #include "ofswitch/connmgr.h"
 #include "ofswitch/port_status.h"
 #include "openflow/codec.h"
+#include "rig.h"
 
 using namespace vsw;
 using namespace vsw::openflow;
+using namespace vsw::ofswitch::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<ofproto::PortInfo> three_ports() {
-  std::vector<ofproto::PortInfo> ports(3);
-  ports[0].ofport = port::kLocal;
-  ports[0].name = "br0";
-  ports[1].ofport = 1;
-  ports[1].name = "eth1";
-  ports[1].up = true;
-  ports[2].ofport = 2;
-  ports[2].name = "eth2";
-  ports[2].up = true;
-  return ports;
-}
-
 // An Ofproto, its Agent and ConnMgr, with the io_context on a thread of its own.
 struct Switch {
   asio::io_context io;
-  ofproto::Ofproto of{secure()};
+  ofproto::Ofproto of{secure_options()};
   ofswitch::Agent agent{of, "br0", {}};
   std::unique_ptr<ofswitch::ConnMgr> mgr;
   std::thread thread;
@@ -46,62 +33,30 @@ struct Switch {
   Switch() {
     REQUIRE(of.set_ports(three_ports()));
     mgr = std::make_unique<ofswitch::ConnMgr>(io, agent, ofswitch::ConnMgr::Options{}, [](bool) {});
-    thread = std::thread([this] {
-      auto guard = asio::make_work_guard(io);
-      io.run();
-    });
+    thread = run_io(io);
   }
   ~Switch() {
     on_io([this] { mgr.reset(); });
     io.stop();
     thread.join();
   }
-  static ofproto::Ofproto::Options secure() {
-    ofproto::Ofproto::Options o;
-    o.fail_mode = ofproto::FailMode::kSecure;  // no fail-open rule in the tables
-    return o;
-  }
   template <class F>
   auto on_io(F f) -> decltype(f()) {
-    std::packaged_task<decltype(f())()> task(std::move(f));
-    auto fut = task.get_future();
-    asio::post(io, [&task] { task(); });
-    return fut.get();
+    return ofswitch::test::on_io(io, std::move(f));
   }
 };
 
-std::string tmp_sock(const char* tag) {
-  return "/tmp/vsw-roles-" + std::to_string(getpid()) + "-" + tag + ".sock";
-}
-
 // A blocking raw OpenFlow 1.3 peer, negotiated on construction.
-struct Peer {
-  asio::io_context io;
-  Socket sock{io};
+struct Peer : RawPeer {
   uint32_t xid = 100;
-  explicit Peer(const std::string& path) {
-    sock.connect(
-        asio::generic::stream_protocol::endpoint(asio::local::stream_protocol::endpoint(path)));
-    timeval tv{3, 0};
-    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  explicit Peer(const std::string& path) : RawPeer(path) {
     REQUIRE(read());  // HELLO
     write(make_hello(1));
     sync();
   }
-  void write(const Message& m) { asio::write(sock, asio::buffer(encode(m))); }
+  using RawPeer::write;
+  void write(const Message& m) { RawPeer::write(encode(m)); }
   void write(Body b) { write(Message{kVersion13, ++xid, std::move(b)}); }
-  std::optional<Message> read() {
-    Bytes b(8);
-    boost::system::error_code ec;
-    asio::read(sock, asio::buffer(b), ec);
-    if (ec) return std::nullopt;
-    b.resize(peek_header(b)->length);
-    asio::read(sock, asio::buffer(b.data() + 8, b.size() - 8), ec);
-    if (ec) return std::nullopt;
-    auto r = decode(b);
-    if (!r.ok()) return std::nullopt;
-    return r.value();
-  }
   // A barrier round trip: everything sent before is handled, nothing was queued before it.
   void sync() {
     write(BarrierRequest{});
