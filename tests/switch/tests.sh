@@ -831,8 +831,11 @@ test_switch_osken_session() {
 		return 1
 	}
 	# Bad: a malformed mark, or an expert info of severity warning (0x600000) or error
-	# (0x800000) outside the Sequence group.
-	bad=$(awk -F';' '$3 != "" { print; next }
+	# (0x800000) outside the Sequence group. A frame with no OpenFlow in it whose only mark is
+	# TCP's reassembly error (a segment sent again over data already captured, seen on lo
+	# under load) is the transport's, not OpenFlow's: skipped.
+	bad=$(awk -F';' '$2 == "" && $3 ~ /^\[Reassembly error, protocol TCP: [^]]*\],_ws\.malformed$/ { next }
+		$3 != "" { print; next }
 		{ n = split($4, sev, ","); split($5, grp, ",")
 		  for (i = 1; i <= n; i++) if (sev[i] >= 6291456 && grp[i] != 33554432) { print; next } }' "$fields")
 	[ -z "$bad" ] || { echo "FAIL: tshark flags these frames:"; echo "$bad" | head -20; return 1; }
@@ -1033,6 +1036,8 @@ test_switch_port_status() {
 	cat "$out"
 	# Nothing about port 1, which never changed, and one message per change.
 	check_eq "PORT_STATUS messages" "$(grep -c OFPT_PORT_STATUS "$out")" 4
+}
+
 # port_config N: the config line of port N in dump-ports-desc ("0" when no bit is set).
 port_config() {
 	ovs-ofctl -O OpenFlow13 dump-ports-desc "unix:$TMPD/$BR.mgmt" |
