@@ -1,11 +1,15 @@
-// ofp_bench --round-trip [N]: vswd's cost per FLOW_MOD + BARRIER round trip, on the host.
+// ofp_bench --round-trip [N] [simple]: vswd's cost per FLOW_MOD + BARRIER round trip, on
+// the host.
 //
 // `ovs-ofctl -O OpenFlow13 add-flows` sends each FLOW_MOD followed by a BARRIER_REQUEST and
 // waits for the BARRIER_REPLY (bench/vswd/flow-mod.sh measures that in a VM). Here the same
 // conversation runs against the real ConnMgr/Agent/Ofproto on an io_context thread (a
 // punix: service socket, as vswd's bridge has) from a blocking client on the main thread,
-// with N (default 100,000) of ofp_bench's NSX-like FLOW_MODs, so each change can be
-// measured without a VM, in instructions too (valgrind --tool=callgrind with a small N).
+// with N (default 100,000) of ofp_bench's NSX-like FLOW_MODs (or, with `simple`, flow-mod.sh's
+// rules: priority=100,ip,nw_dst=10.X.Y.Z,actions=output:2), so each change can be measured
+// without a VM, in instructions too (valgrind --tool=callgrind with a small N). The two
+// threads hand every message to each other: pin the process to one CPU (taskset -c 0) for
+// rates that do not depend on how fast an idle CPU wakes up.
 // Printed: round trips per second (wall clock and per CPU second of the whole process, both
 // sides), the rules installed, and heap bytes per rule (mallinfo2 in use after minus before:
 // the tables' memory, the rerunnable form of docs/benchmarks.md's per-rule figure).
@@ -77,11 +81,24 @@ MsgType read_msg(int fd, Bytes& buf) {
 
 }  // namespace
 
-int round_trip_main(uint32_t n) {
+namespace {
+// flow-mod.sh's rule i: priority=100,ip,nw_dst=10.X.Y.Z,actions=output:2.
+FlowMod simple_flow_mod(uint32_t i) {
+  FlowMod f;
+  f.priority = 100;
+  f.match.fields = {OxmField::exact(OxmId::kEthType, 0x0800),
+                    OxmField::exact(OxmId::kIpv4Dst, 0x0a000000 | (i & 0xffffff))};
+  f.instructions = {Instruction::apply({Action::output(2, 0)})};
+  return f;
+}
+}  // namespace
+
+int round_trip_main(uint32_t n, bool simple) {
   // Every wire message first, so the heap figure counts the switch's memory only.
   std::vector<Bytes> mods(n);
   for (uint32_t i = 0; i < n; ++i)
-    mods[i] = encode(Message{kVersion13, 2 * i + 2, testing::nsx_flow_mod(i)});
+    mods[i] = encode(
+        Message{kVersion13, 2 * i + 2, simple ? simple_flow_mod(i) : testing::nsx_flow_mod(i)});
   const Bytes hello = encode(Message{kVersion13, 1, Hello{}});
 
   asio::io_context io;
@@ -152,9 +169,9 @@ int round_trip_main(uint32_t n) {
   ::unlink(path.c_str());
 
   std::printf(
-      "%u FLOW_MOD + BARRIER round trips (NSX-like flows) over punix, ConnMgr/Agent/"
+      "%u FLOW_MOD + BARRIER round trips (%s) over punix, ConnMgr/Agent/"
       "Ofproto on an io_context thread, no datapath\n",
-      n);
+      n, simple ? "flow-mod.sh's rules" : "NSX-like flows");
   std::printf(
       "round trips/s: %.0f wall clock, %.0f per CPU second (both sides); %.1f us CPU each\n",
       n / wall, n / cpu, cpu / n * 1e6);
