@@ -124,7 +124,7 @@ std::optional<OfError> check_match(const openflow::Match& m,
   if (!cm)
     return err(ErrType::kBadMatch,
                cm.error().code.value() == EOPNOTSUPP ? kBmcBadField : kBmcBadValue);
-  if (out) *out = std::move(*cm);
+  if (out) *out = *cm;
   return std::nullopt;
 }
 
