@@ -10,6 +10,9 @@
 // Times are CPU seconds (user + system, the child's for ovs-ofctl), not wall clock: the
 // build machine is shared and wall time would measure the other load.
 // Rates are flows per second (a FLOW_STATS entry counts as one flow).
+//
+// ofp_bench --round-trip [N] [simple]: FLOW_MOD + BARRIER round trips against the real connection
+// manager and agent instead (round_trip.cpp).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -111,7 +114,17 @@ long ofctl_count(const std::string& path, const char* prefix) {
 
 }  // namespace
 
+int round_trip_main(uint32_t n, bool simple);
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--round-trip") {
+    const long rn = argc > 2 ? std::atol(argv[2]) : 100000;
+    if (rn <= 0 || rn > 0xffffffffL || argc > 4 || (argc > 3 && std::string(argv[3]) != "simple")) {
+      std::fprintf(stderr, "usage: ofp_bench --round-trip [N > 0] [simple]\n");
+      return 2;
+    }
+    return round_trip_main(uint32_t(rn), argc > 3);
+  }
   uint32_t n = argc > 1 ? uint32_t(std::atoi(argv[1])) : 100000;
   int runs = argc > 2 ? std::atoi(argv[2]) : 5;
   std::string dir = "/tmp/vsw-ofp-bench-" + std::to_string(getpid());

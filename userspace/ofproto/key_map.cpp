@@ -191,6 +191,31 @@ constexpr bool rows_cover_every_field() {
 static_assert(rows_cover_every_field(),
               "key_map: a classifier field has no row in kRows (add one line for it)");
 
+// The rows of each OXM field, in kRows order: from_oxm() runs per FLOW_MOD and would
+// otherwise scan every row for every field of the match.
+struct OxmRows {
+  std::array<std::uint8_t, 4> rows{};
+  std::uint8_t n = 0;
+};
+constexpr std::size_t kMaxOxmRows = 4;
+constexpr bool oxm_rows_fit() {
+  std::array<std::size_t, 256> n{};
+  for (const Row& r : kRows)
+    for (std::uint8_t k = 0; k < r.oxm.n; ++k)
+      if (++n[static_cast<std::uint8_t>(r.oxm.ids[k])] > kMaxOxmRows) return false;
+  return std::size(kRows) <= 256;
+}
+static_assert(oxm_rows_fit(), "key_map: an OXM field has more than kMaxOxmRows rows");
+constexpr auto kOxmRows = [] {
+  std::array<OxmRows, 256> out{};
+  for (std::size_t i = 0; i < std::size(kRows); ++i)
+    for (std::uint8_t k = 0; k < kRows[i].oxm.n; ++k) {
+      OxmRows& o = out[static_cast<std::uint8_t>(kRows[i].oxm.ids[k])];
+      o.rows[o.n++] = static_cast<std::uint8_t>(i);
+    }
+  return out;
+}();
+
 std::uint64_t read_dp(const vsw_flow_key& k, const DpLoc& d) {
   const auto* p = reinterpret_cast<const std::uint8_t*>(&k) + d.offset;
   if (d.host_order) {
@@ -333,9 +358,7 @@ dpif::Match megaflow(const vsw_flow_key& key, const FlowKey& wc) {
 }
 
 bool oxm_supported(OxmId id) {
-  for (const Row& r : kRows)
-    if (r.oxm.has(id)) return true;
-  return false;
+  return kOxmRows[static_cast<std::uint8_t>(id)].n > 0;
 }
 
 Result<classifier::Match> from_oxm(const openflow::Match& m) {
@@ -345,10 +368,10 @@ Result<classifier::Match> from_oxm(const openflow::Match& m) {
   }
   classifier::Match out;
   for (const openflow::OxmField& f : m.fields) {
-    bool mapped = false;
-    for (const Row& r : kRows) {
-      if (!r.oxm.has(f.id)) continue;
-      mapped = true;
+    const OxmRows& rows = kOxmRows[static_cast<std::uint8_t>(f.id)];
+    const bool mapped = rows.n > 0;
+    for (std::uint8_t k = 0; k < rows.n; ++k) {
+      const Row& r = kRows[rows.rows[k]];
       const std::uint8_t len = f.len();
       const std::uint64_t v = oxm_bits(f.value, len, r);
       const std::uint64_t mk = f.has_mask ? oxm_bits(f.mask, len, r) : low_bits(r.width);

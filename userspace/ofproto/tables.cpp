@@ -316,20 +316,25 @@ std::size_t Tables::expire(std::int64_t now_ms) {
 Result<void> Tables::apply(const openflow::FlowMod& fm, std::vector<RuleId>* removed) {
   auto match = from_oxm(fm.match);
   if (!match) return match.error();
+  return apply(fm, *match, removed);
+}
+
+Result<void> Tables::apply(const openflow::FlowMod& fm, const classifier::Match& match,
+                           std::vector<RuleId>* removed) {
   using Cmd = openflow::FlowModCommand;
   const auto cmd = static_cast<Cmd>(fm.command);
   if (fm.table_id == kAllTables && cmd != Cmd::kDelete && cmd != Cmd::kDeleteStrict)
     return make_error(EINVAL, "table ALL is valid only for delete");
   switch (cmd) {
     case Cmd::kAdd: {
-      auto r = add(RuleSpec{fm.table_id, *match, fm.priority, fm.cookie, fm.instructions,
+      auto r = add(RuleSpec{fm.table_id, match, fm.priority, fm.cookie, fm.instructions,
                             fm.idle_timeout, fm.hard_timeout, fm.flags, fm.match});
       if (!r) return r.error();
       return {};
     }
     case Cmd::kModify:
     case Cmd::kModifyStrict: {
-      RuleFilter f{fm.table_id, *match,    cmd == Cmd::kModifyStrict,
+      RuleFilter f{fm.table_id, match,     cmd == Cmd::kModifyStrict,
                    fm.priority, fm.cookie, fm.cookie_mask};
       auto n = modify(f, fm.instructions, (fm.flags & kFlagResetCounts) != 0);
       if (!n) return n.error();
@@ -337,7 +342,7 @@ Result<void> Tables::apply(const openflow::FlowMod& fm, std::vector<RuleId>* rem
     }
     case Cmd::kDelete:
     case Cmd::kDeleteStrict: {
-      RuleFilter f{fm.table_id, *match,      cmd == Cmd::kDeleteStrict,
+      RuleFilter f{fm.table_id, match,       cmd == Cmd::kDeleteStrict,
                    fm.priority, fm.cookie,   fm.cookie_mask,
                    fm.out_port, fm.out_group};
       remove(f, removed);

@@ -196,6 +196,10 @@ class Tables {
   [[nodiscard]] std::int64_t now() const { return clock_(); }
   // An OpenFlow flow_mod (add, modify[_strict], delete[_strict]); removed as above.
   Result<void> apply(const openflow::FlowMod& fm, std::vector<RuleId>* removed = nullptr);
+  // The same with fm.match already converted (from_oxm(fm.match)), so that a caller that
+  // checked the match converts it once.
+  Result<void> apply(const openflow::FlowMod& fm, const classifier::Match& match,
+                     std::vector<RuleId>* removed = nullptr);
   // Makes every staged change visible to lookups at once and returns the new version.
   // Never waits for readers: replaced and removed rules are freed by a later publish() or
   // reclaim() once no lookup can still see them.

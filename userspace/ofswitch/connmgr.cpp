@@ -43,10 +43,17 @@ ConnMgr::~ConnMgr() {
   *alive_ = false;
 }
 
+// Armed once and left to run: a change staged while it runs (after a barrier published the
+// previous ones, say) is published when it fires, sooner than flush_delay after the change.
+// Re-arming per FLOW_MOD would cancel and queue a wait per round trip.
 void ConnMgr::schedule_flush() {
+  if (flush_armed_) return;
+  flush_armed_ = true;
   flush_timer_.expires_after(options_.flush_delay);
   flush_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (ec || !*alive) return;
+    if (!*alive) return;
+    flush_armed_ = false;
+    if (ec) return;
     agent_.flush();
     note_removed();
   });

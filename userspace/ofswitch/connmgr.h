@@ -22,7 +22,8 @@
 // Every connection's messages go to the Agent with the connection's own Session (a service
 // connection's starts with miss_send_len 0: no asynchronous messages until it asks).
 // packet_in() fans a packet for the controllers out to the connections that want it. The
-// agent's batched publication is flushed by a 10 ms timer (and on barriers and stats).
+// agent's batched publication is flushed by a 10 ms timer, armed once per batch rather than
+// per FLOW_MOD (and on barriers and stats).
 //
 // Rule timeouts and FLOW_REMOVED. Every Options::expire_every (1 s, as Open vSwitch's
 // ofproto_run) expire() removes the rules whose idle or hard timeout passed
@@ -159,6 +160,7 @@ class ConnMgr {
   std::uint64_t port_status_sent_ = 0;
   std::map<std::uint32_t, openflow::Port> known_ports_;  // as last reported (port_status.h)
   boost::asio::steady_timer flush_timer_;
+  bool flush_armed_ = false;  // flush_timer_ is running (armed once, see schedule_flush())
   boost::asio::steady_timer expire_timer_;
   boost::asio::steady_timer removed_timer_;
   bool removed_armed_ = false;

@@ -165,13 +165,14 @@ std::optional<OfError> apply_flow_mod(ofproto::Tables& tables, const openflow::F
   if (fm.flags & ~kKnownFlags) return err(ErrType::kFlowModFailed, kFmfcBadFlags);
   if (!is_delete && fm.buffer_id != openflow::kNoBuffer)
     return err(ErrType::kBadRequest, kBrcBufferUnknown);  // no packet buffering
-  if (auto e = check_match(fm.match)) return e;
+  std::optional<classifier::Match> match;  // converted once, for the check and the tables
+  if (auto e = check_match(fm.match, &match)) return e;
   if (!is_delete) {
     if (auto e = check_instructions(fm.table_id, fm.instructions, groups)) return e;
     for (const openflow::Instruction& i : fm.instructions)
       if (auto e = check_datapath_support(i.actions, dp_features)) return e;
   }
-  if (auto r = tables.apply(fm); !r) {
+  if (auto r = tables.apply(fm, *match); !r) {
     switch (r.error().code.value()) {
       case EEXIST:
         return err(ErrType::kFlowModFailed, kFmfcOverlap);

@@ -27,6 +27,8 @@ ofproto::MacLearnRef learns_of(const ofproto::XlateResult& x) {
 constexpr std::size_t kBatch = 64;
 constexpr auto kRevalidatePeriod = std::chrono::milliseconds(500);
 constexpr std::uint64_t kDumpEveryMs = 1000;
+// How often the revalidator ages out MAC entries (their aging time is in seconds).
+constexpr std::uint64_t kExpireEveryMs = 500;
 constexpr std::uint32_t kOverLimitIdleMs = 100;
 // The dump duration the flow limit grows toward (see dump_pass()).
 constexpr std::uint64_t kGrowTargetMs = 500;
@@ -399,11 +401,18 @@ void Udpif::revalidate_tags(const std::vector<ofproto::MacTag>& tags) {
   note_changed(tags);
 }
 
+// Called per table publish (a burst of FLOW_MOD + BARRIER publishes each one), so it only
+// records the change and leaves the O(ukeys) marking to the revalidator, once per wake for
+// however many publishes came. With nothing cached it does not wake the revalidator: a ukey
+// claimed meanwhile either saw the change in the log (and was re-checked) or is marked by
+// the revalidator's next periodic wake-up, within kRevalidatePeriod.
 void Udpif::revalidate_all() {
   changes_.add({});
-  ukeys_.mark_all();
+  all_dirty_.store(true, std::memory_order_release);
+  if (ukeys_.size() == 0) return;
   {
     std::lock_guard lock(mu_);
+    if (wake_) return;  // woken already, not yet running: it will see all_dirty_
     wake_ = true;
   }
   cv_.notify_one();
@@ -479,6 +488,7 @@ void Udpif::revalidator_main() {
   }
   dpif::Dpif& dp = **d;
   std::uint64_t last_dump = 0;
+  std::uint64_t last_expire = 0;
   std::uint64_t last_trim = 0;  // deletions counted at the last malloc_trim()
   for (;;) {
     {
@@ -487,8 +497,13 @@ void Udpif::revalidator_main() {
       if (stop_) return;
       wake_ = false;
     }
-    std::vector<ofproto::MacTag> expired = ofp_.macs().expire();
-    if (!expired.empty()) note_changed(expired);
+    if (all_dirty_.exchange(false, std::memory_order_acq_rel)) ukeys_.mark_all();
+    // MAC aging has its own period, not every wake-up (publishes can wake it often).
+    if (now_ms() - last_expire >= kExpireEveryMs) {
+      last_expire = now_ms();
+      std::vector<ofproto::MacTag> expired = ofp_.macs().expire();
+      if (!expired.empty()) note_changed(expired);
+    }
     log_moves();
     revalidate_dirty(dp);
     if (now_ms() - last_dump >= kDumpEveryMs) {

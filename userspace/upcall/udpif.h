@@ -28,8 +28,10 @@
 // time the ukey is claimed, the packet is executed but the megaflow is not installed.
 //
 // Revalidators. n_revalidators threads (default CPUs / 4 + 1, as Open vSwitch): one leader
-// and helpers. The leader wakes when forwarding state changes (tags or everything marked dirty) and
-// at least every 500 ms. Dirty ukeys are re-translated (without learning) and their
+// and helpers. The leader wakes when forwarding state changes (tags marked dirty, or
+// revalidate_all(): every ukey marked dirty by the leader, once per wake-up however many
+// publishes came, and no wake-up when nothing is cached) and at least every 500 ms, when it
+// also ages MAC entries. Dirty ukeys are re-translated (without learning) and their
 // kernel flows modified or deleted when the answer changed; this keeps the "within one
 // second" promise (a flow deleted this way credits its last counters to its old rules).
 // Every second it dumps the kernel's flows: it credits stats to rules (with the kernel's
@@ -195,6 +197,8 @@ class Udpif {
   std::mutex mu_;  // guards wake_/stop_ for the revalidator's condition variable
   std::condition_variable cv_;
   bool wake_ = false, stop_ = false;
+  // revalidate_all() was called: the revalidator marks every ukey dirty on its next pass.
+  std::atomic<bool> all_dirty_{false};
 
   using PortSet = std::vector<bool>;
   [[nodiscard]] std::shared_ptr<const PortSet> live_ports() const;

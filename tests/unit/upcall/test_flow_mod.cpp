@@ -219,3 +219,47 @@ TEST_CASE("TABLE stats count traffic served from the kernel cache",
   CHECK(table(0) == std::pair<std::uint64_t, std::uint64_t>{10, 10});
   CHECK(table(1) == std::pair<std::uint64_t, std::uint64_t>{10, 0});
 }
+
+// ovs-ofctl add-flows: a FLOW_MOD and a barrier per rule, so a publish (revalidate_all())
+// per rule. The revalidator marks the cached flows once per wake-up rather than once per
+// publish, and the last rule still reaches the cached megaflow within a second.
+TEST_CASE("a burst of FLOW_MOD + BARRIER round trips still fixes cached megaflows in a second",
+          "[upcall][revalidator][openflow]") {
+  AgentRig r;
+  const Mac a = host(0xa), b = host(0xb);
+  r.rig.learn(a, 1);
+  r.rig.learn(b, 2);
+  // Rules published while nothing is cached: no ukey to mark, nothing to fix.
+  for (int i = 0; i < 20; ++i) {
+    CHECK(r.send(flow_mod(host(static_cast<std::uint8_t>(0xe8 + i)), 2)).empty());
+    CHECK(r.send(openflow::Message{openflow::kVersion13, 2, openflow::BarrierRequest{}}).size() ==
+          1);
+  }
+  r.rig.start();
+  r.rig.miss(2, b, a);
+  const dpif::Match ba = r.rig.megaflow(2, b, a);
+  REQUIRE(eventually([&] { return r.rig.udpif->counters().installs == 1; }));
+  REQUIRE(r.rig.dp->flow(ba)->actions == outputs({1}));
+
+  constexpr int kRules = 500;
+  for (int i = 0; i < kRules; ++i) {
+    // 200 distinct rules (a repeated one is replaced, still a publish), then eth_dst=a.
+    const Mac dst = i == kRules - 1 ? a : host(static_cast<std::uint8_t>(0x20 + i % 200));
+    CHECK(r.send(flow_mod(dst, 3)).empty());
+    const auto replies =
+        r.send(openflow::Message{openflow::kVersion13, 3, openflow::BarrierRequest{}});
+    REQUIRE(replies.size() == 1);
+    REQUIRE(replies[0].type() == openflow::MsgType::kBarrierReply);
+  }
+  CHECK(r.rig.ofp.tables().size() >= 20 + 200 + 1);
+  const bool fixed = eventually(
+      [&] {
+        const auto f = r.rig.dp->flow(ba);
+        return !f || f->actions == outputs({3});
+      },
+      1000ms);
+  INFO(describe(r.rig.dp->flows()));
+  CHECK(fixed);
+  // One cached flow, re-translated at most once per wake-up, not once per publish.
+  CHECK(r.rig.udpif->counters().revalidated < kRules);
+}
