@@ -20,9 +20,13 @@
                                   and fragments, IPv6 extension headers and fragments,
                                   TCP/UDP/SCTP/ICMP/ICMPv6, 802.3), each also cut at every
                                   length from 14 bytes; prints "sent N"
+
+Every --timeout is multiplied by $VSW_TIMEOUT_SCALE (default 1; tests/kernel/run.sh sets 4 on
+a debug kernel, where each step of a test under TCG is several times slower).
 """
 import argparse
 import json
+import os
 import socket
 import struct
 import sys
@@ -302,6 +306,8 @@ def main():
     p = sub.add_parser("key-frames"); p.add_argument("iface")
     p.add_argument("--gap", type=float, default=0.002); p.set_defaults(f=send_key_frames)
     a = ap.parse_args()
+    if hasattr(a, "timeout"):
+        a.timeout *= float(os.environ.get("VSW_TIMEOUT_SCALE", "1"))
     sys.exit(a.f(a) or 0)
 
 

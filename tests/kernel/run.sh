@@ -74,6 +74,8 @@ else
 fi
 
 [ "${VSW_DEBUG_KERNEL:-0}" = 1 ] && selected+=(kernel_log_clean kmemleak_clean)
+# A debug kernel under TCG runs every step several times slower: pkt.py's waits stretch.
+[ "${VSW_DEBUG_KERNEL:-0}" = 1 ] && export VSW_TIMEOUT_SCALE=${VSW_TIMEOUT_SCALE:-4}
 
 # The switch side of every topology (the datapath's internal port, the veth ends that are
 # its ports) lives in this namespace. With IPv6 on, each of those devices sends router
