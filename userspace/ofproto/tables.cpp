@@ -103,14 +103,21 @@ void Rule::credit(std::uint64_t n_packets, std::uint64_t n_bytes, std::int64_t u
   }
 }
 
+const std::vector<openflow::Instruction>& Rule::instructions() const {
+  static const std::vector<openflow::Instruction> none;
+  return actions ? actions->instructions : none;
+}
+
 bool Rule::outputs_to(std::uint32_t port) const {
-  return port == openflow::port::kAny || actions_output_to(program.apply, port) ||
-         actions_output_to(program.write, port);
+  if (port == openflow::port::kAny) return true;
+  return actions && (actions_output_to(actions->program.apply, port) ||
+                     actions_output_to(actions->program.write, port));
 }
 
 bool Rule::uses_group(std::uint32_t group) const {
-  return group == openflow::kGroupAny || actions_use_group(program.apply, group) ||
-         actions_use_group(program.write, group);
+  if (group == openflow::kGroupAny) return true;
+  return actions && (actions_use_group(actions->program.apply, group) ||
+                     actions_use_group(actions->program.write, group));
 }
 
 PackedMatch::PackedMatch(const classifier::Match& m) {
@@ -147,6 +154,25 @@ std::size_t Tables::RuleKeyHash::operator()(const RuleKey& k) const noexcept {
   return x * 0x9e3779b97f4a7c15ULL + static_cast<std::uint32_t>(k.priority);
 }
 
+std::size_t Tables::ActionsHash::operator()(
+    const std::vector<openflow::Instruction>& ins) const noexcept {
+  // Only fields that operator== compares; enough to tell typical instruction lists apart.
+  std::uint64_t h = ins.size();
+  const auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 0x9e3779b97f4a7c15ULL; };
+  for (const Instruction& i : ins) {
+    mix(static_cast<std::uint64_t>(i.type) << 8 | i.table_id);
+    mix(i.metadata);
+    mix(i.mask);
+    mix(i.actions.size());
+    for (const openflow::Action& a : i.actions) {
+      mix(static_cast<std::uint64_t>(a.type) << 48 | std::uint64_t{a.max_len} << 32 | a.arg);
+      if (a.type == ActionType::kSetField)
+        mix(static_cast<std::uint64_t>(a.field.id) << 32 | a.field.value_u64());
+    }
+  }
+  return h ^ (h >> 29);
+}
+
 Tables::Tables(classifier::Config config, Clock clock)
     : clock_(clock ? std::move(clock) : Clock(steady_ms)), rules_(kNumTables) {
   cls_.reserve(kNumTables);
@@ -169,7 +195,25 @@ Tables::Counts Tables::counts(std::uint8_t table_id) const {
 
 Tables::~Tables() = default;
 
-Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) const {
+Result<std::shared_ptr<const RuleActions>> Tables::intern(std::uint8_t table_id,
+                                                          std::vector<Instruction> ins) {
+  if (auto it = actions_.find(ins); it != actions_.end()) {
+    // Equal instructions compile alike, but whether they are valid depends on the table.
+    if (auto p = compile(table_id, (*it)->instructions); !p) return p.error();
+    return *it;
+  }
+  auto made = std::make_shared<RuleActions>(std::move(ins));
+  auto p = compile(table_id, made->instructions);
+  if (!p) return p.error();
+  made->program = *p;
+  if (actions_.size() >= actions_sweep_at_) {
+    std::erase_if(actions_, [](const auto& a) { return a.use_count() == 1; });
+    actions_sweep_at_ = std::max<std::size_t>(64, 2 * actions_.size());
+  }
+  return *actions_.insert(std::move(made)).first;
+}
+
+Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) {
   if (spec.table_id >= kNumTables)
     return make_error(EINVAL, "table " + std::to_string(spec.table_id) + " does not exist");
   auto r = std::make_shared<Rule>();
@@ -183,11 +227,10 @@ Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) const {
   r->flags = spec.flags;
   r->created_ms = clock_();
   r->modified_ms = r->created_ms;
-  r->instructions = std::move(spec.instructions);
+  auto actions = intern(r->table_id, std::move(spec.instructions));
+  if (!actions) return actions.error();
+  r->actions = std::move(*actions);
   r->oxm = std::move(spec.oxm);
-  auto p = compile(r->table_id, r->instructions);
-  if (!p) return p.error();
-  r->program = *p;
   r->counters = std::make_shared<RuleCounters>();
   r->counters->used_ms.store(r->created_ms, std::memory_order_relaxed);
   r->table_matched = matched_[r->table_id];
