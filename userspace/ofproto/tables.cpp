@@ -148,6 +148,43 @@ classifier::Match PackedMatch::unpack() const {
   return m;
 }
 
+PackedOxm::PackedOxm(const openflow::Match& m) {
+  if (m.fields.empty()) return;
+  std::size_t n = 2;
+  for (const openflow::OxmField& f : m.fields) n += 2 + std::size_t{f.len()} * (f.has_mask ? 2 : 1);
+  data_ = std::make_unique<std::uint8_t[]>(n);
+  std::uint8_t* d = data_.get();
+  const auto count = static_cast<std::uint16_t>(m.fields.size());  // a match is < 64 KiB
+  *d++ = static_cast<std::uint8_t>(count >> 8);
+  *d++ = static_cast<std::uint8_t>(count);
+  for (const openflow::OxmField& f : m.fields) {
+    *d++ = static_cast<std::uint8_t>(f.id);
+    *d++ = f.has_mask ? 1 : 0;
+    d = std::copy_n(f.value.begin(), f.len(), d);
+    if (f.has_mask) d = std::copy_n(f.mask.begin(), f.len(), d);
+  }
+}
+
+openflow::Match PackedOxm::unpack() const {
+  openflow::Match m;
+  if (!data_) return m;
+  const std::uint8_t* d = data_.get();
+  const unsigned count = unsigned{d[0]} << 8 | d[1];
+  d += 2;
+  m.fields.resize(count);
+  for (openflow::OxmField& f : m.fields) {
+    f.id = static_cast<openflow::OxmId>(*d++);
+    f.has_mask = *d++ != 0;
+    std::copy_n(d, f.len(), f.value.begin());
+    d += f.len();
+    if (f.has_mask) {
+      std::copy_n(d, f.len(), f.mask.begin());
+      d += f.len();
+    }
+  }
+  return m;
+}
+
 std::size_t Tables::RuleKeyHash::operator()(const RuleKey& k) const noexcept {
   const classifier::FlowKeyHash h;
   std::size_t x = h(k.match.value) * 31 + h(k.match.mask);
@@ -230,7 +267,7 @@ Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) {
   auto actions = intern(r->table_id, std::move(spec.instructions));
   if (!actions) return actions.error();
   r->actions = std::move(*actions);
-  r->oxm = std::move(spec.oxm);
+  r->packed_oxm = PackedOxm(spec.oxm);
   r->counters = std::make_shared<RuleCounters>();
   r->counters->used_ms.store(r->created_ms, std::memory_order_relaxed);
   r->table_matched = matched_[r->table_id];
@@ -308,7 +345,7 @@ Result<std::size_t> Tables::modify(const RuleFilter& filter,
   std::vector<std::shared_ptr<Rule>> fresh;
   for (const auto& old : selected) {
     RuleSpec spec{old->table_id,     old->match(),      old->priority, old->cookie, instructions,
-                  old->idle_timeout, old->hard_timeout, old->flags,    old->oxm};
+                  old->idle_timeout, old->hard_timeout, old->flags,    old->oxm()};
     auto made = make_rule(std::move(spec));
     if (!made) return made.error();
     if (!reset_counts) (*made)->counters = old->counters;

@@ -120,6 +120,22 @@ class PackedMatch {
 };
 static_assert(classifier::kWords <= 32, "PackedMatch keeps a 32-bit word set");
 
+// The match as the controller sent it (echoed by FLOW stats, FLOW_REMOVED and traces),
+// kept as its fields back to back with only the bytes each field's length uses: 12 bytes
+// for `ip,nw_dst=10.0.0.1`, where an openflow::Match holds 2 x 34 in a vector. unpack()
+// gives an equal Match back (same fields, same order).
+class PackedOxm {
+ public:
+  PackedOxm() = default;
+  explicit PackedOxm(const openflow::Match& m);
+  [[nodiscard]] openflow::Match unpack() const;
+
+ private:
+  // null: no fields. Else the field count (2 bytes), then per field its id, whether it has
+  // a mask, its value and, if it has one, its mask.
+  std::unique_ptr<std::uint8_t[]> data_;
+};
+
 class Rule : public std::enable_shared_from_this<Rule> {
  public:
   std::uint8_t table_id = 0;
@@ -136,9 +152,11 @@ class Rule : public std::enable_shared_from_this<Rule> {
   // The table's matched count (Tables::counts), advanced by credit() too; null for the
   // counter-only rules of groups and table misses.
   std::shared_ptr<RuleCounters> table_matched;
-  openflow::Match oxm{};  // the match as the controller sent it (FLOW stats); empty: match all
+  PackedOxm packed_oxm;  // the match as the controller sent it: see oxm()
 
   [[nodiscard]] classifier::Match match() const { return packed.unpack(); }
+  // The match as the controller sent it (FLOW stats); empty: match all.
+  [[nodiscard]] openflow::Match oxm() const { return packed_oxm.unpack(); }
   [[nodiscard]] const std::vector<openflow::Instruction>& instructions() const;
   // Adds datapath stats to the counters and the packets to the table's matched count (any
   // thread); used_ms: when the last of these packets was seen (Tables' clock; used_ms only

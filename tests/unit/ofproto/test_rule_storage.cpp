@@ -1,6 +1,8 @@
 // How Tables stores a rule: rules with equal instructions share one RuleActions (and stop
 // holding it once they are gone), the per-table instruction checks still apply to a shared
-// one, and a modify gives the selected rules the new instructions' RuleActions.
+// one, and a modify gives the selected rules the new instructions' RuleActions; the
+// controller's match, kept packed (PackedOxm), comes back equal.
+#include <array>
 #include <catch2/catch_test_macros.hpp>
 #include <cstdint>
 #include <memory>
@@ -107,4 +109,48 @@ TEST_CASE("Tables lets go of the RuleActions no rule uses", "[ofproto][tables]")
   }
   CHECK(gone.expired());
   for (std::uint32_t i = 0; i < 200; ++i) CHECK(keep[i]->instructions() == output(i + 1));
+}
+
+TEST_CASE("PackedOxm gives back the controller's match, field for field", "[ofproto][tables]") {
+  using openflow::OxmField;
+  using openflow::OxmId;
+  CHECK(PackedOxm(openflow::Match{}).unpack() == openflow::Match{});
+  std::array<std::uint8_t, 16> v6{}, m6{};
+  for (std::size_t i = 0; i < 16; ++i) {
+    v6[i] = static_cast<std::uint8_t>(0x20 + i);
+    m6[i] = i < 8 ? 0xff : 0;
+  }
+  for (std::size_t i = 8; i < 16; ++i) v6[i] = 0;  // no value bits outside the mask
+  openflow::Match m;
+  m.fields = {OxmField::exact(OxmId::kEthType, 0x86dd),  // wire order kept, not sorted
+              OxmField::masked(OxmId::kMetadata, 0x1200, 0xff00),
+              OxmField::exact(OxmId::kEthDst, 0x0a0b0c0d0e0f),
+              OxmField::masked_bytes(OxmId::kIpv6Src, v6, m6),
+              OxmField::exact(OxmId::kVlanVid, 0x1000 | 10),
+              OxmField::exact(OxmId::kReg0, 7)};
+  const openflow::Match back = PackedOxm(m).unpack();
+  CHECK(back == m);
+  REQUIRE(back.fields.size() == m.fields.size());
+  CHECK(back.fields[1].has_mask);
+  CHECK(back.fields[1].mask_u64() == 0xff00);
+  CHECK(!back.fields[2].has_mask);
+  CHECK(back.fields[3].mask == m6);
+
+  // A rule keeps it, and a modify carries it over.
+  Tables t;
+  openflow::FlowMod fm;
+  fm.command = static_cast<std::uint8_t>(openflow::FlowModCommand::kAdd);
+  fm.priority = 100;
+  fm.match.fields = {OxmField::exact(OxmId::kEthType, 0x0800),
+                     OxmField::exact(OxmId::kIpv4Dst, 0x0a000001)};
+  fm.instructions = output(2);
+  REQUIRE(t.apply(fm));
+  REQUIRE(t.rules().size() == 1);
+  CHECK(t.rules()[0]->oxm() == fm.match);
+  fm.command = static_cast<std::uint8_t>(openflow::FlowModCommand::kModifyStrict);
+  fm.instructions = output(3);
+  REQUIRE(t.apply(fm));
+  REQUIRE(t.rules().size() == 1);
+  CHECK(t.rules()[0]->instructions() == output(3));
+  CHECK(t.rules()[0]->oxm() == fm.match);
 }
