@@ -151,7 +151,7 @@ classifier::Match PackedMatch::unpack() const {
 PackedOxm::PackedOxm(const openflow::Match& m) {
   if (m.fields.empty()) return;
   std::size_t n = 2;
-  for (const openflow::OxmField& f : m.fields) n += 2 + std::size_t{f.len()} * (f.has_mask ? 2 : 1);
+  for (const openflow::OxmField& f : m.fields) n += openflow::oxm_wire_len(f) - 2;
   data_ = std::make_unique<std::uint8_t[]>(n);
   std::uint8_t* d = data_.get();
   const auto count = static_cast<std::uint16_t>(m.fields.size());  // a match is < 64 KiB
@@ -160,8 +160,9 @@ PackedOxm::PackedOxm(const openflow::Match& m) {
   for (const openflow::OxmField& f : m.fields) {
     *d++ = static_cast<std::uint8_t>(f.id);
     *d++ = f.has_mask ? 1 : 0;
-    d = std::copy_n(f.value.begin(), f.len(), d);
-    if (f.has_mask) d = std::copy_n(f.mask.begin(), f.len(), d);
+    const std::size_t len = f.len();
+    d = std::copy_n(f.value.begin(), len, d);
+    if (f.has_mask) d = std::copy_n(f.mask.begin(), len, d);
   }
 }
 
@@ -175,11 +176,12 @@ openflow::Match PackedOxm::unpack() const {
   for (openflow::OxmField& f : m.fields) {
     f.id = static_cast<openflow::OxmId>(*d++);
     f.has_mask = *d++ != 0;
-    std::copy_n(d, f.len(), f.value.begin());
-    d += f.len();
+    const std::size_t len = f.len();
+    std::copy_n(d, len, f.value.begin());
+    d += len;
     if (f.has_mask) {
-      std::copy_n(d, f.len(), f.mask.begin());
-      d += f.len();
+      std::copy_n(d, len, f.mask.begin());
+      d += len;
     }
   }
   return m;
@@ -191,8 +193,7 @@ std::size_t Tables::RuleKeyHash::operator()(const RuleKey& k) const noexcept {
   return x * 0x9e3779b97f4a7c15ULL + static_cast<std::uint32_t>(k.priority);
 }
 
-std::size_t Tables::ActionsHash::operator()(
-    const std::vector<openflow::Instruction>& ins) const noexcept {
+std::size_t Tables::ActionsHash::of(const std::vector<openflow::Instruction>& ins) noexcept {
   // Only fields that operator== compares; enough to tell typical instruction lists apart.
   std::uint64_t h = ins.size();
   const auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 0x9e3779b97f4a7c15ULL; };
@@ -234,7 +235,8 @@ Tables::~Tables() = default;
 
 Result<std::shared_ptr<const RuleActions>> Tables::intern(std::uint8_t table_id,
                                                           std::vector<Instruction> ins) {
-  if (auto it = actions_.find(ins); it != actions_.end()) {
+  const std::size_t hash = ActionsHash::of(ins);
+  if (auto it = actions_.find(ActionsKey{&ins, hash}); it != actions_.end()) {
     // Equal instructions compile alike, but whether they are valid depends on the table.
     if (auto p = compile(table_id, (*it)->instructions); !p) return p.error();
     return *it;
@@ -243,6 +245,7 @@ Result<std::shared_ptr<const RuleActions>> Tables::intern(std::uint8_t table_id,
   auto p = compile(table_id, made->instructions);
   if (!p) return p.error();
   made->program = *p;
+  made->hash = hash;
   if (actions_.size() >= actions_sweep_at_) {
     std::erase_if(actions_, [](const auto& a) { return a.use_count() == 1; });
     actions_sweep_at_ = std::max<std::size_t>(64, 2 * actions_.size());

@@ -101,7 +101,8 @@ struct RuleActions {
   RuleActions& operator=(const RuleActions&) = delete;
 
   const std::vector<openflow::Instruction> instructions;
-  Program program;  // points into instructions; set once, before the object is shared
+  Program program;       // points into instructions; set once, before the object is shared
+  std::size_t hash = 0;  // of instructions (Tables' intern set), likewise
 };
 
 // A rule's classifier match as a rule keeps it: only the words its mask uses, each as a
@@ -306,19 +307,24 @@ class Tables {
   // The interned RuleActions, looked up by instructions. It holds strong references: an
   // entry only it holds (use_count() == 1: no rule, live or retired, has it) is dropped by
   // a sweep when the set has doubled since the last one. Only the writer copies these
-  // pointers, so once the count is 1 no other thread can raise it.
+  // pointers, so once the count is 1 no other thread can raise it. Lookups use an
+  // ActionsKey: the instruction list and its hash, computed once per add or modify.
+  struct ActionsKey {
+    const std::vector<openflow::Instruction>* instructions;
+    std::size_t hash;
+  };
   struct ActionsHash {
     using is_transparent = void;
-    std::size_t operator()(const std::vector<openflow::Instruction>& ins) const noexcept;
+    static std::size_t of(const std::vector<openflow::Instruction>& ins) noexcept;
+    std::size_t operator()(const ActionsKey& k) const noexcept { return k.hash; }
     std::size_t operator()(const std::shared_ptr<const RuleActions>& a) const noexcept {
-      return (*this)(a->instructions);
+      return a->hash;  // computed once: inserting, rehashing and sweeping hash no list
     }
   };
   struct ActionsEq {
     using is_transparent = void;
-    static const std::vector<openflow::Instruction>& key(
-        const std::vector<openflow::Instruction>& ins) {
-      return ins;
+    static const std::vector<openflow::Instruction>& key(const ActionsKey& k) {
+      return *k.instructions;
     }
     static const std::vector<openflow::Instruction>& key(
         const std::shared_ptr<const RuleActions>& a) {
