@@ -91,7 +91,7 @@ void Ofproto::set_controller_connected(bool connected) {
 void Ofproto::update_implied_rule() {
   const RuleFilter implied{0, classifier::Match{}, /*strict=*/true, /*priority=*/0};
   const auto catch_all = tables_.select(implied);
-  const bool ours = !catch_all.empty() && catch_all[0]->instructions == normal_instructions();
+  const bool ours = !catch_all.empty() && catch_all[0]->instructions() == normal_instructions();
   if (fail_mode_ == FailMode::kStandalone && !controller_connected_) {
     if (catch_all.empty()) {
       auto r = tables_.add(RuleSpec{0, classifier::Match{}, 0, 0, normal_instructions()});

@@ -103,14 +103,21 @@ void Rule::credit(std::uint64_t n_packets, std::uint64_t n_bytes, std::int64_t u
   }
 }
 
+const std::vector<openflow::Instruction>& Rule::instructions() const {
+  static const std::vector<openflow::Instruction> none;
+  return actions ? actions->instructions : none;
+}
+
 bool Rule::outputs_to(std::uint32_t port) const {
-  return port == openflow::port::kAny || actions_output_to(program.apply, port) ||
-         actions_output_to(program.write, port);
+  if (port == openflow::port::kAny) return true;
+  return actions && (actions_output_to(actions->program.apply, port) ||
+                     actions_output_to(actions->program.write, port));
 }
 
 bool Rule::uses_group(std::uint32_t group) const {
-  return group == openflow::kGroupAny || actions_use_group(program.apply, group) ||
-         actions_use_group(program.write, group);
+  if (group == openflow::kGroupAny) return true;
+  return actions && (actions_use_group(actions->program.apply, group) ||
+                     actions_use_group(actions->program.write, group));
 }
 
 PackedMatch::PackedMatch(const classifier::Match& m) {
@@ -141,10 +148,67 @@ classifier::Match PackedMatch::unpack() const {
   return m;
 }
 
+PackedOxm::PackedOxm(const openflow::Match& m) {
+  if (m.fields.empty()) return;
+  std::size_t n = 2;
+  for (const openflow::OxmField& f : m.fields) n += openflow::oxm_wire_len(f) - 2;
+  data_ = std::make_unique<std::uint8_t[]>(n);
+  std::uint8_t* d = data_.get();
+  const auto count = static_cast<std::uint16_t>(m.fields.size());  // a match is < 64 KiB
+  *d++ = static_cast<std::uint8_t>(count >> 8);
+  *d++ = static_cast<std::uint8_t>(count);
+  for (const openflow::OxmField& f : m.fields) {
+    *d++ = static_cast<std::uint8_t>(f.id);
+    *d++ = f.has_mask ? 1 : 0;
+    const std::size_t len = f.len();
+    d = std::copy_n(f.value.begin(), len, d);
+    if (f.has_mask) d = std::copy_n(f.mask.begin(), len, d);
+  }
+}
+
+openflow::Match PackedOxm::unpack() const {
+  openflow::Match m;
+  if (!data_) return m;
+  const std::uint8_t* d = data_.get();
+  const unsigned count = unsigned{d[0]} << 8 | d[1];
+  d += 2;
+  m.fields.resize(count);
+  for (openflow::OxmField& f : m.fields) {
+    f.id = static_cast<openflow::OxmId>(*d++);
+    f.has_mask = *d++ != 0;
+    const std::size_t len = f.len();
+    std::copy_n(d, len, f.value.begin());
+    d += len;
+    if (f.has_mask) {
+      std::copy_n(d, len, f.mask.begin());
+      d += len;
+    }
+  }
+  return m;
+}
+
 std::size_t Tables::RuleKeyHash::operator()(const RuleKey& k) const noexcept {
   const classifier::FlowKeyHash h;
   std::size_t x = h(k.match.value) * 31 + h(k.match.mask);
   return x * 0x9e3779b97f4a7c15ULL + static_cast<std::uint32_t>(k.priority);
+}
+
+std::size_t Tables::ActionsHash::of(const std::vector<openflow::Instruction>& ins) noexcept {
+  // Only fields that operator== compares; enough to tell typical instruction lists apart.
+  std::uint64_t h = ins.size();
+  const auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 0x9e3779b97f4a7c15ULL; };
+  for (const Instruction& i : ins) {
+    mix(static_cast<std::uint64_t>(i.type) << 8 | i.table_id);
+    mix(i.metadata);
+    mix(i.mask);
+    mix(i.actions.size());
+    for (const openflow::Action& a : i.actions) {
+      mix(static_cast<std::uint64_t>(a.type) << 48 | std::uint64_t{a.max_len} << 32 | a.arg);
+      if (a.type == ActionType::kSetField)
+        mix(static_cast<std::uint64_t>(a.field.id) << 32 | a.field.value_u64());
+    }
+  }
+  return h ^ (h >> 29);
 }
 
 Tables::Tables(classifier::Config config, Clock clock)
@@ -169,7 +233,27 @@ Tables::Counts Tables::counts(std::uint8_t table_id) const {
 
 Tables::~Tables() = default;
 
-Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) const {
+Result<std::shared_ptr<const RuleActions>> Tables::intern(std::uint8_t table_id,
+                                                          std::vector<Instruction> ins) {
+  const std::size_t hash = ActionsHash::of(ins);
+  if (auto it = actions_.find(ActionsKey{&ins, hash}); it != actions_.end()) {
+    // Equal instructions compile alike, but whether they are valid depends on the table.
+    if (auto p = compile(table_id, (*it)->instructions); !p) return p.error();
+    return *it;
+  }
+  auto made = std::make_shared<RuleActions>(std::move(ins));
+  auto p = compile(table_id, made->instructions);
+  if (!p) return p.error();
+  made->program = *p;
+  made->hash = hash;
+  if (actions_.size() >= actions_sweep_at_) {
+    std::erase_if(actions_, [](const auto& a) { return a.use_count() == 1; });
+    actions_sweep_at_ = std::max<std::size_t>(64, 2 * actions_.size());
+  }
+  return *actions_.insert(std::move(made)).first;
+}
+
+Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) {
   if (spec.table_id >= kNumTables)
     return make_error(EINVAL, "table " + std::to_string(spec.table_id) + " does not exist");
   auto r = std::make_shared<Rule>();
@@ -183,11 +267,10 @@ Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) const {
   r->flags = spec.flags;
   r->created_ms = clock_();
   r->modified_ms = r->created_ms;
-  r->instructions = std::move(spec.instructions);
-  r->oxm = std::move(spec.oxm);
-  auto p = compile(r->table_id, r->instructions);
-  if (!p) return p.error();
-  r->program = *p;
+  auto actions = intern(r->table_id, std::move(spec.instructions));
+  if (!actions) return actions.error();
+  r->actions = std::move(*actions);
+  r->packed_oxm = PackedOxm(spec.oxm);
   r->counters = std::make_shared<RuleCounters>();
   r->counters->used_ms.store(r->created_ms, std::memory_order_relaxed);
   r->table_matched = matched_[r->table_id];
@@ -265,7 +348,7 @@ Result<std::size_t> Tables::modify(const RuleFilter& filter,
   std::vector<std::shared_ptr<Rule>> fresh;
   for (const auto& old : selected) {
     RuleSpec spec{old->table_id,     old->match(),      old->priority, old->cookie, instructions,
-                  old->idle_timeout, old->hard_timeout, old->flags,    old->oxm};
+                  old->idle_timeout, old->hard_timeout, old->flags,    old->oxm()};
     auto made = make_rule(std::move(spec));
     if (!made) return made.error();
     if (!reset_counts) (*made)->counters = old->counters;

@@ -91,6 +91,20 @@ struct Program {
   int goto_table = -1;  // -1: end of pipeline
 };
 
+// A rule's instructions as the controller sent them and their Program, made once and
+// shared by every rule with equal instructions (Tables interns them: 100,000 rules that all
+// output to one port hold one RuleActions). Immutable, hence neither copied nor moved
+// (program points into instructions).
+struct RuleActions {
+  explicit RuleActions(std::vector<openflow::Instruction> ins) : instructions(std::move(ins)) {}
+  RuleActions(const RuleActions&) = delete;
+  RuleActions& operator=(const RuleActions&) = delete;
+
+  const std::vector<openflow::Instruction> instructions;
+  Program program;       // points into instructions; set once, before the object is shared
+  std::size_t hash = 0;  // of instructions (Tables' intern set), likewise
+};
+
 // A rule's classifier match as a rule keeps it: only the words its mask uses, each as a
 // value and a mask (a whole classifier::Match is 352 bytes; a typical rule uses 2 to 4 of
 // its 22 words). unpack() gives the whole Match back.
@@ -107,6 +121,22 @@ class PackedMatch {
 };
 static_assert(classifier::kWords <= 32, "PackedMatch keeps a 32-bit word set");
 
+// The match as the controller sent it (echoed by FLOW stats, FLOW_REMOVED and traces),
+// kept as its fields back to back with only the bytes each field's length uses: 12 bytes
+// for `ip,nw_dst=10.0.0.1`, where an openflow::Match holds 2 x 34 in a vector. unpack()
+// gives an equal Match back (same fields, same order).
+class PackedOxm {
+ public:
+  PackedOxm() = default;
+  explicit PackedOxm(const openflow::Match& m);
+  [[nodiscard]] openflow::Match unpack() const;
+
+ private:
+  // null: no fields. Else the field count (2 bytes), then per field its id, whether it has
+  // a mask, its value and, if it has one, its mask.
+  std::unique_ptr<std::uint8_t[]> data_;
+};
+
 class Rule : public std::enable_shared_from_this<Rule> {
  public:
   std::uint8_t table_id = 0;
@@ -116,15 +146,19 @@ class Rule : public std::enable_shared_from_this<Rule> {
   std::uint16_t idle_timeout = 0, hard_timeout = 0, flags = 0;
   std::int64_t created_ms = 0;   // Tables' clock at add (durations count from here)
   std::int64_t modified_ms = 0;  // at add or the last modify (the hard timeout's start)
-  std::vector<openflow::Instruction> instructions;
-  Program program;                         // points into instructions
+  // Shared with every rule of equal instructions (see RuleActions); null only for the
+  // counter-only rules of groups and table misses, which no lookup returns.
+  std::shared_ptr<const RuleActions> actions;
   std::shared_ptr<RuleCounters> counters;  // shared by the versions of a modified rule
   // The table's matched count (Tables::counts), advanced by credit() too; null for the
   // counter-only rules of groups and table misses.
   std::shared_ptr<RuleCounters> table_matched;
-  openflow::Match oxm{};  // the match as the controller sent it (FLOW stats); empty: match all
+  PackedOxm packed_oxm;  // the match as the controller sent it: see oxm()
 
   [[nodiscard]] classifier::Match match() const { return packed.unpack(); }
+  // The match as the controller sent it (FLOW stats); empty: match all.
+  [[nodiscard]] openflow::Match oxm() const { return packed_oxm.unpack(); }
+  [[nodiscard]] const std::vector<openflow::Instruction>& instructions() const;
   // Adds datapath stats to the counters and the packets to the table's matched count (any
   // thread); used_ms: when the last of these packets was seen (Tables' clock; used_ms only
   // moves forward).
@@ -270,7 +304,43 @@ class Tables {
   };
   using RuleMap = std::unordered_set<std::shared_ptr<Rule>, RuleKeyHash, RuleKeyEq>;
 
-  Result<std::shared_ptr<Rule>> make_rule(RuleSpec spec) const;
+  // The interned RuleActions, looked up by instructions. It holds strong references: an
+  // entry only it holds (use_count() == 1: no rule, live or retired, has it) is dropped by
+  // a sweep when the set has doubled since the last one. Only the writer copies these
+  // pointers, so once the count is 1 no other thread can raise it. Lookups use an
+  // ActionsKey: the instruction list and its hash, computed once per add or modify.
+  struct ActionsKey {
+    const std::vector<openflow::Instruction>* instructions;
+    std::size_t hash;
+  };
+  struct ActionsHash {
+    using is_transparent = void;
+    static std::size_t of(const std::vector<openflow::Instruction>& ins) noexcept;
+    std::size_t operator()(const ActionsKey& k) const noexcept { return k.hash; }
+    std::size_t operator()(const std::shared_ptr<const RuleActions>& a) const noexcept {
+      return a->hash;  // computed once: inserting, rehashing and sweeping hash no list
+    }
+  };
+  struct ActionsEq {
+    using is_transparent = void;
+    static const std::vector<openflow::Instruction>& key(const ActionsKey& k) {
+      return *k.instructions;
+    }
+    static const std::vector<openflow::Instruction>& key(
+        const std::shared_ptr<const RuleActions>& a) {
+      return a->instructions;
+    }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return key(a) == key(b);
+    }
+  };
+  using ActionsSet = std::unordered_set<std::shared_ptr<const RuleActions>, ActionsHash, ActionsEq>;
+
+  Result<std::shared_ptr<Rule>> make_rule(RuleSpec spec);
+  // The interned RuleActions of ins (made if new); EINVAL/EOPNOTSUPP as add() says.
+  Result<std::shared_ptr<const RuleActions>> intern(std::uint8_t table_id,
+                                                    std::vector<openflow::Instruction> ins);
   template <class F>
   void for_selected(const RuleFilter& filter, F&& f) const;
   void retire(std::shared_ptr<Rule> r);
@@ -279,6 +349,8 @@ class Tables {
   Clock clock_;
   std::vector<std::unique_ptr<classifier::Classifier>> cls_;  // kNumTables
   std::vector<RuleMap> rules_;                                // kNumTables, writer only
+  ActionsSet actions_;                                        // writer only (see ActionsSet)
+  std::size_t actions_sweep_at_ = 64;                         // sweep when this big
   std::bitset<kNumTables> staged_;                            // tables with staged changes
   RetireList retired_;                                        // freed after a grace period
   std::vector<RemovedRule> removed_;                          // the removal log

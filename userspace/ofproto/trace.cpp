@@ -112,8 +112,8 @@ class Recorder final : public XlateObserver {
       s.matched = true;
       s.cookie = rule->cookie;
       s.priority = rule->priority;
-      s.match = openflow::ofctl_match(rule->oxm);
-      s.instructions = openflow::ofctl_instructions(rule->instructions);
+      s.match = openflow::ofctl_match(rule->oxm());
+      s.instructions = openflow::ofctl_instructions(rule->instructions());
     }
     t_.steps.push_back(std::move(s));
   }

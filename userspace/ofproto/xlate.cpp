@@ -151,7 +151,7 @@ class Xlator {
       }
       rule_ = rule;
       if (auto id = rule->weak_from_this().lock()) result_.rules.push_back(std::move(id));
-      const Program& p = rule->program;
+      const Program& p = rule->actions->program;
       if (p.apply) execute(*p.apply);
       if (failed() || stop_) break;
       if (p.clear) set_.clear();

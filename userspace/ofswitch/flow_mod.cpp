@@ -207,8 +207,8 @@ std::vector<openflow::FlowStats> flow_stats(const ofproto::Tables& tables,
     s.cookie = r->cookie;
     s.packet_count = r->counters->packets.load(std::memory_order_relaxed);
     s.byte_count = r->counters->bytes.load(std::memory_order_relaxed);
-    s.match = r->oxm;
-    s.instructions = r->instructions;
+    s.match = r->oxm();
+    s.instructions = r->instructions();
     out.push_back(std::move(s));
   }
   return out;

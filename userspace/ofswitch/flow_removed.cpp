@@ -20,7 +20,7 @@ openflow::FlowRemoved flow_removed_body(const ofproto::RemovedRule& removed) {
   fr.hard_timeout = r.hard_timeout;
   fr.packet_count = r.counters->packets.load(std::memory_order_relaxed);
   fr.byte_count = r.counters->bytes.load(std::memory_order_relaxed);
-  fr.match = r.oxm;
+  fr.match = r.oxm();
   return fr;
 }
 
