@@ -14,6 +14,10 @@
 # deletes them (del-flows) for the next run. FM_REPS runs per switch, alternating which
 # goes first; the table has medians, memory from the first run (VmRSS after the rules were
 # added minus VmRSS before).
+# With MARKDIR (run-bench --insn: one vCPU, -icount, the insn.so plugin of
+# bench/datapath/insn-plugin) each add-flows run is also counted in guest instructions,
+# everything the guest executed from just before ovs-ofctl started to just after it
+# exited (ovs-ofctl, the daemon, the kernel), and the table gets instructions per rule.
 # Env: FM_FLOWS (default 100000), FM_REPS (3).
 set -uo pipefail
 # shellcheck source=bench/vswd/lib.sh
@@ -37,21 +41,33 @@ awk -v n="$FM_FLOWS" 'BEGIN { for (i = 0; i < n; i++)
 last=$(tail -n 1 "$rules" | sed 's/.*nw_dst=\([0-9.]*\),.*/\1/')
 note "$FM_FLOWS rules in $rules, the last to $last"
 
-declare -A add_ms reach_ms rss0 rss1
+declare -A add_ms reach_ms rss0 rss1 insn_rule
+if [ -n "${MARKDIR:-}" ]; then
+	# shellcheck source=bench/datapath/insn-plugin/mark.sh
+	. "$VSW_TOP/bench/datapath/insn-plugin/mark.sh"
+	insn_mark_init "$MARKDIR" || die "insn markers in $MARKDIR"
+fi
 # one_run SW REP: add the rules, probe, check, delete; records the run's figures.
 one_run() {
 	local s=$1 rep=$2 t0 t1 out n pid
 	pid=$(pid_of "$s")
 	[ "$rep" = 1 ] && rss0[$s]=$(rss_kb "$pid")
+	local a=0 label=fm-$s-$rep
 	t0=$(date +%s%N)
+	[ -z "${MARKDIR:-}" ] || { insn_mark "$label" || die "insn marker"; a=$count; }
 	"${OF[@]}" add-flows "$(target "$s")" "$rules" || die "$s: ovs-ofctl add-flows"
+	if [ -n "${MARKDIR:-}" ]; then
+		insn_mark "$label.end" || die "insn marker"
+		insn_rule[$s]+="$(((count - a) / FM_FLOWS)) "
+		insn_mark_done "$label" "$label.end"
+	fi
 	t1=$(date +%s%N)
 	out=$("${PROBE[@]}" reach "${s}a" "$(sink_mac "$s")" "$last" "${s}B" "${s}b" --timeout 60)
 	add_ms[$s]+="$(((t1 - t0) / 1000000)) "
 	reach_ms[$s]+="$(awk '{ print ($1 == "reach_ms") ? $2 : "-" }' <<<"$out") "
 	[ "$rep" = 1 ] && rss1[$s]=$(rss_kb "$pid")
 	n=$("${OF[@]}" dump-aggregate "$(target "$s")" | sed -n 's/.*flow_count=\([0-9]*\).*/\1/p')
-	note "run $rep $s: add-flows $(((t1 - t0) / 1000000)) ms, then $out; $n rules; VmRSS $(rss_kb "$pid") kB"
+	note "run $rep $s: add-flows $(((t1 - t0) / 1000000)) ms${MARKDIR:+, $(((count - a) / FM_FLOWS)) instructions per rule}, then $out; $n rules; VmRSS $(rss_kb "$pid") kB"
 	[ "$n" = "$FM_FLOWS" ] || die "$s holds $n rules, not $FM_FLOWS"
 	alive "$s" || die "$s died"
 	"${OF[@]}" del-flows "$(target "$s")" || die "$s: ovs-ofctl del-flows"
@@ -64,17 +80,30 @@ for rep in $(seq "$FM_REPS"); do
 	for s in $order; do one_run "$s" "$rep"; done
 done
 
-printf '\nflow-mod: %s rules by ovs-ofctl add-flows (then a barrier), %s runs per switch, medians\n' \
+printf '\nflow-mod: %s rules by ovs-ofctl add-flows (a FLOW_MOD + BARRIER round trip each), %s runs per switch, medians\n' \
 	"$FM_FLOWS" "$FM_REPS"
-printf '%-14s %14s %14s %18s %14s %14s %16s\n' switch "add-flows ms" "rules/s" \
-	"first packet ms" "VmRSS before" "VmRSS after" "(after-before)/rule"
+printf '%-14s %14s %14s %18s %14s %14s %16s%s\n' switch "add-flows ms" "rules/s" \
+	"first packet ms" "VmRSS before" "VmRSS after" "(after-before)/rule" "${MARKDIR:+      insn/rule}"
+declare -A med_ms med_insn
 for s in ovs vsw; do
 	name=ovs-vswitchd
 	[ $s = vsw ] && name=vswd
 	a=$(tr ' ' '\n' <<<"${add_ms[$s]}" | grep -v '^$' | median)
 	r=$(tr ' ' '\n' <<<"${reach_ms[$s]}" | grep -v '^[-]*$' | median)
-	printf '%-14s %14s %14s %18s %11s kB %11s kB %14s B\n' "$name" "$a" \
+	med_ms[$s]=$a
+	ins=
+	if [ -n "${MARKDIR:-}" ]; then
+		med_insn[$s]=$(tr ' ' '\n' <<<"${insn_rule[$s]}" | grep -v '^$' | median)
+		ins=$(printf ' %14s' "${med_insn[$s]}")
+	fi
+	printf '%-14s %14s %14s %18s %11s kB %11s kB %14s B%s\n' "$name" "$a" \
 		"$(awk -v n="$FM_FLOWS" -v ms="$a" 'BEGIN { printf "%d", n * 1000 / ms }')" "$r" \
 		"${rss0[$s]}" "${rss1[$s]}" \
-		"$(awk -v a="${rss1[$s]}" -v b="${rss0[$s]}" -v n="$FM_FLOWS" 'BEGIN { printf "%d", (a - b) * 1024 / n }')"
+		"$(awk -v a="${rss1[$s]}" -v b="${rss0[$s]}" -v n="$FM_FLOWS" 'BEGIN { printf "%d", (a - b) * 1024 / n }')" "$ins"
 done
+printf 'vswd against ovs-vswitchd: %s times the rate by the clock' \
+	"$(awk -v o="${med_ms[ovs]}" -v v="${med_ms[vsw]}" 'BEGIN { printf "%.2f", o / v }')"
+[ -z "${MARKDIR:-}" ] ||
+	printf ', %s times fewer instructions per rule' \
+		"$(awk -v o="${med_insn[ovs]}" -v v="${med_insn[vsw]}" 'BEGIN { printf "%.2f", o / v }')"
+echo

@@ -449,7 +449,7 @@ void Subtable::rebuild(Resize resize, const Versions& v, Retired* retired) {
   std::size_t capacity = 0;
   switch (resize) {
     case Resize::kGrow:
-      capacity = std::max<std::size_t>(2, 2 * std::size_t{n_kept});
+      capacity = std::max<std::size_t>(2, std::size_t{n_kept} + n_kept / 2);
       break;
     case Resize::kCompact:
       capacity = n_kept + n_kept / 8 + 1;
@@ -488,6 +488,7 @@ void Subtable::rebuild(Resize resize, const Versions& v, Retired* retired) {
   table_.store(t.get(), std::memory_order_release);
   retired->push_back(std::shared_ptr<const Table>(std::move(owned_)));
   owned_ = std::move(t);
+  ops_ = 0;  // the new table holds no dead entries a reader cannot see
 }
 
 std::vector<Hit>* Subtable::others(std::uint32_t e) {
@@ -597,11 +598,13 @@ std::optional<std::uint64_t> Subtable::remove(const FlowKey& value, std::int32_t
 }
 
 void Subtable::compact(const Versions& v, Retired* retired) {
-  // Shrinking is O(entries), so only after Θ(entries) changes since the last one.
-  if (ops_ >= live_ / 8 + 4 && owned_->capacity > live_ + live_ / 4 + 1) {
+  // Shrinking is O(entries), so only after Θ(entries) changes since the last rebuild, and
+  // only when the table is much larger than a grow would make it (after removals) or
+  // holds many dead entries: a table just grown by appends is left alone.
+  const Table& cur = *owned_;
+  if (ops_ >= live_ / 8 + 4 &&
+      (cur.capacity > 2 * std::size_t{live_} + 16 || cur.used - live_ > live_ / 4 + 4))
     rebuild(Resize::kCompact, v, retired);
-    ops_ = 0;
-  }
   if (pending_.empty() || pending_[0].empty()) return;
   const Table& t = *owned_;
   // The values added since the last publish join the delta, or, once that is large, the

@@ -23,7 +23,8 @@
 // without reading them. When the array is full or too many entries are dead, the writer
 // builds a new Table from the live entries (and those a version >= oldest still sees),
 // stores its pointer and hands the old one to the classifier's retire list, freed after a
-// grace period; publish() also shrinks a table with much slack after many changes.
+// grace period; publish() also shrinks a table after many changes when it has more than
+// twice the live entries' room or many dead entries (never one that appends just grew).
 // Appends are O(1) amortized: a rebuild is O(entries) and comes after Θ(entries) appends,
 // removals or changes.
 //
@@ -273,7 +274,7 @@ class alignas(64) Subtable {
   using Others = std::unordered_map<std::uint32_t, std::vector<Hit>>;
   std::unique_ptr<Others> more_;
   std::uint32_t live_ = 0;  // entries with until = kForever
-  std::uint32_t ops_ = 0;   // appends and retirements since the last compaction
+  std::uint32_t ops_ = 0;   // appends and retirements since the last rebuild
   // Retired entries: dead_old_ are seen by no version >= oldest (the next rebuild drops
   // them); the others wait in dead_pending_, counted per until version, ascending.
   std::uint32_t dead_old_ = 0;
@@ -291,7 +292,7 @@ class alignas(64) Subtable {
                        const Versions& v, Retired* retired);
   void retire_entry(std::uint32_t e, Version next);
   void roll_dead(Version oldest);         // pending retirements until <= oldest join dead_old_
-  enum class Resize { kGrow, kCompact };  // capacity: 2x the kept entries, or 1/8 more
+  enum class Resize { kGrow, kCompact };  // capacity: 1.5x the kept entries, or 1/8 more
   void rebuild(Resize resize, const Versions& v, Retired* retired);
 };
 

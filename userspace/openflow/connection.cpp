@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include <cstring>
+
 #include <boost/asio/as_tuple.hpp>
 
 namespace vsw::openflow {
@@ -28,6 +30,7 @@ Connection::Connection(Socket socket, ConnectionOptions options, MessageFn on_me
   wake_writer_.expires_at(std::chrono::steady_clock::time_point::max());
   closed_.expires_at(std::chrono::steady_clock::time_point::max());
   boost::system::error_code ec;
+  socket_.non_blocking(true, ec);  // flush_replies() writes without waiting
   auto ep = socket_.remote_endpoint(ec);
   if (!ec && ep.data()->sa_family == AF_INET) {
     auto* sin = reinterpret_cast<const sockaddr_in*>(ep.data());
@@ -66,7 +69,7 @@ void Connection::send(const Message& m) {
 void Connection::send_bytes(Bytes b) {
   if (!open_) return;
   queue_.push_back(std::move(b));
-  wake_writer_.cancel();
+  if (!in_dispatch_) wake_writer_.cancel();  // else the reader flushes after the dispatch
 }
 
 uint32_t Connection::send_request(Message m, ReplyFn on_reply) {
@@ -94,40 +97,99 @@ asio::awaitable<void> Connection::wait_closed() {
   while (open_) co_await closed_.async_wait(kTuple);
 }
 
+// Reads whatever the socket has (up to kReadSize) and dispatches every complete message in
+// it, so a burst of small messages (FLOW_MOD, BARRIER, ...) costs one read, not two per
+// message. A partial message stays at the front of the buffer for the next read. The
+// replies to what one read brought are then written at once, in one gathered write
+// (flush_replies()), before the next read.
 asio::awaitable<void> Connection::reader() {
-  Bytes buf;
+  constexpr size_t kReadSize = 2 * (kMaxMessageLen + 1);
+  Bytes buf(kReadSize);
+  size_t have = 0;  // bytes at buf[0, have)
   while (open_) {
-    buf.resize(kHeaderLen);
-    auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(buf), kTuple);
-    if (ec) break;
-    auto h = peek_header(buf);
-    if (h->length < kHeaderLen) {  // cannot find the next message: give up on the stream
-      OfError e = make_error(ErrType::kBadRequest, code::kBadLen);
-      e.data = buf;
-      send(error_reply(e, h->xid));
-      break;
+    // A non-blocking read first; the wait only when the socket has nothing yet.
+    boost::system::error_code ec;
+    const size_t n = socket_.read_some(asio::buffer(buf.data() + have, buf.size() - have), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      auto [wait_ec] = co_await socket_.async_wait(Socket::wait_read, kTuple);
+      if (wait_ec) break;
+      continue;
     }
-    buf.resize(h->length);
-    if (h->length > kHeaderLen) {
-      auto [ec2, n2] = co_await asio::async_read(
-          socket_, asio::buffer(buf.data() + kHeaderLen, h->length - kHeaderLen), kTuple);
-      if (ec2) break;
-    }
+    if (ec) break;  // end of stream or an error
+    have += n;
     last_rx_ = std::chrono::steady_clock::now();
     probe_sent_ = false;
-    auto r = decode(buf);
+    in_dispatch_ = true;
+    const auto used = dispatch_complete(ByteSpan(buf.data(), have));
+    in_dispatch_ = false;
+    if (!used || stop_reading_) break;
+    flush_replies();
+    std::memmove(buf.data(), buf.data() + *used, have - *used);
+    have -= *used;
+  }
+  // Let queued messages (e.g. a HELLO_FAILED error) go out before closing.
+  if (open_ && !queue_.empty()) {
+    wake_writer_.cancel();
+    asio::steady_timer t(socket_.get_executor(), std::chrono::milliseconds(100));
+    co_await t.async_wait(kTuple);
+  }
+  close();
+}
+
+// Writes what the dispatch queued without waiting: a non-blocking gathered write when the
+// writer is idle. Whatever the socket does not take now (a full send buffer) is left to the
+// writer coroutine, as everything queued outside a dispatch (asynchronous messages) is.
+void Connection::flush_replies() {
+  if (queue_.empty() || !open_) return;
+  if (writer_busy_) {
+    wake_writer_.cancel();
+    return;
+  }
+  std::vector<asio::const_buffer>& bufs = flush_bufs_;
+  bufs.clear();
+  for (const auto& b : queue_) bufs.emplace_back(asio::buffer(b));
+  boost::system::error_code ec;
+  size_t n = socket_.write_some(bufs, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    n = 0;
+  } else if (ec) {
+    close();
+    return;
+  }
+  // Drop the messages written whole; the first one written in part keeps only its rest.
+  size_t whole = 0;
+  while (whole < queue_.size() && n >= queue_[whole].size()) n -= queue_[whole++].size();
+  if (whole == queue_.size()) {
+    queue_.clear();
+    return;
+  }
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(whole));
+  queue_.front().erase(queue_.front().begin(),
+                       queue_.front().begin() + static_cast<std::ptrdiff_t>(n));
+  wake_writer_.cancel();
+}
+
+std::optional<size_t> Connection::dispatch_complete(ByteSpan data) {
+  size_t off = 0;
+  while (open_ && !stop_reading_ && data.size() - off >= kHeaderLen) {
+    const ByteSpan rest = data.subspan(off);
+    const auto h = peek_header(rest);
+    if (h->length < kHeaderLen) {  // cannot find the next message: give up on the stream
+      OfError e = make_error(ErrType::kBadRequest, code::kBadLen);
+      e.data.assign(rest.begin(), rest.begin() + kHeaderLen);
+      send(error_reply(e, h->xid));
+      return std::nullopt;
+    }
+    if (rest.size() < h->length) break;  // the rest of it comes with a later read
+    off += h->length;
+    auto r = decode(rest.first(h->length));
     if (!r.ok()) {
       send(error_reply(r.error(), h->xid));
       continue;
     }
     dispatch(r.value());
   }
-  // Let queued messages (e.g. a HELLO_FAILED error) go out before closing.
-  if (open_ && !queue_.empty()) {
-    asio::steady_timer t(socket_.get_executor(), std::chrono::milliseconds(100));
-    co_await t.async_wait(kTuple);
-  }
-  close();
+  return off;
 }
 
 void Connection::dispatch(Message& m) {
@@ -143,6 +205,7 @@ void Connection::dispatch(Message& m) {
         // nothing may throw out of a detached coroutine.)
         boost::system::error_code ec;
         socket_.shutdown(Socket::shutdown_receive, ec);
+        stop_reading_ = true;
         return;
       }
       negotiated_ = true;
@@ -171,18 +234,21 @@ void Connection::dispatch(Message& m) {
 
 asio::awaitable<void> Connection::writer() {
   auto self = shared_from_this();
+  std::vector<asio::const_buffer> bufs;
   while (open_) {
     if (queue_.empty()) {
       co_await wake_writer_.async_wait(kTuple);
       continue;
     }
-    // Gather everything queued into one write.
-    std::vector<asio::const_buffer> bufs;
-    std::deque<Bytes> batch;
-    batch.swap(queue_);
-    bufs.reserve(batch.size());
-    for (const auto& b : batch) bufs.emplace_back(asio::buffer(b));
+    // Gather everything queued into one write; send() queues into the emptied queue_
+    // meanwhile.
+    writing_.swap(queue_);
+    bufs.clear();
+    for (const auto& b : writing_) bufs.emplace_back(asio::buffer(b));
+    writer_busy_ = true;
     auto [ec, n] = co_await asio::async_write(socket_, bufs, kTuple);
+    writer_busy_ = false;
+    writing_.clear();
     if (ec) break;
   }
   close();

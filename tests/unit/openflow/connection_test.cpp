@@ -355,3 +355,73 @@ TEST_CASE("openflow: many connections on one io_context; a stalled peer blocks n
   std::lock_guard l(s.mu);
   CHECK(s.conns.size() == peers.size() + 1);
 }
+
+// The reader takes whatever the socket holds (up to 128 KiB) and dispatches every complete
+// message in it: 2,000 FLOW_MODs in one write (more than one read's worth, so messages are
+// split across reads) all arrive, in order; after a refused HELLO nothing glued behind it
+// is dispatched.
+TEST_CASE("openflow: a burst in one write is dispatched whole and in order, across reads",
+          "[openflow][connection]") {
+  Server s;
+  std::string path = tmp_sock();
+  REQUIRE(!s.listener->open("punix:" + path));
+  s.run();
+  Peer p(unix_ep(path));
+  REQUIRE(p.read());
+  Bytes burst = encode(make_hello(1));
+  for (uint32_t x = 100; x < 2100; ++x) encode_into(burst, flow_mod(x));
+  REQUIRE(burst.size() > 2 * 65536);
+  p.write(burst);
+  REQUIRE(s.wait_for(2000));
+  std::lock_guard l(s.mu);
+  REQUIRE(s.got.size() == 2000);
+  for (uint32_t x = 100; x < 2100; ++x) CHECK(s.got[x - 100] == flow_mod(x));
+}
+
+TEST_CASE("openflow: nothing glued behind a refused HELLO is dispatched",
+          "[openflow][connection]") {
+  Server s;
+  std::string path = tmp_sock();
+  REQUIRE(!s.listener->open("punix:" + path));
+  s.run();
+  Peer p(unix_ep(path));
+  REQUIRE(p.read());
+  Bytes b = encode(Message{1, 3, Hello{}});  // OpenFlow 1.0 only
+  encode_into(b, flow_mod(7));
+  p.write(b);
+  auto e = p.read();
+  REQUIRE(e);
+  REQUIRE(e->type() == MsgType::kError);
+  CHECK(std::get<Error>(e->body).type == uint16_t(ErrType::kHelloFailed));
+  CHECK(p.eof());
+  CHECK(s.wait_closed(1));
+  std::lock_guard l(s.mu);
+  CHECK(s.got.empty());
+}
+
+// Replies to a read are written by the reader at once (one non-blocking gathered write);
+// what the socket does not take then is left to the writer. 5,000 ECHO_REQUESTs of 1 KiB
+// each, sent while the peer reads nothing, give 5 MB of replies, far more than a Unix
+// socket buffers: every reply still arrives whole, in order, after the peer starts reading.
+TEST_CASE("openflow: replies beyond the socket buffer arrive whole and in order",
+          "[openflow][connection]") {
+  Server s;
+  std::string path = tmp_sock();
+  REQUIRE(!s.listener->open("punix:" + path));
+  s.run();
+  Peer p(unix_ep(path));
+  REQUIRE(p.read());
+  Bytes burst = encode(make_hello(1));
+  const auto payload = [](uint32_t x) { return Bytes(1024, static_cast<uint8_t>(x)); };
+  for (uint32_t x = 1; x <= 5000; ++x)
+    encode_into(burst, Message{kVersion13, x, EchoRequest{payload(x)}});
+  std::thread writer([&] { p.write(burst); });
+  writer.join();  // the switch keeps reading while its replies wait
+  for (uint32_t x = 1; x <= 5000; ++x) {
+    auto r = p.read();
+    REQUIRE(r);
+    REQUIRE(r->type() == MsgType::kEchoReply);
+    REQUIRE(r->xid == x);
+    REQUIRE(std::get<EchoReply>(r->body).data == payload(x));
+  }
+}
