@@ -17,7 +17,12 @@
 # With MARKDIR (run-bench --insn: one vCPU, -icount, the insn.so plugin of
 # bench/datapath/insn-plugin) each add-flows run is also counted in guest instructions,
 # everything the guest executed from just before ovs-ofctl started to just after it
-# exited (ovs-ofctl, the daemon, the kernel), and the table gets instructions per rule.
+# exited (ovs-ofctl, the daemon, the kernel), and the table gets instructions per rule,
+# with a floor row: the same add-flows against of_floor (OF_FLOOR, built by run-bench), a
+# responder that only answers what ovs-ofctl waits for, so what ovs-ofctl and the kernel
+# spend per rule. A switch's own cost is its count minus the floor's. (ovs-ofctl runs with
+# --no-names there: of_floor has no table features to give; that is one exchange per
+# add-flows, nothing per rule.)
 # Env: FM_FLOWS (default 100000), FM_REPS (3).
 set -uo pipefail
 # shellcheck source=bench/vswd/lib.sh
@@ -74,10 +79,28 @@ one_run() {
 	sleep 2
 }
 
+# floor_run REP: the add-flows of one_run against of_floor, counted.
+floor_run() {
+	local sock=$BENCH_WORK/of_floor.sock a
+	"$OF_FLOOR" "$sock" &
+	local fpid=$!
+	for ((i = 0; i < 100; i++)); do [ -S "$sock" ] && break; sleep 0.1; done
+	insn_mark "fm-floor-$1" || die "insn marker"
+	a=$count
+	ovs-ofctl --no-names -O OpenFlow13 add-flows "unix:$sock" "$rules" || die "floor: ovs-ofctl add-flows"
+	insn_mark "fm-floor-$1.end" || die "insn marker"
+	insn_rule[floor]+="$(((count - a) / FM_FLOWS)) "
+	insn_mark_done "fm-floor-$1" "fm-floor-$1.end"
+	kill "$fpid"
+	wait "$fpid" 2>/dev/null
+	note "run $1 floor: $(((count - a) / FM_FLOWS)) instructions per rule"
+}
+
 for rep in $(seq "$FM_REPS"); do
 	order="ovs vsw"
 	[ $((rep % 2)) = 0 ] && order="vsw ovs"
 	for s in $order; do one_run "$s" "$rep"; done
+	[ -z "${MARKDIR:-}" ] || [ -z "${OF_FLOOR:-}" ] || floor_run "$rep"
 done
 
 printf '\nflow-mod: %s rules by ovs-ofctl add-flows (a FLOW_MOD + BARRIER round trip each), %s runs per switch, medians\n' \
@@ -101,9 +124,19 @@ for s in ovs vsw; do
 		"${rss0[$s]}" "${rss1[$s]}" \
 		"$(awk -v a="${rss1[$s]}" -v b="${rss0[$s]}" -v n="$FM_FLOWS" 'BEGIN { printf "%d", (a - b) * 1024 / n }')" "$ins"
 done
+floor=
+if [ -n "${insn_rule[floor]:-}" ]; then
+	floor=$(tr ' ' '\n' <<<"${insn_rule[floor]}" | grep -v '^$' | median)
+	printf '%-14s %14s %14s %18s %14s %14s %16s  %14s\n' "floor" - - - - - - "$floor"
+	printf 'own instructions per rule (minus the floor): ovs-vswitchd %s, vswd %s\n' \
+		$((med_insn[ovs] - floor)) $((med_insn[vsw] - floor))
+fi
 printf 'vswd against ovs-vswitchd: %s times the rate by the clock' \
 	"$(awk -v o="${med_ms[ovs]}" -v v="${med_ms[vsw]}" 'BEGIN { printf "%.2f", o / v }')"
 [ -z "${MARKDIR:-}" ] ||
 	printf ', %s times fewer instructions per rule' \
 		"$(awk -v o="${med_insn[ovs]}" -v v="${med_insn[vsw]}" 'BEGIN { printf "%.2f", o / v }')"
+[ -z "$floor" ] ||
+	printf ', %s times fewer of its own' \
+		"$(awk -v o="${med_insn[ovs]}" -v v="${med_insn[vsw]}" -v f="$floor" 'BEGIN { printf "%.2f", (o - f) / (v - f) }')"
 echo

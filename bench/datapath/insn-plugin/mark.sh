@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the benchmarks that count guest instructions with insn.so (see insn.c):
 # insn_mark_init DIR, then insn_mark LABEL sets $count to the instructions the guest has
 # executed until the marker DIR/m.LABEL was created (the plugin answers in DIR/c.LABEL).
@@ -17,6 +18,7 @@ insn_mark() {
 		n=$((n + 1))
 		[ $n -lt 1500 ] || { echo "insn: no count for $1 (plugin not loaded?)" >&2; return 1; }
 	done
+	# shellcheck disable=SC2034 # count is the caller's result
 	read -r count <"$insn_dir/c.$1"
 }
 # The plugin writes a count for an m. file that has none: m. goes first.
