@@ -18,6 +18,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+std::string tmp_sock();
+
 struct Server {
   asio::io_context io;
   std::unique_ptr<Listener> listener;
@@ -53,6 +55,13 @@ struct Server {
       auto guard = asio::make_work_guard(io);
       io.run();
     });
+  }
+  // Listens on a fresh punix: socket and runs; the socket's path.
+  std::string serve_unix() {
+    std::string path = tmp_sock();
+    REQUIRE(!listener->open("punix:" + path));
+    run();
+    return path;
   }
   ~Server() {
     asio::post(io, [this] {
@@ -198,10 +207,7 @@ TEST_CASE("openflow: echo is answered, refused messages get the codec's error, c
 TEST_CASE("openflow: HELLO without 1.3 is refused with HELLO_FAILED and the connection closed",
           "[openflow][connection]") {
   Server s;
-  std::string path = tmp_sock();
-  REQUIRE(!s.listener->open("punix:" + path));
-  s.run();
-  Peer p(unix_ep(path));
+  Peer p(unix_ep(s.serve_unix()));
   REQUIRE(p.read());
   p.write(encode(Message{1, 3, Hello{}}));  // OpenFlow 1.0 only
   auto e = p.read();
@@ -215,10 +221,7 @@ TEST_CASE("openflow: HELLO without 1.3 is refused with HELLO_FAILED and the conn
 TEST_CASE("openflow: inactivity probe: echo after an idle interval, disconnect after another",
           "[openflow][connection]") {
   Server s(ConnectionOptions{100ms});
-  std::string path = tmp_sock();
-  REQUIRE(!s.listener->open("punix:" + path));
-  s.run();
-  Peer p(unix_ep(path));
+  Peer p(unix_ep(s.serve_unix()));
   REQUIRE(p.read());
   p.write(encode(make_hello(1)));
   auto start = std::chrono::steady_clock::now();
@@ -237,10 +240,7 @@ TEST_CASE("openflow: inactivity probe: echo after an idle interval, disconnect a
 TEST_CASE("openflow: xid tracking: replies go to the request's callback, not the owner",
           "[openflow][connection]") {
   Server s;
-  std::string path = tmp_sock();
-  REQUIRE(!s.listener->open("punix:" + path));
-  s.run();
-  Peer p(unix_ep(path));
+  Peer p(unix_ep(s.serve_unix()));
   REQUIRE(p.read());
   p.write(encode(make_hello(1)));
   std::mutex mu;
@@ -331,9 +331,7 @@ TEST_CASE("openflow: targets parse; the connector backs off exponentially and th
 TEST_CASE("openflow: many connections on one io_context; a stalled peer blocks no one",
           "[openflow][connection]") {
   Server s;
-  std::string path = tmp_sock();
-  REQUIRE(!s.listener->open("punix:" + path));
-  s.run();
+  const std::string path = s.serve_unix();
   // A peer that connects and never reads nor writes: its HELLO sits unread.
   Peer stalled(unix_ep(path));
   std::vector<std::unique_ptr<Peer>> peers;
@@ -363,10 +361,7 @@ TEST_CASE("openflow: many connections on one io_context; a stalled peer blocks n
 TEST_CASE("openflow: a burst in one write is dispatched whole and in order, across reads",
           "[openflow][connection]") {
   Server s;
-  std::string path = tmp_sock();
-  REQUIRE(!s.listener->open("punix:" + path));
-  s.run();
-  Peer p(unix_ep(path));
+  Peer p(unix_ep(s.serve_unix()));
   REQUIRE(p.read());
   Bytes burst = encode(make_hello(1));
   for (uint32_t x = 100; x < 2100; ++x) encode_into(burst, flow_mod(x));
@@ -381,10 +376,7 @@ TEST_CASE("openflow: a burst in one write is dispatched whole and in order, acro
 TEST_CASE("openflow: nothing glued behind a refused HELLO is dispatched",
           "[openflow][connection]") {
   Server s;
-  std::string path = tmp_sock();
-  REQUIRE(!s.listener->open("punix:" + path));
-  s.run();
-  Peer p(unix_ep(path));
+  Peer p(unix_ep(s.serve_unix()));
   REQUIRE(p.read());
   Bytes b = encode(Message{1, 3, Hello{}});  // OpenFlow 1.0 only
   encode_into(b, flow_mod(7));
@@ -406,10 +398,7 @@ TEST_CASE("openflow: nothing glued behind a refused HELLO is dispatched",
 TEST_CASE("openflow: replies beyond the socket buffer arrive whole and in order",
           "[openflow][connection]") {
   Server s;
-  std::string path = tmp_sock();
-  REQUIRE(!s.listener->open("punix:" + path));
-  s.run();
-  Peer p(unix_ep(path));
+  Peer p(unix_ep(s.serve_unix()));
   REQUIRE(p.read());
   Bytes burst = encode(make_hello(1));
   const auto payload = [](uint32_t x) { return Bytes(1024, static_cast<uint8_t>(x)); };
