@@ -490,8 +490,9 @@ std::error_code Classifier::insert(const Match& match, std::int32_t priority,
       continue;
     }
     ts.trie->add(trie_key(m.value, f), st.plen()[f]);
-    // Added blocks lie outside the compact layout: rebuild once they are many.
-    if (++ts.added > std::max<std::size_t>(64, ts.built / 2)) ts.rebuild = true;
+    // Added blocks lie outside the compact layout: rebuild once there are as many as were
+    // built (the trie doubled), so a growing table pays about two builds per prefix.
+    if (++ts.added > std::max<std::size_t>(64, ts.built)) ts.rebuild = true;
   }
   return {};
 }

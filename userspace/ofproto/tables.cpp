@@ -3,6 +3,7 @@
 #include "ofproto/tables.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <string>
 
@@ -137,6 +138,19 @@ PackedMatch::PackedMatch(const classifier::Match& m) {
   }
 }
 
+std::size_t PackedMatch::hash() const noexcept {
+  std::uint64_t h = words_;
+  const int n = 2 * std::popcount(words_);
+  for (int i = 0; i < n; ++i) h = (h ^ data_[i]) * 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 29);
+}
+
+bool operator==(const PackedMatch& a, const PackedMatch& b) noexcept {
+  if (a.words_ != b.words_) return false;
+  const std::size_t n = 2 * static_cast<std::size_t>(std::popcount(a.words_));
+  return std::equal(a.data_.get(), a.data_.get() + n, b.data_.get());
+}
+
 classifier::Match PackedMatch::unpack() const {
   classifier::Match m;
   const std::uint64_t* d = data_.get();
@@ -185,12 +199,6 @@ openflow::Match PackedOxm::unpack() const {
     }
   }
   return m;
-}
-
-std::size_t Tables::RuleKeyHash::operator()(const RuleKey& k) const noexcept {
-  const classifier::FlowKeyHash h;
-  std::size_t x = h(k.match.value) * 31 + h(k.match.mask);
-  return x * 0x9e3779b97f4a7c15ULL + static_cast<std::uint32_t>(k.priority);
 }
 
 std::size_t Tables::ActionsHash::of(const std::vector<openflow::Instruction>& ins) noexcept {
@@ -253,7 +261,9 @@ Result<std::shared_ptr<const RuleActions>> Tables::intern(std::uint8_t table_id,
   return *actions_.insert(std::move(made)).first;
 }
 
-Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec spec) {
+// Normalizes spec.match in place (add() hands it to the classifier) and takes its
+// instructions.
+Result<std::shared_ptr<Rule>> Tables::make_rule(RuleSpec& spec) {
   if (spec.table_id >= kNumTables)
     return make_error(EINVAL, "table " + std::to_string(spec.table_id) + " does not exist");
   auto r = std::make_shared<Rule>();
@@ -282,22 +292,21 @@ void Tables::retire(std::shared_ptr<Rule> r) {
 }
 
 void Tables::erase(std::shared_ptr<Rule> r, RemovedReason reason, std::int64_t now_ms) {
-  const classifier::Match match = r->match();
-  cls_[r->table_id]->remove(match, r->priority);
+  cls_[r->table_id]->remove(r->match(), r->priority);
   RuleMap& map = rules_[r->table_id];
-  if (auto it = map.find(RuleKey{match, r->priority}); it != map.end()) map.erase(it);
-  staged_.set(r->table_id);
+  if (auto it = map.find(r); it != map.end()) map.erase(it);
+  stage(r->table_id);
   if (r->flags & kFlagSendFlowRem) removed_.push_back(RemovedRule{r, reason, now_ms});
   retire(std::move(r));
 }
 
 Result<RuleId> Tables::add(RuleSpec spec) {
-  auto made = make_rule(std::move(spec));
+  auto made = make_rule(spec);
   if (!made) return made.error();
   std::shared_ptr<Rule> r = std::move(*made);
   RuleMap& map = rules_[r->table_id];
   classifier::Classifier& cls = *cls_[r->table_id];
-  const classifier::Match match = r->match();
+  const classifier::Match& match = spec.match;  // normalized by make_rule
   if (r->flags & kFlagCheckOverlap) {
     for (const auto& other : map) {
       if (other->priority != r->priority) continue;
@@ -307,7 +316,7 @@ Result<RuleId> Tables::add(RuleSpec spec) {
             EEXIST, "an overlapping rule of priority " + std::to_string(r->priority) + " exists");
     }
   }
-  if (auto it = map.find(RuleKey{match, r->priority}); it != map.end()) {
+  if (auto it = map.find(r); it != map.end()) {
     if (!(r->flags & kFlagResetCounts)) r->counters = (*it)->counters;
     cls.replace(match, r->priority, cookie_of(r.get()));
     retire(*it);
@@ -317,7 +326,7 @@ Result<RuleId> Tables::add(RuleSpec spec) {
       return make_error(ec.value(), "classifier refused the rule");
   }
   map.insert(r);
-  staged_.set(r->table_id);
+  stage(r->table_id);
   return RuleId(r);
 }
 
@@ -349,7 +358,7 @@ Result<std::size_t> Tables::modify(const RuleFilter& filter,
   for (const auto& old : selected) {
     RuleSpec spec{old->table_id,     old->match(),      old->priority, old->cookie, instructions,
                   old->idle_timeout, old->hard_timeout, old->flags,    old->oxm()};
-    auto made = make_rule(std::move(spec));
+    auto made = make_rule(spec);
     if (!made) return made.error();
     if (!reset_counts) (*made)->counters = old->counters;
     (*made)->created_ms = old->created_ms;
@@ -357,13 +366,12 @@ Result<std::size_t> Tables::modify(const RuleFilter& filter,
   }
   for (std::size_t i = 0; i < fresh.size(); ++i) {
     const auto& r = fresh[i];
-    const classifier::Match match = r->match();
-    cls_[r->table_id]->replace(match, r->priority, cookie_of(r.get()));
+    cls_[r->table_id]->replace(r->match(), r->priority, cookie_of(r.get()));
     RuleMap& map = rules_[r->table_id];
-    if (auto it = map.find(RuleKey{match, r->priority}); it != map.end()) map.erase(it);
+    if (auto it = map.find(r); it != map.end()) map.erase(it);
     map.insert(r);
     retire(std::move(selected[i]));
-    staged_.set(r->table_id);
+    stage(r->table_id);
   }
   return fresh.size();
 }
@@ -435,13 +443,19 @@ Result<void> Tables::apply(const openflow::FlowMod& fm, const classifier::Match&
   return make_error(EINVAL, "unknown flow_mod command " + std::to_string(fm.command));
 }
 
+void Tables::stage(std::uint8_t table_id) {
+  if (staged_.test(table_id)) return;
+  staged_.set(table_id);
+  staged_ids_.push_back(table_id);
+}
+
 std::uint64_t Tables::publish() {
   if (staged_.any()) {
     seq_.fetch_add(1, std::memory_order_seq_cst);  // odd: lookups from now on retry
-    for (unsigned t = 0; t < kNumTables; ++t)
-      if (staged_.test(t)) cls_[t]->publish();
+    for (const std::uint8_t t : staged_ids_) cls_[t]->publish();
     seq_.fetch_add(1, std::memory_order_seq_cst);
     staged_.reset();
+    staged_ids_.clear();
   }
   // Lookups that started before the publications above may still hold a retired Rule*.
   retired_.seal();

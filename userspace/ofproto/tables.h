@@ -114,6 +114,9 @@ class PackedMatch {
   explicit PackedMatch(const classifier::Match& m);
   [[nodiscard]] classifier::Match unpack() const;
   [[nodiscard]] bool matches_all() const { return words_ == 0; }
+  // Equal packed matches are equal Matches (both keep value & mask, normalized).
+  [[nodiscard]] std::size_t hash() const noexcept;
+  friend bool operator==(const PackedMatch& a, const PackedMatch& b) noexcept;
 
  private:
   std::uint32_t words_ = 0;                // bit i: word i has mask bits
@@ -279,27 +282,28 @@ class Tables {
                      classifier::FlowKey* wc) const;
 
  private:
-  // The rules of a table by (match, priority): a set of the rules themselves, looked up
-  // with a RuleKey made for the lookup, so no rule's match is stored twice.
+  // The rules of a table by (match, priority): a set of the rules themselves, hashed and
+  // compared on their packed matches (no 352-byte Match is unpacked to find a rule).
   struct RuleKey {
-    classifier::Match match;
+    const PackedMatch* packed;
     std::int32_t priority;
   };
+  static RuleKey key_of(const RuleKey& k) { return k; }
+  static RuleKey key_of(const std::shared_ptr<Rule>& r) { return RuleKey{&r->packed, r->priority}; }
   struct RuleKeyHash {
     using is_transparent = void;
-    std::size_t operator()(const RuleKey& k) const noexcept;
-    std::size_t operator()(const std::shared_ptr<Rule>& r) const noexcept {
-      return (*this)(RuleKey{r->match(), r->priority});
+    template <class K>
+    std::size_t operator()(const K& k) const noexcept {
+      const RuleKey x = key_of(k);
+      return x.packed->hash() * 0x9e3779b97f4a7c15ULL + static_cast<std::uint32_t>(x.priority);
     }
   };
   struct RuleKeyEq {
     using is_transparent = void;
-    static RuleKey key(const RuleKey& k) { return k; }
-    static RuleKey key(const std::shared_ptr<Rule>& r) { return RuleKey{r->match(), r->priority}; }
     template <class A, class B>
     bool operator()(const A& a, const B& b) const noexcept {
-      const RuleKey x = key(a), y = key(b);
-      return x.priority == y.priority && x.match == y.match;
+      const RuleKey x = key_of(a), y = key_of(b);
+      return x.priority == y.priority && *x.packed == *y.packed;
     }
   };
   using RuleMap = std::unordered_set<std::shared_ptr<Rule>, RuleKeyHash, RuleKeyEq>;
@@ -337,7 +341,9 @@ class Tables {
   };
   using ActionsSet = std::unordered_set<std::shared_ptr<const RuleActions>, ActionsHash, ActionsEq>;
 
-  Result<std::shared_ptr<Rule>> make_rule(RuleSpec spec);
+  // Marks table_id as having staged changes for the next publish().
+  void stage(std::uint8_t table_id);
+  Result<std::shared_ptr<Rule>> make_rule(RuleSpec& spec);
   // The interned RuleActions of ins (made if new); EINVAL/EOPNOTSUPP as add() says.
   Result<std::shared_ptr<const RuleActions>> intern(std::uint8_t table_id,
                                                     std::vector<openflow::Instruction> ins);
@@ -351,12 +357,14 @@ class Tables {
   std::vector<RuleMap> rules_;                                // kNumTables, writer only
   ActionsSet actions_;                                        // writer only (see ActionsSet)
   std::size_t actions_sweep_at_ = 64;                         // sweep when this big
-  std::bitset<kNumTables> staged_;                            // tables with staged changes
   RetireList retired_;                                        // freed after a grace period
   std::vector<RemovedRule> removed_;                          // the removal log
   std::atomic<std::uint64_t> seq_{2};                         // odd while publishing
   std::vector<std::shared_ptr<RuleCounters>> matched_;        // kNumTables (Counts)
   std::vector<RuleId> missed_;                                // kNumTables (Counts)
+  // The tables with staged changes, as a set and as a list (publish() visits only those).
+  std::bitset<kNumTables> staged_;
+  std::vector<std::uint8_t> staged_ids_;
 };
 
 }  // namespace vsw::ofproto
