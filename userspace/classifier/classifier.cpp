@@ -574,7 +574,7 @@ std::uint64_t Classifier::publish() {
   for (unsigned f = 0; f < kTrieFields; ++f) {
     TrieState& ts = tries_[f];
     if (ts.trie &&
-        ts.trie->garbage_bytes() > std::max(std::size_t{64} * 1024, ts.trie->memory() / 2))
+        ts.trie->garbage_bytes() > std::max(std::size_t{64} * 1024, ts.trie->memory() * 3 / 4))
       ts.rebuild = true;
     if (ts.rebuild) {
       rebuild_trie(f);
