@@ -21,16 +21,19 @@
 # 2. vswd alone: MEM_BIG (100,000) frames per pass from MEM_BIG MACs, up to MEM_BIG_PASSES
 #    passes until it holds 98% of MEM_BIG (its adaptive limit must grow there), then VmRSS,
 #    VmHWM. Open vSwitch at MEM_BIG is only estimated: idle + its slope x MEM_BIG.
-# 3. Retention (vswd): its idle timeout lowered to 1 s, so the revalidator expires every
-#    flow; VmRSS once the datapath is empty. Then refilled as in 2 and flushed by hand
-#    (vsw-dpctl del-flows); VmRSS again. Open vSwitch's after its own flush, for reference.
+# 3. Retention. After part 1 both datapaths are flushed (del-flows): VmRSS then is each
+#    daemon's warm floor (threads, buffers, no flow). After part 2 vswd's idle timeout is
+#    lowered to 1 s, so its revalidator expires every flow: VmRSS once the datapath is
+#    empty. Then refilled as in 2, flushed by hand, VmRSS again. At each of these points
+#    gdb makes vswd print glibc's malloc_stats() (bytes from the OS / in use, per arena):
+#    what is in use is live, the rest is free but not returned.
 # "idle" is VmRSS with the bridges set up and the sinks learned, before any storm.
-# Env: MEM_COUNTS, MEM_BIG, MEM_BIG_PASSES (4), MEM_RATE (5000), MEM_TRIES (2).
+# Env: MEM_COUNTS, MEM_BIG, MEM_BIG_PASSES (6), MEM_RATE (5000), MEM_TRIES (2).
 set -uo pipefail
 # shellcheck source=bench/vswd/lib.sh
 . "$(dirname "$0")/lib.sh"
 MEM_COUNTS=${MEM_COUNTS:-2000 4000 8000} MEM_BIG=${MEM_BIG:-100000}
-MEM_BIG_PASSES=${MEM_BIG_PASSES:-4} MEM_RATE=${MEM_RATE:-5000} MEM_TRIES=${MEM_TRIES:-2}
+MEM_BIG_PASSES=${MEM_BIG_PASSES:-6} MEM_RATE=${MEM_RATE:-5000} MEM_TRIES=${MEM_TRIES:-2}
 trap 'topo_pair_del ovs; topo_pair_del vsw; bench_cleanup' EXIT
 
 modules_load
@@ -113,13 +116,25 @@ slope() {
 read -r bpf_ovs icpt_ovs n_ovs <<<"$(slope "$pts_ovs")"
 read -r bpf_vsw icpt_vsw n_vsw <<<"$(slope "$pts_vsw")"
 
-# Open vSwitch's memory after its flows are flushed (for comparison with vswd's below).
-ovs_before=$(rss_of ovs)
-dp_flush_wait ovs
+# Both flushed: the memory each keeps once warm (threads, buffers) with no flow cached.
+declare -A before flushed
+for s in ovs vsw; do
+	before[$s]=$(rss_of "$s")
+	dp_flush_wait "$s"
+done
 sleep 5
-ovs_flushed=$(rss_of ovs)
+for s in ovs vsw; do flushed[$s]=$(rss_of "$s"); done
+note "flushed after part 1: ovs-vswitchd ${flushed[ovs]} kB, vswd ${flushed[vsw]} kB"
 
 # ---- 2. vswd alone at MEM_BIG ---------------------------------------------------------------
+# malloc_note WHAT: glibc's per-arena bytes (from the OS / in use) of vswd, into its log
+# through gdb, then as a note: memory "in use" is live, the rest free but not returned.
+malloc_note() {
+	command -v gdb >/dev/null || return 0
+	gdb -p "$(pid_of vsw)" -batch -ex 'call (void) malloc_stats()' >/dev/null 2>&1
+	note "vswd malloc_stats $1: $(tail -n 11 "$BENCH_WORK/vsw/vswd.log" |
+		grep -E '^(Arena|Total|system bytes|in use bytes)' | tr -s ' \n' ' ')"
+}
 # fill_big: passes until vswd holds 98% of MEM_BIG; echoes "FLOWS PASSES".
 fill_big() {
 	local p f=0
@@ -135,6 +150,7 @@ big_f=- big_p=- big_r=- big_h=- exp_r=- fl_r=- fl_f=- fl_before=-
 if check_alive vsw; then
 	read -r big_f big_p <<<"$(fill_big)"
 	big_r=$(rss_of vsw) big_h=$(rss_of vsw VmHWM)
+	malloc_note "at $big_f flows"
 
 	# ---- 3. retention: expiry, then refill and flush ------------------------------------
 	vctl set-bridge vbr idle-timeout=1000 >/dev/null || die "vsw-ctl set-bridge"
@@ -145,6 +161,7 @@ if check_alive vsw; then
 	sleep 5
 	exp_r=$(rss_of vsw)
 	note "vswd after expiry: $(dp_flows vsw) flows, VmRSS $exp_r kB; $(vsw_upcalls)"
+	malloc_note "after expiry"
 	vctl set-bridge vbr idle-timeout=600000 >/dev/null || die "vsw-ctl set-bridge"
 	read -r fl_f _ <<<"$(fill_big)"
 	fl_before=$(rss_of vsw)
@@ -152,6 +169,7 @@ if check_alive vsw; then
 	sleep 5
 	fl_r=$(rss_of vsw)
 	note "vswd after flush: $(dp_flows vsw) flows, VmRSS $fl_r kB; $(vsw_upcalls)"
+	malloc_note "after flush"
 	check_alive vsw
 fi
 
@@ -167,7 +185,9 @@ printf '| ovs-vswitchd | %s B | %s kB | %s |\n| vswd | %s B | %s kB | %s |\n' \
 
 printf '\nmemory: %s megaflows (vswd measured, ovs-vswitchd ESTIMATED from its slope)\n' "$MEM_BIG"
 printf '| daemon | megaflows | VmRSS | VmHWM (peak) | (VmRSS - idle) / megaflow |\n| --- | ---: | ---: | ---: | ---: |\n'
-printf '| vswd (measured, %s passes) | %s | %s | %s | %s B |\n' "$big_p" "$big_f" "$(kb "$big_r")" \
+held_big=no
+[ "$big_f" != - ] && [ $((big_f * 100)) -ge $((MEM_BIG * 98)) ] && held_big=yes
+printf '| vswd (measured, %s passes, held %s: %s) | %s | %s | %s | %s B |\n' "$big_p" "$MEM_BIG" "$held_big" "$big_f" "$(kb "$big_r")" \
 	"$(kb "$big_h")" "$(awk -v r="$big_r" -v i="${rss0[vsw]}" -v f="$big_f" \
 		'BEGIN { if (f + 0 > 0) printf "%d", (r - i) * 1024 / f; else print "-" }')"
 printf '| ovs-vswitchd (estimate: idle + slope x %s) | - | %s | - | %s B |\n' "$MEM_BIG" \
@@ -176,8 +196,10 @@ printf '| ovs-vswitchd (estimate: idle + slope x %s) | - | %s | - | %s B |\n' "$
 
 printf '\nmemory: retention (VmRSS idle: vswd %s kB, ovs-vswitchd %s kB)\n' "${rss0[vsw]}" "${rss0[ovs]}"
 printf '| daemon | state | megaflows | VmRSS |\n| --- | --- | ---: | ---: |\n'
-printf '| ovs-vswitchd | after step 1 (max count) | - | %s |\n' "$(kb "$ovs_before")"
-printf '| ovs-vswitchd | flushed (ovs-dpctl del-flows) + 5 s | 0 | %s |\n' "$(kb "$ovs_flushed")"
+for s in ovs vsw; do
+	printf '| %s | end of part 1 | %s | %s |\n' "${name[$s]}" "${n:--}" "$(kb "${before[$s]}")"
+	printf '| %s | flushed (del-flows) + 5 s | 0 | %s |\n' "${name[$s]}" "$(kb "${flushed[$s]}")"
+done
 printf '| vswd | full (part 2) | %s | %s |\n' "$big_f" "$(kb "$big_r")"
 printf '| vswd | all expired (idle-timeout 1 s) + 5 s | 0 | %s |\n' "$(kb "$exp_r")"
 printf '| vswd | refilled | %s | %s |\n' "$fl_f" "$(kb "$fl_before")"
