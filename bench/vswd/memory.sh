@@ -134,6 +134,14 @@ malloc_note() {
 	gdb -p "$(pid_of vsw)" -batch -ex 'call (void) malloc_stats()' >/dev/null 2>&1
 	note "vswd malloc_stats $1: $(tail -n 11 "$BENCH_WORK/vsw/vswd.log" |
 		grep -E '^(Arena|Total|system bytes|in use bytes)' | tr -s ' \n' ' ')"
+	note "vswd resident by mapping $1 (kB, largest): $(smaps_top "$(pid_of vsw)")"
+}
+# smaps_top PID: the six mappings with the most resident memory ("[heap]", "anon" for an
+# anonymous one such as a malloc arena or an mmap()ed block, else the file's name).
+smaps_top() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { n = (NF >= 6) ? $6 : "anon"; sub(/.*\//, "", n); a = $1 }
+		/^Rss:/ { if ($2 > 0) print $2, n "@" substr(a, 1, 6) }' "/proc/$1/smaps" |
+		sort -rn | head -n 6 | awk '{ printf "%s:%s ", $2, $1 }'
 }
 # fill_big: passes until vswd holds 98% of MEM_BIG; echoes "FLOWS PASSES".
 fill_big() {
