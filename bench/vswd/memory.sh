@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Memory benchmark (run as root inside the VM; bench/vswd/run-bench boots it): how much
 # resident memory ovs-vswitchd and vswd need per cached megaflow, both holding the SAME
-# number of megaflows; then vswd alone at MEM_BIG megaflows, and whether its memory comes
+# number of megaflows; then vswd alone at MEM_FLOWS megaflows, and whether its memory comes
 # back once the flows are gone.
 #
 # Same two-port topology and configuration as flow-setup.sh (MAC tables of 8,192 on both),
@@ -18,9 +18,9 @@
 #    counts only if the datapath held N..N+10 flows ("held"), otherwise it is printed as
 #    missed and left out of the slope. Bytes per megaflow = least-squares slope of VmRSS
 #    over the held counts: fixed costs (threads, first-touch buffers) drop out.
-# 2. vswd alone: MEM_BIG (100,000) frames per pass from MEM_BIG MACs, up to MEM_BIG_PASSES
-#    passes until it holds 98% of MEM_BIG (its adaptive limit must grow there), then VmRSS,
-#    VmHWM. Open vSwitch at MEM_BIG is only estimated: idle + its slope x MEM_BIG.
+# 2. vswd alone: MEM_FLOWS (100,000) frames per pass from MEM_FLOWS MACs, up to MEM_PASSES
+#    passes until it holds 98% of MEM_FLOWS (its adaptive limit must grow there), then VmRSS,
+#    VmHWM. Open vSwitch at MEM_FLOWS is only estimated: idle + its slope x MEM_FLOWS.
 # 3. Retention. After part 1 both datapaths are flushed (del-flows): VmRSS then is each
 #    daemon's warm floor (threads, buffers, no flow). After part 2 vswd's idle timeout is
 #    lowered to 1 s, so its revalidator expires every flow: VmRSS once the datapath is
@@ -28,12 +28,13 @@
 #    gdb makes vswd print glibc's malloc_stats() (bytes from the OS / in use, per arena):
 #    what is in use is live, the rest is free but not returned.
 # "idle" is VmRSS with the bridges set up and the sinks learned, before any storm.
-# Env: MEM_COUNTS, MEM_BIG, MEM_BIG_PASSES (6), MEM_RATE (5000), MEM_TRIES (2).
+# Env: MEM_FLOWS (100000), MEM_PASSES (6), MEM_RATE (5000), MEM_COUNTS, MEM_TRIES (2);
+# run-bench passes on only the first three.
 set -uo pipefail
 # shellcheck source=bench/vswd/lib.sh
 . "$(dirname "$0")/lib.sh"
-MEM_COUNTS=${MEM_COUNTS:-2000 4000 8000} MEM_BIG=${MEM_BIG:-100000}
-MEM_BIG_PASSES=${MEM_BIG_PASSES:-6} MEM_RATE=${MEM_RATE:-5000} MEM_TRIES=${MEM_TRIES:-2}
+MEM_COUNTS=${MEM_COUNTS:-2000 4000 8000} MEM_FLOWS=${MEM_FLOWS:-100000}
+MEM_PASSES=${MEM_PASSES:-6} MEM_RATE=${MEM_RATE:-5000} MEM_TRIES=${MEM_TRIES:-2}
 trap 'topo_pair_del ovs; topo_pair_del vsw; bench_cleanup' EXIT
 
 modules_load
@@ -126,7 +127,7 @@ sleep 5
 for s in ovs vsw; do flushed[$s]=$(rss_of "$s"); done
 note "flushed after part 1: ovs-vswitchd ${flushed[ovs]} kB, vswd ${flushed[vsw]} kB"
 
-# ---- 2. vswd alone at MEM_BIG ---------------------------------------------------------------
+# ---- 2. vswd alone at MEM_FLOWS ---------------------------------------------------------------
 # malloc_note WHAT: glibc's per-arena bytes (from the OS / in use) of vswd, into its log
 # through gdb, then as a note: memory "in use" is live, the rest free but not returned.
 malloc_note() {
@@ -143,16 +144,16 @@ smaps_top() {
 		/^Rss:/ { if ($2 > 0) print $2, n "@" substr(a, 1, 6) }' "/proc/$1/smaps" |
 		sort -rn | head -n 6 | awk '{ printf "%s:%s ", $2, $1 }'
 }
-# fill_big: passes until vswd holds 98% of MEM_BIG; echoes "FLOWS PASSES".
+# fill_big: passes until vswd holds 98% of MEM_FLOWS; echoes "FLOWS PASSES".
 fill_big() {
 	local p f=0
-	for ((p = 1; p <= MEM_BIG_PASSES; p++)); do
-		storm vsw "$MEM_BIG"
+	for ((p = 1; p <= MEM_PASSES; p++)); do
+		storm vsw "$MEM_FLOWS"
 		f=$(dp_flows vsw)
 		note "vswd big pass $p: $f flows, VmRSS $(rss_of vsw) kB; $(vsw_upcalls)"
-		[ $((f * 100)) -ge $((MEM_BIG * 98)) ] && break
+		[ $((f * 100)) -ge $((MEM_FLOWS * 98)) ] && break
 	done
-	echo "$f $((p > MEM_BIG_PASSES ? MEM_BIG_PASSES : p))"
+	echo "$f $((p > MEM_PASSES ? MEM_PASSES : p))"
 }
 big_f=- big_p=- big_r=- big_h=- exp_r=- fl_r=- fl_f=- fl_before=-
 if check_alive vsw; then
@@ -191,15 +192,15 @@ printf '\n| daemon | bytes per megaflow (slope) | intercept | points used |\n| -
 printf '| ovs-vswitchd | %s B | %s kB | %s |\n| vswd | %s B | %s kB | %s |\n' \
 	"$bpf_ovs" "$icpt_ovs" "$n_ovs" "$bpf_vsw" "$icpt_vsw" "$n_vsw"
 
-printf '\nmemory: %s megaflows (vswd measured, ovs-vswitchd ESTIMATED from its slope)\n' "$MEM_BIG"
+printf '\nmemory: %s megaflows (vswd measured, ovs-vswitchd ESTIMATED from its slope)\n' "$MEM_FLOWS"
 printf '| daemon | megaflows | VmRSS | VmHWM (peak) | (VmRSS - idle) / megaflow |\n| --- | ---: | ---: | ---: | ---: |\n'
 held_big=no
-[ "$big_f" != - ] && [ $((big_f * 100)) -ge $((MEM_BIG * 98)) ] && held_big=yes
-printf '| vswd (measured, %s passes, held %s: %s) | %s | %s | %s | %s B |\n' "$big_p" "$MEM_BIG" "$held_big" "$big_f" "$(kb "$big_r")" \
+[ "$big_f" != - ] && [ $((big_f * 100)) -ge $((MEM_FLOWS * 98)) ] && held_big=yes
+printf '| vswd (measured, %s passes, held %s: %s) | %s | %s | %s | %s B |\n' "$big_p" "$MEM_FLOWS" "$held_big" "$big_f" "$(kb "$big_r")" \
 	"$(kb "$big_h")" "$(awk -v r="$big_r" -v i="${rss0[vsw]}" -v f="$big_f" \
 		'BEGIN { if (f + 0 > 0) printf "%d", (r - i) * 1024 / f; else print "-" }')"
-printf '| ovs-vswitchd (estimate: idle + slope x %s) | - | %s | - | %s B |\n' "$MEM_BIG" \
-	"$(awk -v i="${rss0[ovs]}" -v b="$bpf_ovs" -v n="$MEM_BIG" \
+printf '| ovs-vswitchd (estimate: idle + slope x %s) | - | %s | - | %s B |\n' "$MEM_FLOWS" \
+	"$(awk -v i="${rss0[ovs]}" -v b="$bpf_ovs" -v n="$MEM_FLOWS" \
 		'BEGIN { if (b == "-") print "-"; else printf "%.1f MB", (i + b * n / 1024) / 1024 }')" "$bpf_ovs"
 
 printf '\nmemory: retention (VmRSS idle: vswd %s kB, ovs-vswitchd %s kB)\n' "${rss0[vsw]}" "${rss0[ovs]}"
