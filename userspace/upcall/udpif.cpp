@@ -36,8 +36,9 @@ constexpr std::uint64_t kGrowTargetMs = 500;
 constexpr std::size_t kRevalChunk = 256;
 constexpr std::size_t kDumpBatch = 256;
 constexpr int kHandlerNice = 10;
-// Ukeys deleted since the last malloc_trim() that make the revalidator trim again: freed
-// ukeys leave holes in the heap that glibc returns to the OS only when asked.
+// Ukeys erased since the last malloc_trim() that make the revalidator trim again: freed
+// ukeys leave holes in the heap that glibc returns to the OS only when asked. It also
+// trims once erasing stops, whatever the number (the tail of an expiry, a flush).
 constexpr std::uint64_t kTrimAfterDeletes = 10'000;
 // How many other handlers' sockets each handler also serves (bounds the wake-ups per miss).
 constexpr unsigned kMaxPeers = 7;
@@ -489,7 +490,8 @@ void Udpif::revalidator_main() {
   dpif::Dpif& dp = **d;
   std::uint64_t last_dump = 0;
   std::uint64_t last_expire = 0;
-  std::uint64_t last_trim = 0;  // deletions counted at the last malloc_trim()
+  std::uint64_t last_trim = 0;    // ukeys_.erased() at the last malloc_trim()
+  std::uint64_t erased_seen = 0;  // ukeys_.erased() at the previous wake-up
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -511,11 +513,14 @@ void Udpif::revalidator_main() {
       dump_pass(dp);
       revalidate_dirty(dp);
     }
-    const std::uint64_t deleted = c_.deleted_idle.load() + c_.deleted_wrong.load();
-    if (deleted - last_trim >= kTrimAfterDeletes) {
-      last_trim = deleted;
+    // Every erased ukey counts (idle, wrong, vanished from the kernel, failed installs):
+    // trim after many, and once when the erasing has stopped for a wake-up.
+    const std::uint64_t erased = ukeys_.erased();
+    if (erased - last_trim >= kTrimAfterDeletes || (erased != last_trim && erased == erased_seen)) {
+      last_trim = erased;
       (void)::malloc_trim(0);
     }
+    erased_seen = erased;
   }
 }
 

@@ -43,8 +43,9 @@
 // flow limit to how long the dump took, as Open vSwitch does. The helpers share the work:
 // the leader hands them the dirty ukeys in chunks and the dumped flows in batches as the
 // dump streams in (each helper has its own netlink socket for its deletes and fixes);
-// with one revalidator the leader does it all itself. After every 10,000 deleted
-// ukeys it calls malloc_trim() so that the memory of a storm's flows goes back to the OS.
+// with one revalidator the leader does it all itself. After every 10,000 erased ukeys
+// (deleted, expired, or vanished from the kernel), and once more when erasing stops, it
+// calls malloc_trim() so that the memory of a storm's flows goes back to the OS.
 //
 // Packets for the controllers. output:CONTROLLER translates to a USERSPACE action
 // (ofproto/controller_cookie.h), so such packets come back as ACTION upcalls: when a

@@ -339,6 +339,7 @@ void UkeyTable::erase_locked(const UkeyPtr& uk) {
   unindex(*uk);
   set_.erase(uk.get());
   size_.store(set_.size(), std::memory_order_relaxed);
+  erased_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void UkeyTable::update(const UkeyPtr& uk, const dpif::Actions& actions,

@@ -220,6 +220,9 @@ class UkeyTable {
   [[nodiscard]] std::vector<UkeyPtr> all() const;
   // Without the lock (handlers check it against the flow limit for every miss).
   [[nodiscard]] std::size_t size() const { return size_.load(std::memory_order_relaxed); }
+  // How many ukeys were ever erased, for whatever reason (the revalidator trims the heap
+  // after many; deletions it counts itself miss flows flushed by hand or failed installs).
+  [[nodiscard]] std::uint64_t erased() const { return erased_.load(std::memory_order_relaxed); }
   // How many tags the index holds (tests: the index is kept in step).
   [[nodiscard]] std::size_t indexed_tags() const;
 
@@ -256,6 +259,7 @@ class UkeyTable {
   boost::unordered_flat_map<ofproto::MacTag, Head, ofproto::MacTagHash> by_tag_;
   std::vector<UkeyPtr> dirty_;
   std::atomic<std::size_t> size_{0};
+  std::atomic<std::uint64_t> erased_{0};
 };
 
 }  // namespace vsw::upcall

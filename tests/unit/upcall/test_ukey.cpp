@@ -51,16 +51,20 @@ TEST_CASE("a megaflow is claimed once", "[upcall][ukey]") {
   CHECK(t.find(match_on_port(2)) == nullptr);
   // The loser's tags were not indexed.
   CHECK(t.mark_tagged(std::vector{tag(2)}) == 0);
+  CHECK(t.erased() == 0);
   t.erase(first->match());
   CHECK(t.size() == 0);
+  CHECK(t.erased() == 1);
   CHECK(t.find(first->match()) == nullptr);
   CHECK(t.indexed_tags() == 0);
   CHECK(t.insert(second));
   // Erasing by ukey erases only that ukey.
   t.erase(*first);
   CHECK(t.holds(*second));
+  CHECK(t.erased() == 1);  // erasing what the table does not hold counts nothing
   t.erase(*second);
   CHECK(t.size() == 0);
+  CHECK(t.erased() == 2);
 }
 
 TEST_CASE("claim makes a ukey only for a megaflow not yet held", "[upcall][ukey]") {
