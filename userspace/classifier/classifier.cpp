@@ -573,8 +573,10 @@ std::uint64_t Classifier::publish() {
   bool new_order = full || !empty.empty() || !moved.empty();
   for (unsigned f = 0; f < kTrieFields; ++f) {
     TrieState& ts = tries_[f];
+    // Replaced blocks (garbage) are rebuilt away once they are 7/8 of the trie: nodes are
+    // small, and sequential prefixes make a copy per added child.
     if (ts.trie &&
-        ts.trie->garbage_bytes() > std::max(std::size_t{64} * 1024, ts.trie->memory() * 3 / 4))
+        ts.trie->garbage_bytes() > std::max(std::size_t{64} * 1024, ts.trie->memory() * 7 / 8))
       ts.rebuild = true;
     if (ts.rebuild) {
       rebuild_trie(f);
