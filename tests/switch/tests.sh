@@ -30,6 +30,7 @@ TESTS=(
 	"switch_osken_session   os-ken's learning switch (tests/switch/osken_l2.py) becomes master (ROLE_REQUEST, shown by vsw-ctl show) and drives a secure bridge over tcp:: namespaces ping each other through PACKET_IN/PACKET_OUT, then its rules forward from the kernel alone; with ovs-ofctl over ptcp:, the whole session captured on lo decodes in tshark with no malformed packet or expert warning"
 	"switch_flow_removed    idle_timeout kept alive by cached traffic, expiring ~2 s after it stops; hard_timeout expiring under traffic; ovs-ofctl monitor sees FLOW_REMOVED idle, hard, delete"
 	"switch_groups          ovs-ofctl add-group: a select group spreads 64 UDP flows over two ports, each flow on one; a fast-failover group follows its watched port's link down and up; group stats count cached traffic; del-groups takes the group's rules"
+	"switch_link_events     link events of interfaces the bridge does not use make it do nothing; renaming an interface to a configured port's name attaches it, renaming it away detaches it"
 	"switch_port_status     ovs-ofctl monitor sees PORT_STATUS ADD for add-port, MOD with LINK_DOWN set and cleared for a link down and up, DEL for del-port"
 	"switch_port_mod        dump-tables counts cached traffic; ovs-ofctl mod-port: no-forward, no-receive and down stop cached traffic within a second (down turns the interface down), forward/receive/up restore it; dump-ports-desc shows the config"
 	"switch_packet_in       a tcp: controller's table-miss CONTROLLER rule on a secure bridge: a ping's ARP and ICMP arrive as PACKET_INs (NO_MATCH whole, ACTION cut to max_len), later ones from the kernel's cached USERSPACE action"
@@ -1004,6 +1005,55 @@ test_switch_flow_removed() {
 	sleep 1
 	cat "$TMPD/monitor.out"
 	check_eq "FLOW_REMOVED messages" "$(grep -c OFPT_FLOW_REMOVED "$TMPD/monitor.out")" 3 || return 1
+	ping_ok 1 2 1
+}
+
+# dp_port_is N NAME: the datapath lists port N as NAME ("" for no port N), within 3 s.
+dp_port_is() {
+	local i line
+	for ((i = 0; i < 30; i++)); do
+		line=$("$VSW_DPCTL" show "$BR" | grep "port $1:")
+		[ -z "$2" ] && [ -z "$line" ] && return 0
+		[ -n "$2" ] && grep -q "port $1: $2\b" <<<"$line" && return 0
+		sleep 0.1
+	done
+	echo "FAIL: datapath port $1 is not '${2:-absent}'"
+	"$VSW_DPCTL" show "$BR"
+	vswd_log
+	return 1
+}
+
+test_switch_link_events() {
+	topo_switch 2 || return 1
+	add_ports 2 || return 1
+	ping_ok 1 2 1 || return 1
+	sleep 1 # the last events of the topology's own interfaces
+	# Twenty interfaces the bridge does not use come, go up and go away.
+	local before i batch="$TMPD/links.batch"
+	before=$(upcall_counter link_reconciles)
+	check_ge "link_reconciles before" "$before" 0 || return 1
+	for ((i = 0; i < 20; i++)); do echo "link add u${S}a$i type veth peer name u${S}b$i"; done >"$batch"
+	for ((i = 0; i < 20; i++)); do echo "link set u${S}a$i up"; done >>"$batch"
+	for ((i = 0; i < 20; i++)); do echo "link del u${S}a$i"; done >>"$batch"
+	run ip -batch "$batch" || return 1
+	sleep 1
+	check_eq "bridges reconciled for other interfaces' events" \
+		"$(upcall_counter link_reconciles)" "$before" || return 1
+	# A configured port whose interface gets its name by a rename is attached.
+	ctl add-port "$BR" "r${S}" ofport=9 || return 1
+	run ip link add "t${S}" type veth peer name "q${S}" || return 1
+	defer ip link del "q${S}"
+	dp_port_is 9 "" || return 1
+	run ip link set "t${S}" name "r${S}"
+	dp_port_is 9 "r${S}" || return 1
+	echo "ok: renamed interface attached as port 9"
+	check_ge "link_reconciles after the rename" "$(upcall_counter link_reconciles)" $((before + 1)) || return 1
+	# Renamed away: the port is the name, not the interface; it is detached and stays configured.
+	run ip link set "r${S}" name "t${S}"
+	dp_port_is 9 "" || return 1
+	ctl show | grep -A3 "r${S}" | grep -qi 'detached\|no such' ||
+		{ echo "FAIL: show does not say port r${S} is detached"; ctl show; return 1; }
+	echo "ok: interface renamed away detached from port 9"
 	ping_ok 1 2 1
 }
 

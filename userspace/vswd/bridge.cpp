@@ -1,9 +1,11 @@
 // Bridge (see bridge.h).
 #include "vswd/bridge.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <set>
+#include <utility>
 
 #include "ofswitch/inspect.h"
 #include "openflow/actions.h"
@@ -75,7 +77,7 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
   o.fail_mode = cfg.fail_mode() == config::Bridge::SECURE ? ofproto::FailMode::kSecure
                                                           : ofproto::FailMode::kStandalone;
   ofproto_ = std::make_unique<ofproto::Ofproto>(o);
-  cfg_ = cfg;
+  set_config(cfg);
   settings_ = s;
   upcall::Options uo;
   uo.n_handlers = s.n_handlers;
@@ -141,7 +143,7 @@ Result<void> Bridge::open(const config::Bridge& cfg, const BridgeSettings& s) {
 
 void Bridge::configure(const config::Bridge& cfg, const BridgeSettings& s) {
   const bool mode_changed = cfg.fail_mode() != cfg_.fail_mode();
-  cfg_ = cfg;
+  set_config(cfg);
   if (s.mac_aging_s != settings_.mac_aging_s) ofproto_->macs().set_aging(s.mac_aging_s);
   if (s.mac_table_size != settings_.mac_table_size) {
     auto evicted = ofproto_->macs().set_capacity(s.mac_table_size);
@@ -158,6 +160,22 @@ void Bridge::configure(const config::Bridge& cfg, const BridgeSettings& s) {
   }
   configure_openflow();
   reconcile();
+}
+
+void Bridge::set_config(const config::Bridge& cfg) {
+  cfg_ = cfg;
+  link_names_.clear();
+  link_names_.insert(name_);
+  for (const config::Port& p : cfg_.ports()) link_names_.insert(p.name());
+}
+
+bool Bridge::uses(const LinkNames& names) const {
+  const auto in = [](const auto& set) {
+    return [&set](const std::string& n) { return set.contains(n); };
+  };
+  // Walks the smaller set: an event batch names a few links, a bridge may have 1,000 ports.
+  if (names.size() > link_names_.size()) return std::ranges::any_of(link_names_, in(names));
+  return std::ranges::any_of(names, in(link_names_));
 }
 
 void Bridge::reconcile() {
@@ -217,7 +235,6 @@ void Bridge::reconcile() {
   std::vector<std::uint32_t> live{VSW_PORT_LOCAL};
   for (const auto& [no, p] : by_no) live.push_back(no);
   if (udpif_) udpif_->set_ports(live);
-  std::string fp;
   const std::map<std::uint32_t, std::string> before = std::move(attached_);
   attached_.clear();
   const std::int64_t now = ofproto::steady_ms();
@@ -230,7 +247,6 @@ void Bridge::reconcile() {
       attached_since_[p.ofport()] = now;
     const std::array<std::uint8_t, 6> mac = link ? link->mac : std::array<std::uint8_t, 6>{};
     ports.push_back(port_info(p, up, mac));
-    fp += p.ShortDebugString() + (up ? "+" : "-") + mac_text(mac) + ";";
   }
   auto local = links_.find(name_);
   ofproto::PortInfo lp;
@@ -241,9 +257,9 @@ void Bridge::reconcile() {
   lp.up = local && local->up;
   if (local) lp.hw_addr = local->mac;
   ports.push_back(lp);
-  fp += (lp.up ? "local+" : "local-") + mac_text(lp.hw_addr);
-  if (fp != ports_fingerprint_) {
-    ports_fingerprint_ = fp;
+  if (!ports_set_ || ports != ports_) {
+    ports_set_ = true;
+    ports_ = ports;
     if (auto r = ofproto_->set_ports(std::move(ports)); !r)
       log::error("%s: port list refused: %s", name_.c_str(), r.error().to_string().c_str());
     if (udpif_) udpif_->revalidate_all();

@@ -3,7 +3,8 @@
 // MAC table (Ofproto), and the upcall machinery (Udpif).
 //
 // Reconciliation. configure() records what the configuration wants; reconcile() makes
-// the kernel match it and is called again whenever links change: a configured port whose
+// the kernel match it and is called again whenever a link it uses() changes (and every few
+// seconds, for anything an event missed): a configured port whose
 // interface exists is attached with its ofport as the datapath port number; one whose
 // interface is missing stays configured and detached; a datapath port that is not
 // configured (left by an earlier run) is detached. Every attached port's upcall pid is
@@ -29,6 +30,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "config/mgmt.pb.h"
 #include "config/vsw_config.pb.h"
@@ -68,6 +71,8 @@ class Bridge {
   void configure(const config::Bridge& cfg, const BridgeSettings& s);
   // Makes the datapath's ports match the configuration and the links that exist.
   void reconcile();
+  // Whether any of these interfaces is the bridge's own or one of its configured ports.
+  [[nodiscard]] bool uses(const LinkNames& names) const;
   // Stops the threads and deletes the datapath (del-br).
   void destroy();
 
@@ -88,6 +93,7 @@ class Bridge {
 
  private:
   void configure_openflow();
+  void set_config(const config::Bridge& cfg);  // cfg_ and link_names_
 
   std::string name_;
   boost::asio::io_context& io_;
@@ -108,7 +114,9 @@ class Bridge {
   // port's entry is the bridge's opening.
   std::map<std::uint32_t, std::int64_t> attached_since_;
   std::map<std::string, std::string> why_detached_;
-  std::string ports_fingerprint_;  // to revalidate only when the port set changed
+  std::unordered_set<std::string> link_names_;  // the bridge's and its ports' (uses())
+  std::vector<ofproto::PortInfo> ports_;        // as last given to the Ofproto
+  bool ports_set_ = false;                      // whether ports_ was ever given
 };
 
 }  // namespace vsw::vswd

@@ -174,13 +174,22 @@ void Daemon::upcalls(config::UpcallReply& out) {
   m["mac_moves"] = macs.moved;
   m["mac_evictions"] = macs.evicted;
   m["mac_expired"] = macs.expired;
+  m["link_reconciles"] = link_reconciles_;
   for (std::size_t i = 0; i < sum.handler_upcalls.size(); ++i)
     m["handler" + std::to_string(i) + "_upcalls"] = sum.handler_upcalls[i];
   for (std::size_t i = 0; i < sum.handler_stolen.size(); ++i)
     m["handler" + std::to_string(i) + "_stolen"] = sum.handler_stolen[i];
 }
 
-void Daemon::links_changed() {
+void Daemon::links_changed(const LinkNames& changed) {
+  for (auto& [name, br] : bridges_)
+    if (br->uses(changed)) {
+      br->reconcile();
+      ++link_reconciles_;
+    }
+}
+
+void Daemon::reconcile_all() {
   for (auto& [name, br] : bridges_) br->reconcile();
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,8 +40,11 @@ class Daemon final : public config::Backend {
                      config::TraceReply& out) override;
   Result<void> dump_flows(const std::string& bridge, config::DumpFlowsReply& out) override;
 
-  // Links changed: attach ports whose interfaces appeared, note the ones that went.
-  void links_changed();
+  // Links changed: the bridges that use one of them attach ports whose interfaces appeared
+  // and note the ones that went.
+  void links_changed(const LinkNames& changed);
+  // Every bridge reconciles (the periodic catch-all for anything an event missed).
+  void reconcile_all();
   // Stops every bridge's threads; datapaths stay (restart keeps forwarding).
   void shutdown();
 
@@ -54,6 +58,7 @@ class Daemon final : public config::Backend {
 
   std::map<std::string, std::unique_ptr<Bridge>> bridges_;
   unsigned n_handlers_ = 0;
+  std::uint64_t link_reconciles_ = 0;  // bridges reconciled for a link event (upcall/show)
 };
 
 }  // namespace vsw::vswd

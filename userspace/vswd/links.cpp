@@ -5,6 +5,7 @@
 #include <netlink/cache.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,21 +13,45 @@
 
 namespace vsw::vswd {
 
-namespace {
-void on_cache_change(nl_cache* /*cache*/, nl_object* /*obj*/, int /*action*/, void* arg) {
-  *static_cast<bool*>(arg) = true;
+void LinkMonitor::on_cache_change(nl_cache* /*cache*/, nl_object* obj, int action, void* arg) {
+  static_cast<LinkMonitor*>(arg)->note(obj, action == NL_ACT_DEL);
 }
-}  // namespace
+
+void LinkMonitor::note(nl_object* obj, bool deleted) {
+  auto* l = reinterpret_cast<rtnl_link*>(obj);       // libnl's link objects are nl_objects
+  if (rtnl_link_get_family(l) != AF_UNSPEC) return;  // e.g. a Linux bridge's AF_BRIDGE view
+  const int ifindex = rtnl_link_get_ifindex(l);
+  const char* name = rtnl_link_get_name(l);
+  // Forget what this ifindex was called (it is gone, or it may have been renamed).
+  if (auto it = name_of_.find(ifindex); it != name_of_.end()) {
+    changed_.insert(it->second);
+    if (auto b = by_name_.find(it->second); b != by_name_.end() && b->second.ifindex == ifindex)
+      by_name_.erase(b);
+    name_of_.erase(it);
+  }
+  if (!name) return;
+  changed_.insert(name);
+  if (deleted) return;
+  Link link{ifindex, (rtnl_link_get_flags(l) & IFF_UP) != 0, {}};
+  if (nl_addr* a = rtnl_link_get_addr(l); a && nl_addr_get_len(a) == link.mac.size())
+    std::memcpy(link.mac.data(), nl_addr_get_binary_addr(a), link.mac.size());
+  by_name_[name] = link;
+  name_of_[ifindex] = name;
+}
 
 Result<std::unique_ptr<LinkMonitor>> LinkMonitor::open(boost::asio::io_context& io,
-                                                       std::function<void()> on_change) {
+                                                       OnChange on_change) {
   std::unique_ptr<LinkMonitor> m(new LinkMonitor(io, std::move(on_change)));
   int err = nl_cache_mngr_alloc(nullptr, NETLINK_ROUTE, NL_AUTO_PROVIDE, &m->mngr_);
   if (err < 0)
     return make_error(EIO, std::string("cannot watch network interfaces: ") + nl_geterror(err));
-  err = nl_cache_mngr_add(m->mngr_, "route/link", on_cache_change, &m->changed_, &m->cache_);
+  err = nl_cache_mngr_add(m->mngr_, "route/link", on_cache_change, m.get(), &m->cache_);
   if (err < 0)
     return make_error(EIO, std::string("cannot read network interfaces: ") + nl_geterror(err));
+  nl_cache_foreach(
+      m->cache_,
+      [](nl_object* obj, void* arg) { static_cast<LinkMonitor*>(arg)->note(obj, false); }, m.get());
+  m->changed_.clear();
   const int fd = ::dup(nl_cache_mngr_get_fd(m->mngr_));
   if (fd < 0) return make_error(errno, "cannot watch network interfaces");
   boost::system::error_code ec;
@@ -49,21 +74,17 @@ void LinkMonitor::arm() {
   sd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                  [this](const boost::system::error_code& ec) {
                    if (ec) return;
-                   changed_ = false;
+                   changed_.clear();
                    (void)nl_cache_mngr_data_ready(mngr_);
-                   if (changed_ && on_change_) on_change_();
+                   if (!changed_.empty() && on_change_) on_change_(changed_);
                    arm();
                  });
 }
 
 std::optional<Link> LinkMonitor::find(const std::string& name) const {
-  rtnl_link* l = rtnl_link_get_by_name(cache_, name.c_str());
-  if (!l) return std::nullopt;
-  Link out{rtnl_link_get_ifindex(l), (rtnl_link_get_flags(l) & IFF_UP) != 0, {}};
-  if (nl_addr* a = rtnl_link_get_addr(l); a && nl_addr_get_len(a) == out.mac.size())
-    std::memcpy(out.mac.data(), nl_addr_get_binary_addr(a), out.mac.size());
-  rtnl_link_put(l);
-  return out;
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
 }
 
 Result<void> LinkMonitor::set_up(const std::string& name, bool up) const {

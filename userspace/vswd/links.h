@@ -6,6 +6,11 @@
 // interface disappears the kernel detaches its port by itself; the callback lets the
 // daemon record the port as detached (still configured).
 //
+// The monitor keeps its own index of the links by name (libnl's rtnl_link_get_by_name walks
+// the whole cache), and tells the callback which names an event batch touched (a rename
+// touches both names), so a host with thousands of interfaces costs a bridge nothing when
+// links it does not use come and go.
+//
 // Runs on the daemon's main io_context (the fd is watched with Boost.Asio).
 #pragma once
 
@@ -17,11 +22,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "util/result.h"
 
 struct nl_cache;
 struct nl_cache_mngr;
+struct nl_object;
 
 namespace vsw::vswd {
 
@@ -31,11 +39,14 @@ struct Link {
   std::array<std::uint8_t, 6> mac{};  // the link-layer address (zero if not Ethernet-sized)
 };
 
+using LinkNames = std::unordered_set<std::string>;
+
 class LinkMonitor {
  public:
-  // on_change runs on the io_context after any link was added, removed or changed.
-  static Result<std::unique_ptr<LinkMonitor>> open(boost::asio::io_context& io,
-                                                   std::function<void()> on_change);
+  // on_change runs on the io_context after links were added, removed or changed, with the
+  // names of those links.
+  using OnChange = std::function<void(const LinkNames& changed)>;
+  static Result<std::unique_ptr<LinkMonitor>> open(boost::asio::io_context& io, OnChange on_change);
   ~LinkMonitor();
   LinkMonitor(const LinkMonitor&) = delete;
   LinkMonitor& operator=(const LinkMonitor&) = delete;
@@ -46,15 +57,20 @@ class LinkMonitor {
   [[nodiscard]] Result<void> set_up(const std::string& name, bool up) const;
 
  private:
-  LinkMonitor(boost::asio::io_context& io, std::function<void()> on_change)
+  LinkMonitor(boost::asio::io_context& io, OnChange on_change)
       : sd_(io), on_change_(std::move(on_change)) {}
   void arm();
+  // Brings the index up to date with one link libnl added, changed or deleted.
+  void note(nl_object* obj, bool deleted);
+  static void on_cache_change(nl_cache* cache, nl_object* obj, int action, void* arg);
 
   nl_cache_mngr* mngr_ = nullptr;
   nl_cache* cache_ = nullptr;
   boost::asio::posix::stream_descriptor sd_;
-  std::function<void()> on_change_;
-  bool changed_ = false;
+  OnChange on_change_;
+  std::unordered_map<std::string, Link> by_name_;
+  std::unordered_map<int, std::string> name_of_;  // ifindex -> name, to see renames
+  LinkNames changed_;                             // names touched by the batch being read
 };
 
 }  // namespace vsw::vswd

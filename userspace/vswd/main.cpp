@@ -108,8 +108,8 @@ int run(const Args& a) {
 
   boost::asio::io_context io;
   vswd::Daemon* daemon_ptr = nullptr;
-  auto links = vswd::LinkMonitor::open(io, [&] {
-    if (daemon_ptr) daemon_ptr->links_changed();
+  auto links = vswd::LinkMonitor::open(io, [&](const vswd::LinkNames& changed) {
+    if (daemon_ptr) daemon_ptr->links_changed(changed);
   });
   if (!links) {
     std::fprintf(stderr, "vswd: %s\n", links.error().to_string().c_str());
@@ -142,7 +142,7 @@ int run(const Args& a) {
     tick.expires_after(std::chrono::seconds(5));
     tick.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      daemon.links_changed();
+      daemon.reconcile_all();
       arm();
     });
   };
