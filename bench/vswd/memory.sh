@@ -28,8 +28,8 @@
 #    gdb makes vswd print glibc's malloc_stats() (bytes from the OS / in use, per arena):
 #    what is in use is live, the rest is free but not returned.
 # "idle" is VmRSS with the bridges set up and the sinks learned, before any storm.
-# Env: MEM_FLOWS (100000), MEM_PASSES (6), MEM_RATE (5000), MEM_COUNTS, MEM_TRIES (2);
-# run-bench passes on only the first three.
+# Env (run-bench passes each on): MEM_FLOWS (100000), MEM_PASSES (6), MEM_RATE (5000),
+# MEM_COUNTS, MEM_TRIES (2).
 set -uo pipefail
 # shellcheck source=bench/vswd/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -118,9 +118,9 @@ read -r bpf_ovs icpt_ovs n_ovs <<<"$(slope "$pts_ovs")"
 read -r bpf_vsw icpt_vsw n_vsw <<<"$(slope "$pts_vsw")"
 
 # Both flushed: the memory each keeps once warm (threads, buffers) with no flow cached.
-declare -A before flushed
+declare -A before before_f flushed
 for s in ovs vsw; do
-	before[$s]=$(rss_of "$s")
+	before[$s]=$(rss_of "$s") before_f[$s]=$(dp_flows "$s")
 	dp_flush_wait "$s"
 done
 sleep 5
@@ -206,7 +206,7 @@ printf '| ovs-vswitchd (estimate: idle + slope x %s) | - | %s | - | %s B |\n' "$
 printf '\nmemory: retention (VmRSS idle: vswd %s kB, ovs-vswitchd %s kB)\n' "${rss0[vsw]}" "${rss0[ovs]}"
 printf '| daemon | state | megaflows | VmRSS |\n| --- | --- | ---: | ---: |\n'
 for s in ovs vsw; do
-	printf '| %s | end of part 1 | %s | %s |\n' "${name[$s]}" "${n:--}" "$(kb "${before[$s]}")"
+	printf '| %s | end of part 1 | %s | %s |\n' "${name[$s]}" "${before_f[$s]:--}" "$(kb "${before[$s]}")"
 	printf '| %s | flushed (del-flows) + 5 s | 0 | %s |\n' "${name[$s]}" "$(kb "${flushed[$s]}")"
 done
 printf '| vswd | full (part 2) | %s | %s |\n' "$big_f" "$(kb "$big_r")"
