@@ -24,11 +24,17 @@ openflow::Message flow_mod(const Mac& dst, std::uint32_t out_port) {
   return openflow::Message{openflow::kVersion13, 1, f};
 }
 
+// A bridge with its agent; hosts a (port 1) and b (port 2) already learned.
 struct AgentRig {
   Rig rig;
+  const Mac a = host(0xa), b = host(0xb);
   int flush_requests = 0;
   ofswitch::Agent agent{rig.ofp, kDp, hooks()};
   ofswitch::Session session;
+  AgentRig() {
+    rig.learn(a, 1);
+    rig.learn(b, 2);
+  }
   ofswitch::Agent::Hooks hooks() {
     ofswitch::Agent::Hooks h;
     h.want_flush = [this] { ++flush_requests; };
@@ -48,9 +54,7 @@ struct AgentRig {
 TEST_CASE("a FLOW_MOD changes the cached megaflows it affects within a second",
           "[upcall][revalidator][openflow]") {
   AgentRig r;
-  const Mac a = host(0xa), b = host(0xb);
-  r.rig.learn(a, 1);
-  r.rig.learn(b, 2);
+  const Mac a = r.a, b = r.b;
   r.rig.start();
   r.rig.miss(2, b, a);
   const dpif::Match ba = r.rig.megaflow(2, b, a);
@@ -111,9 +115,7 @@ TEST_CASE(
     "traffic served from the kernel's cache keeps an idle rule alive and is counted to the end",
     "[upcall][revalidator][openflow][timeouts]") {
   AgentRig r;
-  const Mac a = host(0xa), b = host(0xb);
-  r.rig.learn(a, 1);
-  r.rig.learn(b, 2);
+  const Mac a = r.a, b = r.b;
   r.rig.start();
   auto rule = [&](std::uint8_t command, std::uint16_t idle) {
     openflow::Message m = flow_mod(a, 1);
@@ -190,9 +192,7 @@ TEST_CASE(
 TEST_CASE("TABLE stats count traffic served from the kernel cache",
           "[upcall][revalidator][openflow]") {
   AgentRig r;
-  const Mac a = host(0xa), b = host(0xb);
-  r.rig.learn(a, 1);
-  r.rig.learn(b, 2);
+  const Mac a = r.a, b = r.b;
   r.rig.start();
   // Table 0: eth_dst=a goes to table 1, which has no rule: a miss there.
   openflow::Message m = flow_mod(a, 1);
@@ -226,9 +226,7 @@ TEST_CASE("TABLE stats count traffic served from the kernel cache",
 TEST_CASE("a burst of FLOW_MOD + BARRIER round trips still fixes cached megaflows in a second",
           "[upcall][revalidator][openflow]") {
   AgentRig r;
-  const Mac a = host(0xa), b = host(0xb);
-  r.rig.learn(a, 1);
-  r.rig.learn(b, 2);
+  const Mac a = r.a, b = r.b;
   // Rules published while nothing is cached: no ukey to mark, nothing to fix.
   for (int i = 0; i < 20; ++i) {
     CHECK(r.send(flow_mod(host(static_cast<std::uint8_t>(0xe8 + i)), 2)).empty());
