@@ -175,6 +175,7 @@ void Daemon::upcalls(config::UpcallReply& out) {
   m["mac_evictions"] = macs.evicted;
   m["mac_expired"] = macs.expired;
   m["link_reconciles"] = link_reconciles_;
+  m["link_resyncs"] = links_.resyncs();
   for (std::size_t i = 0; i < sum.handler_upcalls.size(); ++i)
     m["handler" + std::to_string(i) + "_upcalls"] = sum.handler_upcalls[i];
   for (std::size_t i = 0; i < sum.handler_stolen.size(); ++i)

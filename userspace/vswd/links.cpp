@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/log.h"
+
 namespace vsw::vswd {
 
 void LinkMonitor::on_cache_change(nl_cache* /*cache*/, nl_object* obj, int action, void* arg) {
@@ -40,7 +42,7 @@ void LinkMonitor::note(nl_object* obj, bool deleted) {
 }
 
 Result<std::unique_ptr<LinkMonitor>> LinkMonitor::open(boost::asio::io_context& io,
-                                                       OnChange on_change) {
+                                                       OnChange on_change, int event_buffer) {
   std::unique_ptr<LinkMonitor> m(new LinkMonitor(io, std::move(on_change)));
   int err = nl_cache_mngr_alloc(nullptr, NETLINK_ROUTE, NL_AUTO_PROVIDE, &m->mngr_);
   if (err < 0)
@@ -54,6 +56,9 @@ Result<std::unique_ptr<LinkMonitor>> LinkMonitor::open(boost::asio::io_context& 
   m->changed_.clear();
   const int fd = ::dup(nl_cache_mngr_get_fd(m->mngr_));
   if (fd < 0) return make_error(errno, "cannot watch network interfaces");
+  // As root past net.core.rmem_max (SO_RCVBUFFORCE), else as far as rmem_max allows.
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &event_buffer, sizeof event_buffer) != 0)
+    (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &event_buffer, sizeof event_buffer);
   boost::system::error_code ec;
   m->sd_.assign(fd, ec);
   if (ec) {
@@ -75,10 +80,26 @@ void LinkMonitor::arm() {
                  [this](const boost::system::error_code& ec) {
                    if (ec) return;
                    changed_.clear();
-                   (void)nl_cache_mngr_data_ready(mngr_);
+                   // An error is most likely ENOBUFS (NLE_NOMEM): events were lost.
+                   if (nl_cache_mngr_data_ready(mngr_) < 0 || must_resync_) resync();
                    if (!changed_.empty() && on_change_) on_change_(changed_);
                    arm();
                  });
+}
+
+void LinkMonitor::resync() {
+  ++resyncs_;
+  nl_sock* sock = nl_socket_alloc();
+  int err = sock ? nl_connect(sock, NETLINK_ROUTE) : -NLE_NOMEM;
+  if (err >= 0) err = nl_cache_resync(sock, cache_, on_cache_change, this);
+  if (sock) nl_socket_free(sock);
+  must_resync_ = err < 0;  // tried again at the next event
+  if (err < 0)
+    log::rate_limited(log::Level::kWarn, "link-resync",
+                      "link events were lost; re-reading the links failed: %s", nl_geterror(err));
+  else
+    log::rate_limited(log::Level::kWarn, "link-resync",
+                      "link events were lost (the event socket overflowed): every link re-read");
 }
 
 std::optional<Link> LinkMonitor::find(const std::string& name) const {

@@ -11,6 +11,11 @@
 // touches both names), so a host with thousands of interfaces costs a bridge nothing when
 // links it does not use come and go.
 //
+// Nothing is lost to a burst. The event socket's receive buffer is large (4 MiB by default:
+// a thousand veth pairs made at once send several MB); if it still overflows (ENOBUFS), the
+// events in between are gone, so the monitor re-reads every link (nl_cache_resync) and
+// reports whatever differs as changed, as if the events had arrived. Counted: resyncs().
+//
 // Runs on the daemon's main io_context (the fd is watched with Boost.Asio).
 #pragma once
 
@@ -46,7 +51,10 @@ class LinkMonitor {
   // on_change runs on the io_context after links were added, removed or changed, with the
   // names of those links.
   using OnChange = std::function<void(const LinkNames& changed)>;
-  static Result<std::unique_ptr<LinkMonitor>> open(boost::asio::io_context& io, OnChange on_change);
+  static constexpr int kEventBuffer = 4 << 20;
+  // event_buffer: the event socket's receive buffer in bytes (tests make it small).
+  static Result<std::unique_ptr<LinkMonitor>> open(boost::asio::io_context& io, OnChange on_change,
+                                                   int event_buffer = kEventBuffer);
   ~LinkMonitor();
   LinkMonitor(const LinkMonitor&) = delete;
   LinkMonitor& operator=(const LinkMonitor&) = delete;
@@ -55,11 +63,14 @@ class LinkMonitor {
   // Turns the interface administratively up or down (IFF_UP, RTM_NEWLINK on a socket of its
   // own); the change comes back as an event like any other.
   [[nodiscard]] Result<void> set_up(const std::string& name, bool up) const;
+  // Times the event socket overflowed and every link was re-read.
+  [[nodiscard]] std::uint64_t resyncs() const { return resyncs_; }
 
  private:
   LinkMonitor(boost::asio::io_context& io, OnChange on_change)
       : sd_(io), on_change_(std::move(on_change)) {}
   void arm();
+  void resync();
   // Brings the index up to date with one link libnl added, changed or deleted.
   void note(nl_object* obj, bool deleted);
   static void on_cache_change(nl_cache* cache, nl_object* obj, int action, void* arg);
@@ -71,6 +82,8 @@ class LinkMonitor {
   std::unordered_map<std::string, Link> by_name_;
   std::unordered_map<int, std::string> name_of_;  // ifindex -> name, to see renames
   LinkNames changed_;                             // names touched by the batch being read
+  std::uint64_t resyncs_ = 0;
+  bool must_resync_ = false;  // the last resync failed
 };
 
 }  // namespace vsw::vswd
