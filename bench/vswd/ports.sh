@@ -53,7 +53,7 @@ if command -v udevadm >/dev/null; then
 	note "udev settled $((SECONDS - t0)) s later"
 fi
 
-times=$BENCH_WORK/times # lines "i ovs_us vsw_us ovs_insn vsw_insn ovs_cpu_us vsw_cpu_us"
+times=$BENCH_WORK/times # "i ovs_us vsw_us ovs_insn vsw_insn ovs_cpu_us vsw_cpu_us vsw@ovs_us ovs@vsw_us"
 us() { echo $((${2//[.,]/} - ${1//[.,]/})); } # A B: microseconds from $EPOCHREALTIME A to B
 # cpu_ns PID...: sets $cpu to the CPU time (ns) the processes' threads have run so far, from
 # /proc/PID/task/*/schedstat (no fork); under -icount that clock too is 1 ns per instruction.
@@ -75,12 +75,15 @@ fi
 # and, with MARKDIR, $t_insn to the guest instructions in between; fails as CMD does.
 # $t_dcpu is the CPU time (us) the daemons named in $DPIDS ran meanwhile (their threads'
 # schedstat, read outside the counted window; it also holds what they ran in the markers'
-# waits, a few tens of ms of idle guest).
+# waits, a few tens of ms of idle guest), $t_ocpu that of the other switch's daemons
+# ($OPIDS): what one switch's command makes the other do (link events).
 timed() {
-	local l=$1 a b c0=0 rc d0
+	local l=$1 a b c0=0 rc d0 o0
 	shift
 	cpu_ns "${DPIDS[@]}"
 	d0=$cpu
+	cpu_ns "${OPIDS[@]}"
+	o0=$cpu
 	[ -z "${MARKDIR:-}" ] || { insn_mark "$l" || die "insn marker"; c0=$count; }
 	a=$EPOCHREALTIME
 	"$@" >/dev/null 2>>"$BENCH_WORK/cmd.err"
@@ -93,27 +96,30 @@ timed() {
 	fi
 	cpu_ns "${DPIDS[@]}"
 	t_dcpu=$(((cpu - d0) / 1000))
+	cpu_ns "${OPIDS[@]}"
+	t_ocpu=$(((cpu - o0) / 1000))
 	t_us=$(us "$a" "$b")
 	[ $rc = 0 ] || tail -n 5 "$BENCH_WORK/cmd.err" >&2
 	return $rc
 }
 # (ovs-vsctl's own warnings, e.g. "Unreasonably long poll interval", go to that log too)
 OVSDB_PID=$(cat "$OVS_RUNDIR/ovsdb-server.pid")
-DPIDS=()
+DPIDS=() OPIDS=()
 add_ovs() {
-	DPIDS=("$OVS_PID" "$OVSDB_PID")
+	DPIDS=("$OVS_PID" "$OVSDB_PID") OPIDS=("$VSWD_PID")
 	timed "p$1-ovs" ovs-vsctl add-port obr "po$1" || die "ovs-vsctl add-port obr po$1"
-	t_ovs=$t_us i_ovs=${t_insn:-0} c_ovs=$t_dcpu
+	t_ovs=$t_us i_ovs=${t_insn:-0} c_ovs=$t_dcpu o_ovs=$t_ocpu
 }
 add_vsw() {
-	DPIDS=("$VSWD_PID")
+	DPIDS=("$VSWD_PID") OPIDS=("$OVS_PID" "$OVSDB_PID")
 	timed "p$1-vsw" vctl add-port vbr "pv$1" || die "vsw-ctl add-port vbr pv$1"
-	t_vsw=$t_us i_vsw=${t_insn:-0} c_vsw=$t_dcpu
+	t_vsw=$t_us i_vsw=${t_insn:-0} c_vsw=$t_dcpu o_vsw=$t_ocpu
 }
 # rt SW CMD...: median of three runs of one command: "ms" (with MARKDIR "ms/Minsn"), and
 # the CPU time of switch SW's daemons meanwhile ("+ ms"; SW "-": none).
 rt() {
 	local k ts=() is=() cs=() m
+	OPIDS=()
 	case $1 in ovs) DPIDS=("$OVS_PID" "$OVSDB_PID") ;; vsw) DPIDS=("$VSWD_PID") ;; *) DPIDS=() ;; esac
 	shift
 	for k in 1 2 3; do
@@ -137,7 +143,8 @@ row() { # LABEL FIRST LAST: one line of the table
 		"$(col "$2" "$3" 3 99)" "$(awk -v o="$om" -v v="$vm" 'BEGIN { if (v > 0) printf "%.1fx", o / v }')"
 	[ -z "${MARKDIR:-}" ] ||
 		printf ' %10s %10s' "$(col "$2" "$3" 4 50 minsn)" "$(col "$2" "$3" 5 50 minsn)"
-	printf ' %10s %10s\n' "$(col "$2" "$3" 6 50)" "$(col "$2" "$3" 7 50)"
+	printf ' %10s %10s %10s %10s\n' "$(col "$2" "$3" 6 50)" "$(col "$2" "$3" 7 50)" \
+		"$(col "$2" "$3" 8 50)" "$(col "$2" "$3" 9 50)"
 }
 # The table's rows are printed as each hundred completes, so that a run stopped early
 # still shows what it measured.
@@ -145,10 +152,10 @@ step=100
 [ "$NPORTS" -lt 100 ] && step=$NPORTS
 printf '\nadd-port: time per command as the bridge grows to %s ports (ms; p99 = nearest rank)\n' "$NPORTS"
 [ -z "${MARKDIR:-}" ] || printf '(guest clock under -icount: ms on one 1e9-instructions/s CPU, plus idle time at real time; Minsn: millions of guest instructions per command, median)\n'
-printf '(ovs cpu, vsw cpu: CPU time of ovs-vswitchd + ovsdb-server, of vswd, per command, median)\n'
+printf '(ovs cpu, vsw cpu: CPU time of ovs-vswitchd + ovsdb-server, of vswd, per command, median; vsw@ovs: of vswd during ovs-vsctl add-port, ovs@vsw: of ovs-vswitchd + ovsdb-server during vsw-ctl add-port)\n'
 printf '%-12s %12s %12s %12s %12s %10s' ports "ovs median" "ovs p99" "vsw median" "vsw p99" "ovs/vsw"
 [ -z "${MARKDIR:-}" ] || printf ' %10s %10s' "ovs Minsn" "vsw Minsn"
-printf ' %10s %10s\n' "ovs cpu" "vsw cpu"
+printf ' %10s %10s %10s %10s\n' "ovs cpu" "vsw cpu" "vsw@ovs" "ovs@vsw"
 t0=$SECONDS
 for ((i = 1; i <= NPORTS; i++)); do
 	if ((i % 2)); then
@@ -158,7 +165,7 @@ for ((i = 1; i <= NPORTS; i++)); do
 		add_vsw "$i"
 		add_ovs "$i"
 	fi
-	echo "$i $t_ovs $t_vsw $i_ovs $i_vsw $c_ovs $c_vsw" >>"$times"
+	echo "$i $t_ovs $t_vsw $i_ovs $i_vsw $c_ovs $c_vsw $o_ovs $o_vsw" >>"$times"
 	if ((i % step == 0 || i == NPORTS)); then
 		row "$(((i - 1) / step * step + 1))-$i" $(((i - 1) / step * step + 1)) "$i"
 		note "$i ports each after $((SECONDS - t0)) s; floor now (ms${MARKDIR:+/Minsn}, median of 3):" \

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <unordered_map>
 
 #include "classifier/epoch.h"
 
@@ -57,20 +58,21 @@ bool Ofproto::set_port_config(std::uint32_t ofport, std::uint32_t config) {
 }
 
 Result<void> Ofproto::set_ports(std::vector<PortInfo> ports, std::vector<MacTag>* flushed) {
+  // By ofport (unique in both lists): a bridge may have 1,000 ports, so no scan per port.
+  std::unordered_map<std::uint32_t, const PortInfo*> old_by_ofport, new_by_ofport;
+  for (const PortInfo& o : port_infos_) old_by_ofport.emplace(o.ofport, &o);
   for (PortInfo& p : ports) {
-    const auto old = std::find_if(port_infos_.begin(), port_infos_.end(), [&](const PortInfo& o) {
-      return o.ofport == p.ofport && o.name == p.name;
-    });
-    p.config = old != port_infos_.end() ? old->config : 0;
+    const auto old = old_by_ofport.find(p.ofport);
+    p.config = old != old_by_ofport.end() && old->second->name == p.name ? old->second->config : 0;
+    new_by_ofport.emplace(p.ofport, &p);
   }
   auto built = PortTable::build(ports);
   if (!built) return built.error();
   publish_ports(std::make_shared<const PortTable>(std::move(*built)));
   // Entries learned on ports that are gone or changed VLANs would send frames wrong.
   for (const PortInfo& old : port_infos_) {
-    const auto now = std::find_if(ports.begin(), ports.end(),
-                                  [&](const PortInfo& p) { return p.ofport == old.ofport; });
-    if (now != ports.end() && same_role(old, *now)) continue;
+    const auto now = new_by_ofport.find(old.ofport);
+    if (now != new_by_ofport.end() && same_role(old, *now->second)) continue;
     auto tags = macs_.flush_port(old.ofport);
     if (flushed) flushed->insert(flushed->end(), tags.begin(), tags.end());
   }

@@ -14,7 +14,11 @@ namespace vsw::ofproto {
 Result<PortTable> PortTable::build(std::vector<PortInfo> ports) {
   PortTable t;
   t.by_dp_.assign(VSW_MAX_PORTS, -1);
-  for (PortInfo& p : ports) {
+  // First each port's datapath number is checked and noted (by_dp_ holds its index into
+  // `ports` for now); then the table is filled in datapath-port order, with no sort of
+  // the 600-byte Ports (a bridge may have 1,000).
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    const PortInfo& p = ports[i];
     const auto dp = dp_port_from_of(p.ofport);
     if (!dp) {
       return make_error(EINVAL, "port " + p.name + ": ofport " + std::to_string(p.ofport) +
@@ -23,31 +27,31 @@ Result<PortTable> PortTable::build(std::vector<PortInfo> ports) {
     if (t.by_dp_[*dp] >= 0)
       return make_error(
           EEXIST, "port " + p.name + ": ofport " + std::to_string(p.ofport) + " is used twice");
-    Port port;
-    port.dp_port = *dp;
-    if (p.vlan_mode == VlanMode::kAccess) {
-      if (p.tag >= kVlans)
-        return make_error(EINVAL,
-                          "port " + p.name + ": tag " + std::to_string(p.tag) + " is not 0..4095");
-      port.vlans.set(p.tag);
-    } else if (p.trunks.empty()) {
-      port.vlans.set();
-    } else {
-      for (const std::uint16_t v : p.trunks) {
+    if (p.vlan_mode == VlanMode::kAccess && p.tag >= kVlans)
+      return make_error(EINVAL,
+                        "port " + p.name + ": tag " + std::to_string(p.tag) + " is not 0..4095");
+    if (p.vlan_mode != VlanMode::kAccess)
+      for (const std::uint16_t v : p.trunks)
         if (v >= kVlans)
           return make_error(
               EINVAL, "port " + p.name + ": trunk VLAN " + std::to_string(v) + " is not 0..4095");
-        port.vlans.set(v);
-      }
-    }
-    port.info = std::move(p);
-    t.by_dp_[*dp] = 0;  // placeholder; indexes are assigned after sorting
-    t.ports_.push_back(std::move(port));
+    t.by_dp_[*dp] = static_cast<std::int16_t>(i);
   }
-  std::sort(t.ports_.begin(), t.ports_.end(),
-            [](const Port& a, const Port& b) { return a.dp_port < b.dp_port; });
-  for (std::size_t i = 0; i < t.ports_.size(); ++i)
-    t.by_dp_[t.ports_[i].dp_port] = static_cast<std::int16_t>(i);
+  t.ports_.reserve(ports.size());
+  for (std::uint32_t dp = 0; dp < VSW_MAX_PORTS; ++dp) {
+    if (t.by_dp_[dp] < 0) continue;
+    PortInfo& p = ports[static_cast<std::size_t>(t.by_dp_[dp])];
+    Port& port = t.ports_.emplace_back();
+    port.dp_port = dp;
+    if (p.vlan_mode == VlanMode::kAccess)
+      port.vlans.set(p.tag);
+    else if (p.trunks.empty())
+      port.vlans.set();
+    else
+      for (const std::uint16_t v : p.trunks) port.vlans.set(v);
+    port.info = std::move(p);
+    t.by_dp_[dp] = static_cast<std::int16_t>(t.ports_.size() - 1);
+  }
   return t;
 }
 

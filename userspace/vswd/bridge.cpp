@@ -230,16 +230,43 @@ void Bridge::reconcile() {
     it = by_no.erase(it);
   }
 
+  std::vector<std::uint32_t> attached;
+  for (const auto& [no, p] : by_no)
+    if (no != VSW_PORT_LOCAL) attached.push_back(no);
+  publish_ports(attached);
+}
+
+void Bridge::links_changed(const LinkNames& names) {
+  // When every named port is attached and its interface still there, only link states
+  // (up, MAC) can have changed: the ports are published again without a datapath dump
+  // (the common case: attaching a port changes its interface's flags). Anything else
+  // (an interface appeared, went, or was renamed) needs the whole reconcile.
+  for (const config::Port& p : cfg_.ports()) {
+    if (!names.contains(p.name())) continue;
+    auto a = attached_.find(p.ofport());
+    if (a == attached_.end() || a->second != p.name() || !links_.find(p.name())) {
+      reconcile();
+      return;
+    }
+  }
+  std::vector<std::uint32_t> attached;
+  attached.reserve(attached_.size());
+  for (const auto& [no, name] : attached_) attached.push_back(no);
+  publish_ports(attached);
+}
+
+void Bridge::publish_ports(const std::vector<std::uint32_t>& attached) {
   // The ports NORMAL may use: attached and up, plus the bridge's local port.
-  std::vector<ofproto::PortInfo> ports;
   std::vector<std::uint32_t> live{VSW_PORT_LOCAL};
-  for (const auto& [no, p] : by_no) live.push_back(no);
+  live.insert(live.end(), attached.begin(), attached.end());
   if (udpif_) udpif_->set_ports(live);
+  const std::set<std::uint32_t> is_attached(attached.begin(), attached.end());
+  std::vector<ofproto::PortInfo> ports;
   const std::map<std::uint32_t, std::string> before = std::move(attached_);
   attached_.clear();
   const std::int64_t now = ofproto::steady_ms();
   for (const config::Port& p : cfg_.ports()) {
-    if (!by_no.contains(p.ofport()) || wanted.count(p.ofport()) == 0) continue;
+    if (!is_attached.contains(p.ofport())) continue;
     auto link = links_.find(p.name());
     const bool up = link && link->up;
     attached_[p.ofport()] = p.name();

@@ -73,6 +73,10 @@ class Bridge {
   void reconcile();
   // Whether any of these interfaces is the bridge's own or one of its configured ports.
   [[nodiscard]] bool uses(const LinkNames& names) const;
+  // Link events named these interfaces (some of which it uses()): reconciles, or when
+  // only the link states of attached ports can have changed, publishes the ports again
+  // without reading the datapath's ports.
+  void links_changed(const LinkNames& names);
   // Stops the threads and deletes the datapath (del-br).
   void destroy();
 
@@ -94,6 +98,9 @@ class Bridge {
  private:
   void configure_openflow();
   void set_config(const config::Bridge& cfg);  // cfg_ and link_names_
+  // Gives the Ofproto the configured ports attached at these datapath port numbers (and the
+  // local port) with their link states, if that differs from what it has.
+  void publish_ports(const std::vector<std::uint32_t>& attached);
 
   std::string name_;
   boost::asio::io_context& io_;

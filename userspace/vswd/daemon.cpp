@@ -185,7 +185,7 @@ void Daemon::upcalls(config::UpcallReply& out) {
 void Daemon::links_changed(const LinkNames& changed) {
   for (auto& [name, br] : bridges_)
     if (br->uses(changed)) {
-      br->reconcile();
+      br->links_changed(changed);
       ++link_reconciles_;
     }
 }
