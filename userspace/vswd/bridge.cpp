@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "ofswitch/inspect.h"
@@ -159,7 +160,7 @@ void Bridge::configure(const config::Bridge& cfg, const BridgeSettings& s) {
     udpif_->revalidate_all();
   }
   configure_openflow();
-  reconcile();
+  update_ports();
 }
 
 void Bridge::set_config(const config::Bridge& cfg) {
@@ -199,23 +200,10 @@ void Bridge::reconcile() {
       by_no.erase(it);
       it = by_no.end();
     }
-    const std::uint32_t pid =
-        udpif_ && udpif_->counters().handlers ? udpif_->port_pid(p.ofport()) : 0;
     if (it == by_no.end()) {
-      if (!links_.find(p.name())) {
-        why_detached_[p.name()] = "no such interface";
-        continue;
-      }
-      auto added = control_.port_add(name_, p.name(), p.ofport(), pid);
-      if (!added) {
-        why_detached_[p.name()] = added.error().to_string();
-        log::rate_limited(log::Level::kWarn, "port-add", "%s: cannot attach %s: %s", name_.c_str(),
-                          p.name().c_str(), added.error().to_string().c_str());
-        continue;
-      }
-      log::info("%s: attached %s as port %u", name_.c_str(), p.name().c_str(), p.ofport());
-      by_no[p.ofport()] = *added;
-    } else if (pid && it->second.upcall_pid != pid) {
+      if (attach(p)) by_no[p.ofport()].name = p.name();
+    } else if (const std::uint32_t pid = upcall_pid(p.ofport());
+               pid && it->second.upcall_pid != pid) {
       (void)control_.port_set_upcall_pid(name_, p.ofport(), pid);
     }
   }
@@ -234,6 +222,60 @@ void Bridge::reconcile() {
   for (const auto& [no, p] : by_no)
     if (no != VSW_PORT_LOCAL) attached.push_back(no);
   publish_ports(attached);
+}
+
+std::uint32_t Bridge::upcall_pid(std::uint32_t ofport) const {
+  return udpif_ ? udpif_->port_pid(ofport) : 0;  // 0 while no handler runs
+}
+
+void Bridge::update_ports() {
+  // What the datapath holds is known from the last reconcile and the link events since
+  // (attached_); only the ports this change touched go to the kernel, so a new port is
+  // one port_add, not a dump of every datapath port. An ofport that now names another
+  // interface than the one attached there is detached first.
+  std::unordered_map<std::uint32_t, const config::Port*> wanted;
+  wanted.reserve(static_cast<std::size_t>(cfg_.ports_size()));
+  for (const config::Port& p : cfg_.ports()) wanted.emplace(p.ofport(), &p);
+  std::vector<std::uint32_t> attached;
+  attached.reserve(wanted.size());
+  for (const auto& [no, name] : attached_) {
+    auto w = wanted.find(no);
+    if (w != wanted.end() && w->second->name() == name) {
+      attached.push_back(no);
+      continue;
+    }
+    if (auto r = control_.port_del(name_, name);
+        !r && r.error().code.value() != ENODEV && r.error().code.value() != ENOENT) {
+      // Not what the datapath holds after all: let the whole reconcile sort it out.
+      reconcile();
+      return;
+    }
+    log::info("%s: detached %s (not configured)", name_.c_str(), name.c_str());
+  }
+  why_detached_.clear();
+  for (const config::Port& p : cfg_.ports()) {
+    auto a = attached_.find(p.ofport());
+    if (a != attached_.end() && a->second == p.name()) continue;
+    if (!attach(p)) continue;
+    attached.push_back(p.ofport());
+  }
+  publish_ports(attached);
+}
+
+bool Bridge::attach(const config::Port& p) {
+  if (!links_.find(p.name())) {
+    why_detached_[p.name()] = "no such interface";
+    return false;
+  }
+  auto added = control_.port_add(name_, p.name(), p.ofport(), upcall_pid(p.ofport()));
+  if (!added) {
+    why_detached_[p.name()] = added.error().to_string();
+    log::rate_limited(log::Level::kWarn, "port-add", "%s: cannot attach %s: %s", name_.c_str(),
+                      p.name().c_str(), added.error().to_string().c_str());
+    return false;
+  }
+  log::info("%s: attached %s as port %u", name_.c_str(), p.name().c_str(), p.ofport());
+  return true;
 }
 
 void Bridge::links_changed(const LinkNames& names) {

@@ -2,9 +2,10 @@
 // internal port, datapath port 0, is the bridge's local netdev), the OpenFlow tables and
 // MAC table (Ofproto), and the upcall machinery (Udpif).
 //
-// Reconciliation. configure() records what the configuration wants; reconcile() makes
-// the kernel match it and is called again whenever a link it uses() changes (and every few
-// seconds, for anything an event missed): a configured port whose
+// Reconciliation. configure() records what the configuration wants and attaches or detaches
+// only the ports it changed; reconcile() reads the datapath's ports and makes the kernel
+// match the configuration, at open(), when a link it uses() appears, goes or is renamed, and
+// every few seconds for anything an event missed: a configured port whose
 // interface exists is attached with its ofport as the datapath port number; one whose
 // interface is missing stays configured and detached; a datapath port that is not
 // configured (left by an earlier run) is detached. Every attached port's upcall pid is
@@ -98,6 +99,14 @@ class Bridge {
  private:
   void configure_openflow();
   void set_config(const config::Bridge& cfg);  // cfg_ and link_names_
+  // After configure(): attaches the configured ports not attached yet and detaches those no
+  // longer configured, trusting attached_ for the rest (no datapath dump).
+  void update_ports();
+  // Attaches one configured port (its interface must exist); false, with the reason in
+  // why_detached_, when it cannot.
+  bool attach(const config::Port& p);
+  // The upcall netlink pid for a port's misses (0 before the handlers run).
+  [[nodiscard]] std::uint32_t upcall_pid(std::uint32_t ofport) const;
   // Gives the Ofproto the configured ports attached at these datapath port numbers (and the
   // local port) with their link states, if that differs from what it has.
   void publish_ports(const std::vector<std::uint32_t>& attached);
