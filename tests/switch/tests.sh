@@ -19,7 +19,7 @@ TESTS=(
 	"switch_fail_secure     a secure bridge forwards nothing by itself; set-fail-mode standalone makes it learn"
 	"switch_vlans           access ports on different VLANs are isolated; a trunk carries both, tagged"
 	"switch_idle_expire     idle megaflows are deleted after the idle timeout"
-	"switch_port_delete     del-port removes the port's flows; an interface created after add-port is attached"
+	"switch_port_delete     del-port removes the port's flows; an interface created after add-port is attached; set-port ofport= moves it; add-port/del-port attach/detach only their port (no full reconcile each)"
 	"switch_restart         kill -9 vswd under a ping: no loss, config restored, stale flows removed"
 	"switch_corrupt_state   a corrupt state file is refused and left untouched"
 	"switch_upcall_storm    pktgen storm, 30,000 new flows/s: vsw-ctl answers within a second, lost counted, kernel healthy"
@@ -317,6 +317,26 @@ test_switch_port_delete() {
 	"$VSW_DPCTL" show "$BR" | grep -q "port 7: late$S" ||
 		{ echo "FAIL: late interface not attached as port 7"; "$VSW_DPCTL" show "$BR"; vswd_log; return 1; }
 	echo "ok: late interface attached as port 7"
+	# A new ofport moves the attached interface: detached from 7, attached at 8.
+	ctl set-port "late$S" ofport=8 || return 1
+	dp_port_is 8 "late$S" || return 1
+	dp_port_is 7 "" || return 1
+	echo "ok: set-port ofport=8 moved the interface"
+	# add-port and del-port touch only their port: no full reconcile (a dump of every
+	# datapath port) for each; the 5 s timer may run one or two meanwhile.
+	local before n=10 batch="$TMPD/more.batch"
+	for ((i = 0; i < n; i++)); do echo "link add m${S}a$i type veth peer name m${S}b$i"; done >"$batch"
+	run ip -batch "$batch" || return 1
+	for ((i = 0; i < n; i++)); do defer ip link del "m${S}a$i"; done
+	sleep 1 # the new interfaces' own events
+	before=$(upcall_counter port_reconciles)
+	check_ge "port_reconciles before" "$before" 1 || return 1
+	for ((i = 0; i < n; i++)); do ctl add-port "$BR" "m${S}a$i" ofport=$((20 + i)) || return 1; done
+	for ((i = 0; i < n; i++)); do dp_port_is $((20 + i)) "m${S}a$i" || return 1; done
+	for ((i = 0; i < n; i += 2)); do ctl del-port "$BR" "m${S}a$i" || return 1; done
+	for ((i = 0; i < n; i += 2)); do dp_port_is $((20 + i)) "" || return 1; done
+	check_le "full reconciles during $((n + n / 2)) port changes" \
+		"$(($(upcall_counter port_reconciles) - before))" 3 || return 1
 }
 
 test_switch_restart() {

@@ -180,6 +180,7 @@ bool Bridge::uses(const LinkNames& names) const {
 }
 
 void Bridge::reconcile() {
+  ++reconciles_;
   auto kports = control_.port_list(name_);
   if (!kports) {
     log::warn("%s: cannot list datapath ports: %s", name_.c_str(),

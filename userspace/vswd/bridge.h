@@ -95,6 +95,8 @@ class Bridge {
   // The MAC table's size and event counts (learned, moved, evicted, expired).
   [[nodiscard]] ofproto::MacLearning::Stats mac_stats() const;
   [[nodiscard]] const std::string& name() const { return name_; }
+  // Full reconciles (each reads every datapath port back from the kernel) so far.
+  [[nodiscard]] std::uint64_t reconciles() const { return reconciles_; }
 
  private:
   void configure_openflow();
@@ -133,6 +135,7 @@ class Bridge {
   std::unordered_set<std::string> link_names_;  // the bridge's and its ports' (uses())
   std::vector<ofproto::PortInfo> ports_;        // as last given to the Ofproto
   bool ports_set_ = false;                      // whether ports_ was ever given
+  std::uint64_t reconciles_ = 0;                // reconcile() calls (upcall/show)
 };
 
 }  // namespace vsw::vswd

@@ -96,7 +96,9 @@ void Daemon::upcalls(config::UpcallReply& out) {
   upcall::Counters sum;
   std::uint64_t pins_sent = 0, pins_congested = 0;
   ofproto::MacLearning::Stats macs;
+  std::uint64_t reconciles = 0;
   for (auto& [name, br] : bridges_) {
+    reconciles += br->reconciles();
     const auto mc = br->mac_stats();
     macs.entries += mc.entries;
     macs.learned += mc.learned;
@@ -176,6 +178,7 @@ void Daemon::upcalls(config::UpcallReply& out) {
   m["mac_expired"] = macs.expired;
   m["link_reconciles"] = link_reconciles_;
   m["link_resyncs"] = links_.resyncs();
+  m["port_reconciles"] = reconciles;
   for (std::size_t i = 0; i < sum.handler_upcalls.size(); ++i)
     m["handler" + std::to_string(i) + "_upcalls"] = sum.handler_upcalls[i];
   for (std::size_t i = 0; i < sum.handler_stolen.size(); ++i)
